@@ -1,0 +1,2 @@
+//! The `idflow` command-line tool.
+fn main() {}

@@ -1,0 +1,1 @@
+//! Tests: filter_eval.
