@@ -2,13 +2,21 @@
 //! Group and Enterprise User schemas built in, custom extensions registered at run time, and
 //! validation of resources against them.
 
+mod common;
+mod document;
 mod registry;
 mod validate;
 
+pub use common::common_attributes;
 pub use registry::SchemaRegistry;
 pub use validate::{Operation, ValidationIssue};
 
+use std::str::FromStr;
+
 use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use crate::{Error, Result};
 
 /// An attribute's data type (RFC 7643 §2.3).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -140,6 +148,58 @@ impl Attribute {
         }
     }
 
+    /// Makes it multi-valued.
+    pub fn multi_valued(mut self) -> Self {
+        self.multi_valued = true;
+        self
+    }
+
+    /// Makes it required.
+    pub fn required(mut self) -> Self {
+        self.required = true;
+        self
+    }
+
+    /// Makes its string values compare case-sensitively.
+    pub fn case_exact(mut self) -> Self {
+        self.case_exact = true;
+        self
+    }
+
+    /// Sets its mutability.
+    pub fn with_mutability(mut self, mutability: Mutability) -> Self {
+        self.mutability = mutability;
+        self
+    }
+
+    /// Sets when it is returned.
+    pub fn with_returned(mut self, returned: Returned) -> Self {
+        self.returned = returned;
+        self
+    }
+
+    /// Sets its uniqueness.
+    pub fn with_uniqueness(mut self, uniqueness: Uniqueness) -> Self {
+        self.uniqueness = uniqueness;
+        self
+    }
+
+    /// Sets its canonical values.
+    pub fn with_canonical_values<I, S>(mut self, values: I) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        self.canonical_values = values.into_iter().map(Into::into).collect();
+        self
+    }
+
+    /// Adds a sub-attribute (for a complex attribute).
+    pub fn with_sub_attribute(mut self, sub: Attribute) -> Self {
+        self.sub_attributes.push(sub);
+        self
+    }
+
     /// A sub-attribute by name, case-insensitively.
     pub fn sub_attribute(&self, name: &str) -> Option<&Attribute> {
         self.sub_attributes
@@ -167,10 +227,59 @@ pub struct Schema {
 }
 
 impl Schema {
+    /// A schema with the given URN and no attributes yet.
+    pub fn new(id: impl Into<String>) -> Self {
+        Schema {
+            id: id.into(),
+            name: None,
+            description: None,
+            attributes: Vec::new(),
+        }
+    }
+
+    /// Adds an attribute definition.
+    pub fn with_attribute(mut self, attribute: Attribute) -> Self {
+        self.attributes.push(attribute);
+        self
+    }
+
+    /// Reads and checks an RFC 7643 §7 schema document.
+    ///
+    /// Keys are matched case-insensitively and keys RFC 7643 does not define are ignored;
+    /// `multiValued`, `required` and `caseExact` default to `false`, `mutability` to
+    /// `readWrite`, `returned` to `default`, `uniqueness` to `none`.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::InvalidSchema`] with the schema's `id` and a message naming the attribute path
+    /// and field at fault, when: the document is not an object or has no string `id` or no
+    /// `attributes` array; `id` is not a URN; an attribute has no `name` or `type`; a field
+    /// has the wrong JSON type or an unknown value (`"type": "strin"`); a name is not an
+    /// RFC 7643 `ATTRNAME` (`$ref` is allowed for sub-attributes); two names of one level are
+    /// equal case-insensitively; a complex attribute has no sub-attributes, a sub-attribute is
+    /// complex, or a non-complex attribute has sub-attributes.
+    pub fn from_json(doc: &Value) -> Result<Schema> {
+        let schema = document::parse_schema(doc)?;
+        document::check_schema(&schema)?;
+        Ok(schema)
+    }
+
     /// A top-level attribute by name, case-insensitively.
     pub fn attribute(&self, name: &str) -> Option<&Attribute> {
         self.attributes
             .iter()
             .find(|a| a.name.eq_ignore_ascii_case(name))
+    }
+}
+
+impl FromStr for Schema {
+    type Err = Error;
+
+    /// Reads and checks the JSON text of a schema document (see [`Schema::from_json`]);
+    /// text that is not JSON gives [`Error::Json`].
+    fn from_str(text: &str) -> Result<Schema> {
+        let doc: Value =
+            serde_json::from_str(text).map_err(|e| Error::json("schema document", e))?;
+        Schema::from_json(&doc)
     }
 }

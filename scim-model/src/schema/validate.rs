@@ -28,3 +28,14 @@ pub struct ValidationIssue {
     /// What was wrong.
     pub message: String,
 }
+
+impl ValidationIssue {
+    /// An issue at `path` (e.g. `emails[0].value`) of kind `scim_type`.
+    pub fn new(path: impl Into<String>, scim_type: ScimType, message: impl Into<String>) -> Self {
+        ValidationIssue {
+            path: path.into(),
+            scim_type,
+            message: message.into(),
+        }
+    }
+}
