@@ -1,16 +1,21 @@
 //! The filter and attribute-path parser: RFC 7644 §3.4.2.2 (Figure 1) and the PATCH `path` of
 //! §3.5.2.
 //!
-//! A hand-written recursive-descent parser over the input's bytes, in one pass: no tokens are
-//! buffered, nothing is re-scanned, and no string is rebuilt while parsing, so time is linear in
-//! the input. Two guards keep hostile input harmless:
+//! A hand-written parser over the input's bytes, in one pass: no tokens are buffered, nothing
+//! is re-scanned, and no string is rebuilt while parsing, so time is linear in the input. Two
+//! guards keep hostile input harmless:
 //!
 //! - the input's length is checked against [`Limits::max_filter_len`] before anything else;
-//! - every construct that recurses (`(`, `not (`, `[`) counts its nesting *before* recursing,
-//!   and every `and`/`or` chain counts the depth of the tree it builds, both against
-//!   [`Limits::max_depth`]; so `((((…` or `not(not(…` fail with [`Error::TooDeep`] after at most
-//!   `max_depth` levels, never with a stack overflow, and no tree deeper than `max_depth` is
-//!   ever built (printing, evaluating and dropping it recurse too).
+//! - every `(`, `not (` and `[` counts one level of nesting as it opens, and every `and`/`or`
+//!   chain counts the depth of the tree it builds, both against [`Limits::max_depth`]; so
+//!   `((((…` or `not(not(…` fail with [`Error::TooDeep`] after at most `max_depth` levels,
+//!   and no tree deeper than `max_depth` is ever built (printing, evaluating and dropping a
+//!   filter recurse over its tree).
+//!
+//! Parentheses and `not` are parsed with an explicit stack of open groups, not by recursion,
+//! so the parser's own stack use does not depend on the nesting, whatever the limits; the one
+//! recursion, into a value filter's brackets, is one level deep because value filters do not
+//! nest.
 //!
 //! # Grammar accepted
 //!
@@ -65,6 +70,8 @@
 //!   whitespace: the empty path, `urn:x:` (a schema root), several filters, and a filter
 //!   followed by `and …` (which SCIMple accepts) are all errors.
 
+use std::fmt;
+
 use crate::error::excerpt;
 use crate::filter::{CompValue, CompareOp};
 use crate::{AttributePath, Error, Filter, Limits, Result};
@@ -83,7 +90,7 @@ pub(crate) fn parse_filter(input: &str, limits: &Limits) -> Result<Filter> {
     if p.at_end() {
         return Err(p.error(p.pos, "the filter is empty".to_owned()));
     }
-    let (filter, _) = p.parse_or(false)?;
+    let (filter, _) = p.parse_expr(false)?;
     p.skip_ws();
     match p.peek() {
         None => Ok(filter),
@@ -175,6 +182,32 @@ struct Parser<'a> {
     kind: Kind,
     /// How many `(`, `not (` and `[` enclose the cursor.
     nesting: usize,
+}
+
+/// What opened a group of [`Parser::parse_expr`]: the start, `(` or `not (` (with the
+/// position of the `(`).
+#[derive(Clone, Copy, Debug)]
+enum Open {
+    Top,
+    Paren(usize),
+    Not(usize),
+}
+
+/// A group being parsed: the `or` chain so far and the `and` chain being built.
+struct Group {
+    open: Open,
+    or_chain: Option<Parsed>,
+    and_chain: Option<Parsed>,
+}
+
+impl Group {
+    fn new(open: Open) -> Self {
+        Group {
+            open,
+            or_chain: None,
+            and_chain: None,
+        }
+    }
 }
 
 /// A parsed filter with the depth of its tree (a comparison is 0, each `and`, `or`, `not` and
@@ -289,6 +322,8 @@ impl<'a> Parser<'a> {
         }
     }
 
+    #[cold]
+    #[inline(never)]
     fn error(&self, position: usize, message: String) -> Error {
         let input = excerpt(self.input);
         match self.kind {
@@ -305,6 +340,15 @@ impl<'a> Parser<'a> {
         }
     }
 
+    /// "`what`, found …" at `pos`.
+    #[cold]
+    #[inline(never)]
+    fn expected(&self, pos: usize, what: fmt::Arguments<'_>) -> Error {
+        self.error(pos, format!("{what}, found {}", self.describe(pos)))
+    }
+
+    #[cold]
+    #[inline(never)]
     fn too_deep(&self) -> Error {
         Error::TooDeep {
             what: self.kind.what(),
@@ -333,158 +377,177 @@ impl<'a> Parser<'a> {
         Ok(depth)
     }
 
-    /// `orExp = andExp *(WS "or" WS andExp)`, nested left-to-right.
-    fn parse_or(&mut self, in_brackets: bool) -> Result<Parsed> {
-        let (mut acc, mut depth) = self.parse_and(in_brackets)?;
+    /// `orExp`: a whole filter, or the inside of a value filter's brackets.
+    ///
+    /// Parentheses and `not (…)` are handled with an explicit stack of open groups, not by
+    /// recursion, so the machine stack this needs does not grow with the nesting (which
+    /// [`Parser::enter`] still bounds, so that no tree deeper than the limit is built). The
+    /// only recursion is into a value filter's brackets, which cannot nest.
+    ///
+    /// Each group keeps the `and` chain being built and the `or` chain of finished `and`
+    /// chains: `and` binds tighter than `or`, and both nest left-to-right.
+    fn parse_expr(&mut self, in_brackets: bool) -> Result<Parsed> {
+        let mut top = Group::new(Open::Top);
+        let mut groups: Vec<Group> = Vec::new();
         loop {
-            let before = self.pos;
+            // Expect an operand: open groups until a term is found.
             self.skip_ws();
-            let Some(end) = self.keyword_end("or") else {
-                self.pos = before;
-                return Ok((acc, depth));
-            };
-            self.pos = end;
-            self.skip_ws();
-            let (right, right_depth) = self.parse_and(in_brackets)?;
-            depth = self.check_depth(depth.max(right_depth) + 1)?;
-            acc = Filter::Or(Box::new(acc), Box::new(right));
-        }
-    }
-
-    /// `andExp = unary *(WS "and" WS unary)`, nested left-to-right.
-    fn parse_and(&mut self, in_brackets: bool) -> Result<Parsed> {
-        let (mut acc, mut depth) = self.parse_unary(in_brackets)?;
-        loop {
-            let before = self.pos;
-            self.skip_ws();
-            let Some(end) = self.keyword_end("and") else {
-                self.pos = before;
-                return Ok((acc, depth));
-            };
-            self.pos = end;
-            self.skip_ws();
-            let (right, right_depth) = self.parse_unary(in_brackets)?;
-            depth = self.check_depth(depth.max(right_depth) + 1)?;
-            acc = Filter::And(Box::new(acc), Box::new(right));
-        }
-    }
-
-    /// A parenthesised filter, `not (…)`, a value path or an attribute expression.
-    fn parse_unary(&mut self, in_brackets: bool) -> Result<Parsed> {
-        let start = self.pos;
-        match self.peek() {
-            Some(b'(') => {
-                let (filter, depth) = self.parse_group(in_brackets)?;
-                Ok((filter, depth))
-            }
-            Some(b) if is_path_byte(b) => {
-                let end = self.scan_path_word();
-                let word = self.slice(start, end);
-                if word.eq_ignore_ascii_case("not") {
-                    self.pos = end;
-                    self.skip_ws();
-                    if self.peek() != Some(b'(') {
-                        return Err(self.error(
-                            self.pos,
-                            format!(
-                                "expected '(' after 'not' (write not (filter)), found {}",
-                                self.describe(self.pos)
-                            ),
-                        ));
+            let mut operand = match self.peek() {
+                Some(b'(') => {
+                    self.enter()?;
+                    groups.push(Group::new(Open::Paren(self.pos)));
+                    self.pos += 1;
+                    continue;
+                }
+                Some(b) if is_path_byte(b) => {
+                    let end = self.scan_path_word();
+                    if self.slice(self.pos, end).eq_ignore_ascii_case("not") {
+                        self.pos = end;
+                        self.skip_ws();
+                        if self.peek() != Some(b'(') {
+                            return Err(self.expected(
+                                self.pos,
+                                format_args!("expected '(' after 'not' (write not (filter))"),
+                            ));
+                        }
+                        self.enter()?;
+                        groups.push(Group::new(Open::Not(self.pos)));
+                        self.pos += 1;
+                        continue;
                     }
-                    let (inner, depth) = self.parse_group(in_brackets)?;
-                    let depth = self.check_depth(depth + 1)?;
-                    return Ok((Filter::Not(Box::new(inner)), depth));
+                    self.parse_attr_term(end, in_brackets)?
                 }
-                if word.eq_ignore_ascii_case("and") || word.eq_ignore_ascii_case("or") {
-                    return Err(self.error(
-                        start,
-                        format!(
-                            "expected a filter (an attribute path, '(' or 'not'), found \
-                             '{word}'"
-                        ),
-                    ));
+                _ => return Err(self.unary_error()),
+            };
+            // An operand is complete: fold it into the innermost group, then see what follows.
+            loop {
+                let group = match groups.last_mut() {
+                    Some(group) => group,
+                    None => &mut top,
+                };
+                let chain = self.fold(group.and_chain.take(), operand, Filter::And)?;
+                let before = self.pos;
+                self.skip_ws();
+                if let Some(end) = self.keyword_end("and") {
+                    self.pos = end;
+                    group.and_chain = Some(chain);
+                    break;
                 }
-                let mut path = self.attr_path(start, end)?;
-                self.pos = end;
-                if self.peek() != Some(b'[') {
-                    return self.parse_attr_exp(path, start, 0);
+                let alternatives = self.fold(group.or_chain.take(), chain, Filter::Or)?;
+                if let Some(end) = self.keyword_end("or") {
+                    self.pos = end;
+                    group.or_chain = Some(alternatives);
+                    break;
                 }
-                if in_brackets {
-                    return Err(self.error(
+                // Nothing continues the group: close it.
+                let Some(closed) = groups.pop() else {
+                    self.pos = before;
+                    return Ok(alternatives);
+                };
+                let (Open::Paren(open) | Open::Not(open)) = closed.open else {
+                    // Only the top group is `Open::Top`, and it is never on the stack.
+                    return Err(self.error(self.pos, "unbalanced group".to_owned()));
+                };
+                if self.peek() != Some(b')') {
+                    return Err(self.expected(
                         self.pos,
-                        format!(
-                            "value filters cannot be nested: '{}' is inside another value \
-                             filter (RFC 7644 §3.4.2.2)",
-                            self.slice(start, end)
-                        ),
+                        format_args!("expected ')' to close the '(' at position {open}"),
                     ));
                 }
-                let (filter, depth) = self.parse_bracket_filter(&path, start)?;
-                let depth = self.check_depth(depth + 1)?;
-                if self.peek() == Some(b'.') {
-                    // Entra's `emails[type eq "work"].value eq "x"`.
-                    path.sub_attribute = Some(self.parse_sub_after_bracket()?);
-                    path.filter = Some(Box::new(filter));
-                    return self.parse_attr_exp(path, start, depth);
-                }
-                Ok((
-                    Filter::ValuePath {
-                        path,
-                        filter: Box::new(filter),
-                    },
-                    depth,
-                ))
+                self.pos += 1;
+                self.leave();
+                operand = match closed.open {
+                    Open::Not(_) => {
+                        let (inner, depth) = alternatives;
+                        let depth = self.check_depth(depth + 1)?;
+                        (Filter::Not(Box::new(inner)), depth)
+                    }
+                    _ => alternatives,
+                };
             }
-            None => Err(self.error(
-                start,
-                "expected an attribute path, '(' or 'not', found end of input".to_owned(),
-            )),
-            Some(b')') => Err(self.error(
-                start,
-                "expected an attribute path, '(' or 'not', found ')' (empty parentheses?)"
-                    .to_owned(),
-            )),
-            Some(b']') => Err(self.error(
-                start,
-                "expected an attribute path, '(' or 'not', found ']' (empty brackets?)".to_owned(),
-            )),
-            Some(b'[') => Err(self.error(
-                start,
-                "expected an attribute path before '[': a value filter follows an attribute \
-                 name, as in emails[type eq \"work\"]"
-                    .to_owned(),
-            )),
-            Some(_) => Err(self.error(
-                start,
-                format!(
-                    "expected an attribute path, '(' or 'not', found {}",
-                    self.describe(start)
-                ),
-            )),
         }
     }
 
-    /// `"(" orExp ")"`, with the cursor on the `(`.
-    fn parse_group(&mut self, in_brackets: bool) -> Result<Parsed> {
-        let open = self.pos;
-        self.enter()?;
-        self.pos += 1;
-        self.skip_ws();
-        let parsed = self.parse_or(in_brackets)?;
-        self.skip_ws();
-        if self.peek() != Some(b')') {
+    /// `acc op next`, or `next` when there is no `acc` yet; checks the new tree's depth.
+    fn fold(
+        &self,
+        acc: Option<Parsed>,
+        next: Parsed,
+        op: fn(Box<Filter>, Box<Filter>) -> Filter,
+    ) -> Result<Parsed> {
+        let Some((acc, acc_depth)) = acc else {
+            return Ok(next);
+        };
+        let depth = self.check_depth(acc_depth.max(next.1) + 1)?;
+        Ok((op(Box::new(acc), Box::new(next.0)), depth))
+    }
+
+    /// Why a filter cannot start at the cursor.
+    #[cold]
+    #[inline(never)]
+    fn unary_error(&self) -> Error {
+        let start = self.pos;
+        let message = match self.peek() {
+            None => "expected an attribute path, '(' or 'not', found end of input".to_owned(),
+            Some(b')') => "expected an attribute path, '(' or 'not', found ')' (empty \
+                           parentheses?)"
+                .to_owned(),
+            Some(b']') => {
+                "expected an attribute path, '(' or 'not', found ']' (empty brackets?)".to_owned()
+            }
+            Some(b'[') => "expected an attribute path before '[': a value filter follows an \
+                           attribute name, as in emails[type eq \"work\"]"
+                .to_owned(),
+            Some(_) => format!(
+                "expected an attribute path, '(' or 'not', found {}",
+                self.describe(start)
+            ),
+        };
+        self.error(start, message)
+    }
+
+    /// An attribute expression or a value path, with the cursor on the path word that ends at
+    /// `end`. Recurses only into a value filter, which cannot nest.
+    #[inline(never)]
+    fn parse_attr_term(&mut self, end: usize, in_brackets: bool) -> Result<Parsed> {
+        let start = self.pos;
+        let word = self.slice(start, end);
+        if word.eq_ignore_ascii_case("and") || word.eq_ignore_ascii_case("or") {
+            return Err(self.error(
+                start,
+                format!("expected a filter (an attribute path, '(' or 'not'), found '{word}'"),
+            ));
+        }
+        let mut path = self.attr_path(start, end)?;
+        self.pos = end;
+        if self.peek() != Some(b'[') {
+            return self.parse_attr_exp(path, start, 0);
+        }
+        if in_brackets {
             return Err(self.error(
                 self.pos,
                 format!(
-                    "expected ')' to close the '(' at position {open}, found {}",
-                    self.describe(self.pos)
+                    "value filters cannot be nested: '{}' is inside another value filter \
+                     (RFC 7644 §3.4.2.2)",
+                    self.slice(start, end)
                 ),
             ));
         }
-        self.pos += 1;
-        self.leave();
-        Ok(parsed)
+        let (filter, depth) = self.parse_bracket_filter(&path, start)?;
+        let depth = self.check_depth(depth + 1)?;
+        if self.peek() == Some(b'.') {
+            // Entra's `emails[type eq "work"].value eq "x"`.
+            path.sub_attribute = Some(self.parse_sub_after_bracket()?);
+            path.filter = Some(Box::new(filter));
+            return self.parse_attr_exp(path, start, depth);
+        }
+        Ok((
+            Filter::ValuePath {
+                path,
+                filter: Box::new(filter),
+            },
+            depth,
+        ))
     }
 
     /// `"[" valFilter "]"`, with the cursor on the `[` after `path` (which started at `start`).
@@ -503,7 +566,7 @@ impl<'a> Parser<'a> {
         self.enter()?;
         self.pos += 1;
         self.skip_ws();
-        let parsed = self.parse_or(true)?;
+        let parsed = self.parse_expr(true)?;
         self.skip_ws();
         if self.peek() != Some(b']') {
             return Err(self.error(

@@ -637,6 +637,35 @@ fn hostile_nesting_fails_fast_without_overflowing() {
 }
 
 #[test]
+fn parser_stack_use_does_not_grow_with_nesting() {
+    // With the depth limit raised, 20,000 parentheses parse on a 256 KiB stack: the parser
+    // keeps open groups on the heap. (Parentheses add no tree depth; `not` would, and a tree
+    // that deep is the host's to print, evaluate and drop.)
+    let outcome = std::thread::Builder::new()
+        .stack_size(256 << 10)
+        .spawn(|| {
+            let n = 20_000;
+            let limits = Limits::DEFAULT
+                .with_max_filter_len(1 << 20)
+                .with_max_depth(n);
+            let ok = format!("{}a pr{}", "(".repeat(n), ")".repeat(n));
+            let over = format!("({ok})");
+            let inside = format!("x[{}a pr{}]", "( ".repeat(n - 1), " )".repeat(n - 1));
+            (
+                Filter::parse_with(&ok, &limits).map(|f| f.to_string()),
+                Filter::parse_with(&over, &limits).is_err(),
+                Filter::parse_with(&inside, &limits).map(|f| f.to_string()),
+            )
+        })
+        .unwrap()
+        .join()
+        .unwrap();
+    assert_eq!(outcome.0.unwrap(), "a pr");
+    assert!(outcome.1);
+    assert_eq!(outcome.2.unwrap(), "x[a pr]");
+}
+
+#[test]
 fn long_inputs_parse_in_linear_time() {
     let limits = Limits::DEFAULT.with_max_filter_len(8 << 20);
     let start = Instant::now();
