@@ -208,6 +208,28 @@ mod tests {
     }
 
     #[test]
+    fn idflow_gives_every_filter_its_recorded_answer() {
+        let registry = scim_model::SchemaRegistry::default();
+        for case in filter_cases().unwrap() {
+            let r = resource(&case.resource).unwrap();
+            let filter = scim_model::Filter::parse(&case.filter).unwrap();
+            assert_eq!(
+                filter.matches(&r, &registry).unwrap(),
+                case.expected,
+                "{}",
+                case.name
+            );
+            let compiled = filter.compile(&registry, r.base_schema().unwrap());
+            assert_eq!(
+                compiled.matches(&r).unwrap(),
+                case.expected,
+                "{}",
+                case.name
+            );
+        }
+    }
+
+    #[test]
     fn user_documents_are_users() {
         for name in USER_DOCUMENTS {
             let r = resource(name).unwrap();

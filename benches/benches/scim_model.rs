@@ -1,0 +1,127 @@
+//! Criterion benchmarks of scim-model on the inputs of `benches/data/` (see the
+//! `idflow_benches` library), measured beside the Node peers of `benches/peers/bench.js`
+//! by `benches/compare.sh`.
+//!
+//! Groups, each with one benchmark id per input so both sides line up:
+//! - `filter_parse/idflow/<case>`: [`Filter::parse`] on each filter of `filters.json`;
+//! - `filter_eval/{compiled,uncompiled}/<case>`: [`CompiledFilter::matches`] (compiled once
+//!   against the default [`SchemaRegistry`]) and [`Filter::matches`] on the case's resource;
+//! - `user_parse/{resource,serde_json_value}/<doc>`: the same text into a [`Resource`] and into a
+//!   plain `serde_json::Value` (the baseline the parse goal is measured against);
+//! - `user_serialise/{resource,serde_json_value}/<doc>`: back to text.
+//!
+//! Runs are kept short for a 2-core machine (1 s warm-up, 3 s measurement, 30 samples); the
+//! command line overrides them as usual (`-- --quick`, `-- --measurement-time 10`).
+//!
+//! [`CompiledFilter::matches`]: scim_model::filter::CompiledFilter::matches
+
+// Bench inputs are fixed files, checked by the idflow-benches tests and again below before
+// anything is timed: a failure there is a broken benchmark, and stopping loudly is right.
+#![allow(clippy::unwrap_used, clippy::expect_used, missing_docs)]
+
+use std::hint::black_box;
+use std::time::Duration;
+
+use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
+use idflow_benches::{USER_DOCUMENTS, document, filter_cases, resource};
+use scim_model::{Filter, Resource, SchemaRegistry};
+use serde_json::Value;
+
+fn config() -> Criterion {
+    Criterion::default()
+        .warm_up_time(Duration::from_secs(1))
+        .measurement_time(Duration::from_secs(3))
+        .sample_size(30)
+}
+
+fn filter_parse(c: &mut Criterion) {
+    let mut g = c.benchmark_group("filter_parse");
+    for case in filter_cases().expect("filters.json") {
+        Filter::parse(&case.filter).expect(&case.name);
+        g.bench_with_input(
+            BenchmarkId::new("idflow", &case.name),
+            &case.filter,
+            |b, f| {
+                b.iter(|| Filter::parse(black_box(f)).expect("filter"));
+            },
+        );
+    }
+    g.finish();
+}
+
+fn filter_eval(c: &mut Criterion) {
+    let registry = SchemaRegistry::default();
+    let mut g = c.benchmark_group("filter_eval");
+    for case in filter_cases().expect("filters.json") {
+        let r = resource(&case.resource).expect("resource");
+        let filter = Filter::parse(&case.filter).expect(&case.name);
+        let compiled = filter.compile(&registry, r.base_schema().expect("schemas"));
+        // Both forms must give the recorded answer before either is timed.
+        assert_eq!(
+            filter.matches(&r, &registry).expect(&case.name),
+            case.expected
+        );
+        assert_eq!(compiled.matches(&r).expect(&case.name), case.expected);
+        g.bench_with_input(BenchmarkId::new("compiled", &case.name), &r, |b, r| {
+            b.iter(|| compiled.matches(black_box(r)).expect("matches"));
+        });
+        g.bench_with_input(BenchmarkId::new("uncompiled", &case.name), &r, |b, r| {
+            b.iter(|| filter.matches(black_box(r), &registry).expect("matches"));
+        });
+    }
+    g.finish();
+}
+
+fn user_parse(c: &mut Criterion) {
+    let mut g = c.benchmark_group("user_parse");
+    for name in USER_DOCUMENTS {
+        let text = document(name).expect("document");
+        // The two parses must agree before either is timed.
+        let as_resource: Resource = serde_json::from_str(text).expect("Resource");
+        let as_value: Value = serde_json::from_str(text).expect("Value");
+        assert_eq!(as_resource.to_value(), as_value, "{name}");
+        g.throughput(Throughput::Bytes(text.len() as u64));
+        g.bench_with_input(BenchmarkId::new("resource", name), text, |b, text| {
+            b.iter(|| serde_json::from_str::<Resource>(black_box(text)).expect("Resource"));
+        });
+        g.bench_with_input(
+            BenchmarkId::new("serde_json_value", name),
+            text,
+            |b, text| {
+                b.iter(|| serde_json::from_str::<Value>(black_box(text)).expect("Value"));
+            },
+        );
+    }
+    g.finish();
+}
+
+fn user_serialise(c: &mut Criterion) {
+    let mut g = c.benchmark_group("user_serialise");
+    for name in USER_DOCUMENTS {
+        let as_resource = resource(name).expect("resource");
+        let as_value = as_resource.to_value();
+        assert_eq!(
+            serde_json::to_string(&as_resource).expect("Resource"),
+            serde_json::to_string(&as_value).expect("Value"),
+            "{name}"
+        );
+        g.bench_with_input(BenchmarkId::new("resource", name), &as_resource, |b, r| {
+            b.iter(|| serde_json::to_string(black_box(r)).expect("Resource"));
+        });
+        g.bench_with_input(
+            BenchmarkId::new("serde_json_value", name),
+            &as_value,
+            |b, v| {
+                b.iter(|| serde_json::to_string(black_box(v)).expect("Value"));
+            },
+        );
+    }
+    g.finish();
+}
+
+criterion_group! {
+    name = scim_model;
+    config = config();
+    targets = filter_parse, filter_eval, user_parse, user_serialise
+}
+criterion_main!(scim_model);
