@@ -319,7 +319,10 @@ mod tests {
             let t: ScimType = serde_json::from_value(serde_json::json!(s)).unwrap();
             assert_eq!(serde_json::to_value(&t).unwrap(), serde_json::json!(s));
         }
-        assert_eq!("INVALIDPATH".parse::<ScimType>().unwrap(), ScimType::InvalidPath);
+        assert_eq!(
+            "INVALIDPATH".parse::<ScimType>().unwrap(),
+            ScimType::InvalidPath
+        );
         assert_eq!(ScimType::Uniqueness.status(), 409);
     }
 

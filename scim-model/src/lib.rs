@@ -39,3 +39,8 @@ pub use resource::{
     remove_ci,
 };
 pub use schema::{Schema, SchemaRegistry};
+
+/// The README's Rust examples, compiled and run as doc tests.
+#[doc = include_str!("../../README.md")]
+#[cfg(doctest)]
+pub struct ReadmeDoctests;

@@ -46,7 +46,10 @@ pub struct Resource {
 }
 
 /// Finds `name` among a JSON object's keys: exactly first (cheap), then case-insensitively.
-pub(crate) fn find_key<'a>(map: &'a Map<String, Value>, name: &str) -> Option<(&'a String, &'a Value)> {
+pub(crate) fn find_key<'a>(
+    map: &'a Map<String, Value>,
+    name: &str,
+) -> Option<(&'a String, &'a Value)> {
     if let Some(kv) = map.get_key_value(name) {
         return Some(kv);
     }
@@ -92,7 +95,10 @@ impl Resource {
         I: IntoIterator<Item = S>,
         S: Into<String>,
     {
-        let schemas: Vec<Value> = schemas.into_iter().map(|s| Value::String(s.into())).collect();
+        let schemas: Vec<Value> = schemas
+            .into_iter()
+            .map(|s| Value::String(s.into()))
+            .collect();
         let mut attrs = Map::new();
         attrs.insert("schemas".to_owned(), Value::Array(schemas));
         Resource { attrs }
@@ -212,7 +218,9 @@ impl Resource {
 
     /// `meta.resourceType`, e.g. `User`.
     pub fn resource_type(&self) -> Option<&str> {
-        self.meta().and_then(|m| get_ci(m, "resourceType")).and_then(Value::as_str)
+        self.meta()
+            .and_then(|m| get_ci(m, "resourceType"))
+            .and_then(Value::as_str)
     }
 
     /// The `meta` object.
@@ -339,16 +347,16 @@ fn check_shape(attrs: &Map<String, Value>) -> Result<()> {
         }
     }
     for field in ["id", "externalId"] {
-        if let Some(v) = get_ci(attrs, field) {
-            if !v.is_string() {
-                return Err(bad(field, "a string", v));
-            }
+        if let Some(v) = get_ci(attrs, field)
+            && !v.is_string()
+        {
+            return Err(bad(field, "a string", v));
         }
     }
-    if let Some(v) = get_ci(attrs, "meta") {
-        if !v.is_object() {
-            return Err(bad("meta", "an object", v));
-        }
+    if let Some(v) = get_ci(attrs, "meta")
+        && !v.is_object()
+    {
+        return Err(bad("meta", "an object", v));
     }
     Ok(())
 }
@@ -407,7 +415,10 @@ mod tests {
         assert!(text.find("\"zeta\"").unwrap() < text.find("\"alpha\"").unwrap());
         let back: Resource = serde_json::from_str(&text).unwrap();
         assert_eq!(back, user());
-        assert_eq!(back.extension("URN:EXAMPLE:UNKNOWN:1.0:THING").unwrap()["keep"], true);
+        assert_eq!(
+            back.extension("URN:EXAMPLE:UNKNOWN:1.0:THING").unwrap()["keep"],
+            true
+        );
     }
 
     #[test]
@@ -425,13 +436,22 @@ mod tests {
     #[test]
     fn attribute_resolves_urns() {
         let r = user();
-        assert_eq!(r.attribute(Some(USER_SCHEMA), "userName"), Some(&json!("bjensen")));
         assert_eq!(
-            r.attribute(Some("urn:ietf:params:scim:schemas:extension:enterprise:2.0:USER"), "Department"),
+            r.attribute(Some(USER_SCHEMA), "userName"),
+            Some(&json!("bjensen"))
+        );
+        assert_eq!(
+            r.attribute(
+                Some("urn:ietf:params:scim:schemas:extension:enterprise:2.0:USER"),
+                "Department"
+            ),
             Some(&json!("Sales"))
         );
         assert!(r.attribute(Some(GROUP_SCHEMA), "userName").is_none());
-        let whole = r.attribute(Some("urn:ietf:params:scim:schemas:extension:enterprise:2.0"), "User");
+        let whole = r.attribute(
+            Some("urn:ietf:params:scim:schemas:extension:enterprise:2.0"),
+            "User",
+        );
         assert_eq!(whole.unwrap()["department"], "Sales");
         assert_eq!(r.base_schema(), Some(USER_SCHEMA));
     }
@@ -439,12 +459,17 @@ mod tests {
     #[test]
     fn shape_errors_name_the_field() {
         let err = Resource::from_value(json!({"schemas": "x"})).unwrap_err();
-        assert!(err.to_string().contains("\"schemas\" must be a list of strings"), "{err}");
+        assert!(
+            err.to_string()
+                .contains("\"schemas\" must be a list of strings"),
+            "{err}"
+        );
         let err = Resource::from_value(json!({"id": 5})).unwrap_err();
         assert!(err.to_string().contains("\"id\" must be a string"), "{err}");
         let err = Resource::from_value(json!([1])).unwrap_err();
         assert!(err.to_string().contains("expected a JSON object"), "{err}");
-        let err = Resource::from_json_str("{}", &Limits::DEFAULT.with_max_payload_bytes(1)).unwrap_err();
+        let err =
+            Resource::from_json_str("{}", &Limits::DEFAULT.with_max_payload_bytes(1)).unwrap_err();
         assert_eq!(err.status(), 413);
     }
 
@@ -455,7 +480,10 @@ mod tests {
             .insert("HireDate".into(), json!("2024-01-01T00:00:00Z"));
         assert!(r.has_schema("urn:ietf:params:scim:schemas:extension:acme:1.0:user"));
         assert_eq!(
-            r.attribute(Some("urn:ietf:params:scim:schemas:extension:acme:1.0:User"), "hiredate"),
+            r.attribute(
+                Some("urn:ietf:params:scim:schemas:extension:acme:1.0:User"),
+                "hiredate"
+            ),
             Some(&json!("2024-01-01T00:00:00Z"))
         );
     }
