@@ -1,0 +1,1904 @@
+//! Applying a [`PatchOp`] to a [`Resource`]: RFC 7644 §3.5.2.1-3 with the tolerances real
+//! clients need (see the module documentation of [`crate::patch`] for every choice).
+//!
+//! All changes go through a [`Tx`], an undo log: each write records what it overwrote (moving
+//! the old value, never cloning it), so a failed request is rolled back exactly and a large
+//! multi-valued attribute (a group's members) is never copied to make the request atomic.
+
+use std::mem;
+
+use serde_json::{Map, Value};
+
+use super::op::kind_of;
+use super::{PatchOp, PatchOpKind, PatchOperation, PatchOptions};
+use crate::filter::eval::element_matches;
+use crate::resource::{find_key, get_ci, is_urn};
+use crate::schema::{Attribute, AttributeType, Mutability, Schema, common_attributes};
+use crate::{AttributePath, CompareOp, Error, Filter, Resource, Result, SchemaRegistry};
+
+/// Applies every operation of `patch` to `resource`, all or nothing; reports whether anything
+/// changed.
+pub(crate) fn apply(
+    patch: &PatchOp,
+    resource: &mut Resource,
+    registry: &SchemaRegistry,
+    options: &PatchOptions,
+) -> Result<bool> {
+    if patch.is_empty() {
+        if options.strict {
+            return Err(Error::InvalidSyntax {
+                context: "Operations".to_owned(),
+                message: "RFC 7644 §3.5.2 requires one or more operations".to_owned(),
+            });
+        }
+        return Ok(false);
+    }
+    let base_urn = resource.base_schema().map(str::to_owned);
+    let base = base_urn.as_deref().and_then(|u| registry.schema(u));
+    let mut engine = Engine {
+        registry,
+        base,
+        base_urn,
+        strict: options.strict,
+        tx: Tx::default(),
+        index: 0,
+    };
+    let root = resource.as_object_mut();
+    let mut outcome = Ok(());
+    for (index, op) in patch.operations().iter().enumerate() {
+        engine.index = index;
+        outcome = engine.operation(root, op);
+        if outcome.is_err() {
+            break;
+        }
+    }
+    match outcome {
+        Ok(()) => Ok(engine.tx.changed),
+        Err(e) => {
+            engine.tx.rollback(root);
+            Err(e)
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// The undo log.
+
+/// One step from the resource's top-level object down to a value.
+#[derive(Clone, Debug, PartialEq, Eq)]
+enum Step {
+    /// A key of an object, spelled exactly as stored.
+    Key(String),
+    /// An index of an array.
+    Index(usize),
+}
+
+type Loc = Vec<Step>;
+
+fn child(parent: &[Step], step: Step) -> Loc {
+    let mut loc = Vec::with_capacity(parent.len() + 1);
+    loc.extend_from_slice(parent);
+    loc.push(step);
+    loc
+}
+
+/// What to do to undo one write.
+#[derive(Debug)]
+enum Undo {
+    /// The value at `loc` was overwritten: put `old` back.
+    Set { loc: Loc, old: Value },
+    /// `key` was added to the object at `parent`: remove it.
+    KeyAdded { parent: Loc, key: String },
+    /// `key` was removed from the object at `parent`, where it was the `index`th key.
+    KeyRemoved {
+        parent: Loc,
+        index: usize,
+        key: String,
+        old: Value,
+    },
+    /// A value was pushed onto the array at `array`: pop it.
+    Pushed { array: Loc },
+    /// Elements were removed from the array at `array`: `(index, value)` in ascending order.
+    ElemsRemoved {
+        array: Loc,
+        removed: Vec<(usize, Value)>,
+    },
+}
+
+/// The writes of one request, undoable in reverse order.
+#[derive(Debug, Default)]
+struct Tx {
+    undo: Vec<Undo>,
+    changed: bool,
+}
+
+fn value_at<'a>(root: &'a Map<String, Value>, loc: &[Step]) -> Option<&'a Value> {
+    let (first, rest) = loc.split_first()?;
+    let Step::Key(k) = first else { return None };
+    let mut cur = root.get(k.as_str())?;
+    for step in rest {
+        cur = match (step, cur) {
+            (Step::Key(k), Value::Object(m)) => m.get(k.as_str())?,
+            (Step::Index(i), Value::Array(a)) => a.get(*i)?,
+            _ => return None,
+        };
+    }
+    Some(cur)
+}
+
+fn value_at_mut<'a>(root: &'a mut Map<String, Value>, loc: &[Step]) -> Option<&'a mut Value> {
+    let (first, rest) = loc.split_first()?;
+    let Step::Key(k) = first else { return None };
+    let mut cur = root.get_mut(k.as_str())?;
+    for step in rest {
+        cur = match (step, cur) {
+            (Step::Key(k), Value::Object(m)) => m.get_mut(k.as_str())?,
+            (Step::Index(i), Value::Array(a)) => a.get_mut(*i)?,
+            _ => return None,
+        };
+    }
+    Some(cur)
+}
+
+fn object_at<'a>(root: &'a Map<String, Value>, loc: &[Step]) -> Option<&'a Map<String, Value>> {
+    if loc.is_empty() {
+        return Some(root);
+    }
+    value_at(root, loc)?.as_object()
+}
+
+fn object_at_mut<'a>(
+    root: &'a mut Map<String, Value>,
+    loc: &[Step],
+) -> Option<&'a mut Map<String, Value>> {
+    if loc.is_empty() {
+        return Some(root);
+    }
+    value_at_mut(root, loc)?.as_object_mut()
+}
+
+fn array_at_mut<'a>(root: &'a mut Map<String, Value>, loc: &[Step]) -> Option<&'a mut Vec<Value>> {
+    value_at_mut(root, loc)?.as_array_mut()
+}
+
+/// A location the engine computed has vanished: a bug, reported rather than panicking.
+fn lost(loc: &[Step]) -> Error {
+    Error::InvalidSyntax {
+        context: "PatchOp".to_owned(),
+        message: format!("internal error: no value at {loc:?}"),
+    }
+}
+
+impl Tx {
+    /// Sets `name` (found case-insensitively, keeping its spelling) in the object at `parent`.
+    fn set(
+        &mut self,
+        root: &mut Map<String, Value>,
+        parent: &[Step],
+        name: &str,
+        value: Value,
+    ) -> Result<()> {
+        let obj = object_at_mut(root, parent).ok_or_else(|| lost(parent))?;
+        match find_key(obj, name).map(|(k, _)| k.clone()) {
+            Some(key) => {
+                let slot = obj.get_mut(&key).ok_or_else(|| lost(parent))?;
+                if *slot == value {
+                    return Ok(());
+                }
+                let old = mem::replace(slot, value);
+                self.undo.push(Undo::Set {
+                    loc: child(parent, Step::Key(key)),
+                    old,
+                });
+            }
+            None => {
+                obj.insert(name.to_owned(), value);
+                self.undo.push(Undo::KeyAdded {
+                    parent: parent.to_vec(),
+                    key: name.to_owned(),
+                });
+            }
+        }
+        self.changed = true;
+        Ok(())
+    }
+
+    /// Overwrites the value at `loc`, which exists.
+    fn set_at(&mut self, root: &mut Map<String, Value>, loc: &[Step], value: Value) -> Result<()> {
+        let slot = value_at_mut(root, loc).ok_or_else(|| lost(loc))?;
+        if *slot == value {
+            return Ok(());
+        }
+        let old = mem::replace(slot, value);
+        self.undo.push(Undo::Set {
+            loc: loc.to_vec(),
+            old,
+        });
+        self.changed = true;
+        Ok(())
+    }
+
+    /// Removes `name` (case-insensitively) from the object at `parent`; `false` if absent.
+    fn remove(
+        &mut self,
+        root: &mut Map<String, Value>,
+        parent: &[Step],
+        name: &str,
+    ) -> Result<bool> {
+        let Some(obj) = object_at_mut(root, parent) else {
+            return Ok(false);
+        };
+        let Some(key) = find_key(obj, name).map(|(k, _)| k.clone()) else {
+            return Ok(false);
+        };
+        let index = obj.keys().position(|k| *k == key).unwrap_or(0);
+        let Some(old) = obj.shift_remove(&key) else {
+            return Ok(false);
+        };
+        self.undo.push(Undo::KeyRemoved {
+            parent: parent.to_vec(),
+            index,
+            key,
+            old,
+        });
+        self.changed = true;
+        Ok(true)
+    }
+
+    /// Appends to the array at `array`.
+    fn push(&mut self, root: &mut Map<String, Value>, array: &[Step], value: Value) -> Result<()> {
+        let items = array_at_mut(root, array).ok_or_else(|| lost(array))?;
+        items.push(value);
+        self.undo.push(Undo::Pushed {
+            array: array.to_vec(),
+        });
+        self.changed = true;
+        Ok(())
+    }
+
+    /// Removes the elements at `indices` (ascending, distinct) from the array at `array`.
+    fn remove_elems(
+        &mut self,
+        root: &mut Map<String, Value>,
+        array: &[Step],
+        indices: &[usize],
+    ) -> Result<()> {
+        if indices.is_empty() {
+            return Ok(());
+        }
+        let items = array_at_mut(root, array).ok_or_else(|| lost(array))?;
+        let removed = if let [only] = indices {
+            if *only >= items.len() {
+                return Err(lost(array));
+            }
+            vec![(*only, items.remove(*only))]
+        } else {
+            // One pass, moving every element once: removing many from a long list stays linear.
+            let old = mem::take(items);
+            let mut kept = Vec::with_capacity(old.len().saturating_sub(indices.len()));
+            let mut removed = Vec::with_capacity(indices.len());
+            let mut next = indices.iter().copied().peekable();
+            for (i, v) in old.into_iter().enumerate() {
+                if next.peek() == Some(&i) {
+                    next.next();
+                    removed.push((i, v));
+                } else {
+                    kept.push(v);
+                }
+            }
+            *items = kept;
+            removed
+        };
+        self.undo.push(Undo::ElemsRemoved {
+            array: array.to_vec(),
+            removed,
+        });
+        self.changed = true;
+        Ok(())
+    }
+
+    /// Undoes every write, newest first, leaving the resource as it was before the request.
+    fn rollback(self, root: &mut Map<String, Value>) {
+        for undo in self.undo.into_iter().rev() {
+            match undo {
+                Undo::Set { loc, old } => {
+                    if let Some(slot) = value_at_mut(root, &loc) {
+                        *slot = old;
+                    }
+                }
+                Undo::KeyAdded { parent, key } => {
+                    if let Some(obj) = object_at_mut(root, &parent) {
+                        obj.shift_remove(&key);
+                    }
+                }
+                Undo::KeyRemoved {
+                    parent,
+                    index,
+                    key,
+                    old,
+                } => {
+                    if let Some(obj) = object_at_mut(root, &parent) {
+                        let index = index.min(obj.len());
+                        obj.shift_insert(index, key, old);
+                    }
+                }
+                Undo::Pushed { array } => {
+                    if let Some(items) = array_at_mut(root, &array) {
+                        items.pop();
+                    }
+                }
+                Undo::ElemsRemoved { array, removed } => {
+                    if let Some(items) = array_at_mut(root, &array) {
+                        let kept = mem::take(items);
+                        let mut merged = Vec::with_capacity(kept.len() + removed.len());
+                        let mut kept = kept.into_iter();
+                        for (index, value) in removed {
+                            while merged.len() < index {
+                                match kept.next() {
+                                    Some(v) => merged.push(v),
+                                    None => break,
+                                }
+                            }
+                            merged.push(value);
+                        }
+                        merged.extend(kept);
+                        *items = merged;
+                    }
+                }
+            }
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Resolving a path to the attribute it names.
+
+/// An attribute a path names: where it lives and its definition, if the registry has one.
+#[derive(Debug)]
+struct Target<'r> {
+    /// `None`: a top-level (core or common) attribute; `Some(urn)`: an attribute inside the
+    /// extension block `urn` (created, and listed in `schemas`, when first written).
+    block: Option<String>,
+    /// The attribute's name, as the request spelled it.
+    name: String,
+    /// Its definition.
+    def: Option<&'r Attribute>,
+}
+
+impl Target<'_> {
+    /// The attribute as a path, for error messages.
+    fn describe(&self, sub: Option<&str>) -> String {
+        let mut s = match &self.block {
+            Some(b) => format!("{b}:{}", self.name),
+            None => self.name.clone(),
+        };
+        if let Some(sub) = sub {
+            s.push('.');
+            s.push_str(sub);
+        }
+        s
+    }
+
+    fn multi_valued(&self) -> Option<bool> {
+        self.def.map(|d| d.multi_valued)
+    }
+
+    fn complex(&self) -> Option<bool> {
+        self.def.map(|d| d.kind == AttributeType::Complex)
+    }
+}
+
+/// What a path names.
+#[derive(Debug)]
+enum Resolved<'r> {
+    /// An attribute.
+    Attr(Target<'r>),
+    /// A whole extension block, e.g. `urn:ietf:params:scim:schemas:extension:enterprise:2.0:User`.
+    Block(String),
+}
+
+fn common_attribute(name: &str) -> Option<&'static Attribute> {
+    common_attributes()
+        .iter()
+        .find(|a| a.name.eq_ignore_ascii_case(name))
+}
+
+/// Whether a path-less key is a plain attribute name (no URN, sub-attribute or filter), which
+/// needs no parsing.
+fn is_plain_name(key: &str) -> bool {
+    !key.is_empty()
+        && key
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-' || b == b'$')
+}
+
+/// The URNs the resource's `schemas` lists.
+fn listed_schemas(root: &Map<String, Value>) -> impl Iterator<Item = &str> {
+    get_ci(root, "schemas")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .filter_map(Value::as_str)
+}
+
+fn lists_schema(root: &Map<String, Value>, urn: &str) -> bool {
+    listed_schemas(root).any(|s| s.eq_ignore_ascii_case(urn))
+}
+
+struct Engine<'r> {
+    registry: &'r SchemaRegistry,
+    /// The resource's base schema, when the registry knows it.
+    base: Option<&'r Schema>,
+    /// The resource's base schema URN.
+    base_urn: Option<String>,
+    strict: bool,
+    tx: Tx,
+    /// The index of the operation being applied, for error messages.
+    index: usize,
+}
+
+impl<'r> Engine<'r> {
+    // ---- errors ----
+
+    fn at(&self, message: impl std::fmt::Display) -> String {
+        format!("{message} (Operations[{}])", self.index)
+    }
+
+    fn invalid_value(&self, path: String, message: impl std::fmt::Display) -> Error {
+        Error::InvalidValue {
+            path,
+            message: self.at(message),
+        }
+    }
+
+    fn invalid_path(&self, input: String, message: impl std::fmt::Display) -> Error {
+        Error::InvalidPath {
+            input,
+            position: 0,
+            message: self.at(message),
+        }
+    }
+
+    fn no_target(&self, path: String, message: impl std::fmt::Display) -> Error {
+        Error::NoTarget {
+            path,
+            message: self.at(message),
+        }
+    }
+
+    fn mutability(&self, path: String, message: impl std::fmt::Display) -> Error {
+        Error::Mutability {
+            path,
+            message: self.at(message),
+        }
+    }
+
+    /// Refuses a change that the attribute's mutability forbids (RFC 7643 §7): a `readOnly`
+    /// attribute may not change at all, an `immutable` one only from unassigned. Writing the
+    /// value already there is no change, so it is allowed (Okta sends `id` back unchanged).
+    fn check_mutability(
+        &self,
+        def: Option<&Attribute>,
+        old: Option<&Value>,
+        new: Option<&Value>,
+        path: impl FnOnce() -> String,
+    ) -> Result<()> {
+        let Some(def) = def else { return Ok(()) };
+        let old = old.filter(|v| !is_empty(v));
+        let new = new.filter(|v| !is_empty(v));
+        match def.mutability {
+            Mutability::ReadOnly if old != new => {
+                Err(self.mutability(path(), "readOnly: a client may not change it"))
+            }
+            Mutability::Immutable if old.is_some() && old != new => Err(self.mutability(
+                path(),
+                "immutable: it may be set once but not changed or removed",
+            )),
+            _ => Ok(()),
+        }
+    }
+
+    // ---- resolution ----
+
+    fn is_base_urn(&self, urn: &str) -> bool {
+        match &self.base_urn {
+            Some(base) => base.eq_ignore_ascii_case(urn),
+            None => {
+                urn.len() > 33
+                    && urn[..33].eq_ignore_ascii_case("urn:ietf:params:scim:schemas:core:")
+            }
+        }
+    }
+
+    fn base_attribute(&self, name: &str) -> Option<&'r Attribute> {
+        self.base
+            .and_then(|s| s.attribute(name))
+            .or_else(|| common_attribute(name))
+    }
+
+    /// Whether `urn` names an extension block: a registered schema, a block in the resource,
+    /// or a URN its `schemas` lists.
+    fn is_known_block(&self, root: &Map<String, Value>, urn: &str) -> bool {
+        self.registry.schema(urn).is_some()
+            || find_key(root, urn).is_some_and(|(_, v)| v.is_object())
+            || lists_schema(root, urn)
+    }
+
+    /// The extension an unqualified name belongs to, when the base schema does not have it
+    /// (Entra removes `manager[value eq "…"]` without the enterprise URN): a schema the
+    /// resource lists that defines it, a block of the resource that holds it, or the one
+    /// registered extension that defines it.
+    fn find_in_extensions(
+        &self,
+        root: &Map<String, Value>,
+        name: &str,
+    ) -> Option<(String, Option<&'r Attribute>)> {
+        for urn in listed_schemas(root) {
+            if self.is_base_urn(urn) {
+                continue;
+            }
+            if let Some(def) = self.registry.schema(urn).and_then(|s| s.attribute(name)) {
+                return Some((urn.to_owned(), Some(def)));
+            }
+        }
+        for (key, value) in root {
+            if is_urn(key) {
+                if let Some(block) = value.as_object() {
+                    if find_key(block, name).is_some() {
+                        let def = self.registry.schema(key).and_then(|s| s.attribute(name));
+                        return Some((key.clone(), def));
+                    }
+                }
+            }
+        }
+        let mut found = self
+            .registry
+            .schemas()
+            .filter(|s| s.id.contains(":extension:"))
+            .filter_map(|s| s.attribute(name).map(|a| (s.id.clone(), Some(a))));
+        match (found.next(), found.next()) {
+            (Some(only), None) => Some(only),
+            _ => None,
+        }
+    }
+
+    fn resolve(
+        &self,
+        root: &Map<String, Value>,
+        urn: Option<&str>,
+        name: &str,
+    ) -> Result<Resolved<'r>> {
+        let core = |def| {
+            Resolved::Attr(Target {
+                block: None,
+                name: name.to_owned(),
+                def,
+            })
+        };
+        let Some(urn) = urn else {
+            if let Some(def) = self.base_attribute(name) {
+                return Ok(core(Some(def)));
+            }
+            if find_key(root, name).is_some() {
+                return Ok(core(None));
+            }
+            if let Some((block, def)) = self.find_in_extensions(root, name) {
+                return Ok(Resolved::Attr(Target {
+                    block: Some(block),
+                    name: name.to_owned(),
+                    def,
+                }));
+            }
+            if self.strict && self.base.is_some() {
+                return Err(self.invalid_path(
+                    name.to_owned(),
+                    "no such attribute in the resource's schemas",
+                ));
+            }
+            return Ok(core(None));
+        };
+        if self.is_base_urn(urn) {
+            let def = self.base_attribute(name);
+            if def.is_none() && self.strict && self.base.is_some() {
+                return Err(self.invalid_path(
+                    format!("{urn}:{name}"),
+                    "no such attribute in the base schema",
+                ));
+            }
+            return Ok(core(def));
+        }
+        if let Some(schema) = self.registry.schema(urn) {
+            if !schema.id.contains(":extension:") && find_key(root, urn).is_none() {
+                // Another core schema (a Group attribute on a User): nothing to act on.
+                return Err(self.invalid_path(
+                    format!("{urn}:{name}"),
+                    "the schema is neither the resource's base schema nor an extension",
+                ));
+            }
+            let def = schema.attribute(name);
+            if def.is_none() && self.strict {
+                return Err(self.invalid_path(
+                    format!("{urn}:{name}"),
+                    "no such attribute in the extension schema",
+                ));
+            }
+            return Ok(Resolved::Attr(Target {
+                block: Some(urn.to_owned()),
+                name: name.to_owned(),
+                def,
+            }));
+        }
+        // `urn:…:enterprise:2.0` + `User` may spell a whole extension block.
+        let whole = format!("{urn}:{name}");
+        if self.is_known_block(root, &whole) {
+            return Ok(Resolved::Block(whole));
+        }
+        Ok(Resolved::Attr(Target {
+            block: Some(urn.to_owned()),
+            name: name.to_owned(),
+            def: None,
+        }))
+    }
+
+    // ---- reading and writing a target ----
+
+    fn read<'m>(root: &'m Map<String, Value>, t: &Target<'_>) -> Option<&'m Value> {
+        let obj = match &t.block {
+            None => root,
+            Some(b) => get_ci(root, b)?.as_object()?,
+        };
+        get_ci(obj, &t.name)
+    }
+
+    /// The location of the object holding the attribute, if it exists.
+    fn parent_loc(root: &Map<String, Value>, t: &Target<'_>) -> Option<Loc> {
+        match &t.block {
+            None => Some(Vec::new()),
+            Some(b) => {
+                let (key, value) = find_key(root, b)?;
+                value.is_object().then(|| vec![Step::Key(key.clone())])
+            }
+        }
+    }
+
+    /// The location of the attribute, if it exists.
+    fn attr_loc(root: &Map<String, Value>, t: &Target<'_>) -> Option<Loc> {
+        let mut loc = Self::parent_loc(root, t)?;
+        let obj = object_at(root, &loc)?;
+        let (key, _) = find_key(obj, &t.name)?;
+        loc.push(Step::Key(key.clone()));
+        Some(loc)
+    }
+
+    /// The location of the object holding the attribute, creating its extension block (and
+    /// listing the URN in `schemas`) when needed.
+    fn ensure_parent(&mut self, root: &mut Map<String, Value>, t: &Target<'_>) -> Result<Loc> {
+        let Some(block) = &t.block else {
+            return Ok(Vec::new());
+        };
+        if let Some((key, value)) = find_key(root, block) {
+            if value.is_object() {
+                return Ok(vec![Step::Key(key.clone())]);
+            }
+            if !value.is_null() {
+                return Err(self.invalid_value(
+                    block.clone(),
+                    format!("the extension is {}, not an object", kind_of(value)),
+                ));
+            }
+        }
+        self.tx.set(root, &[], block, Value::Object(Map::new()))?;
+        self.list_schema(root, block)?;
+        let key = find_key(root, block)
+            .map(|(k, _)| k.clone())
+            .unwrap_or_else(|| block.clone());
+        Ok(vec![Step::Key(key)])
+    }
+
+    /// Adds `urn` to `schemas` unless listed (a resource without `schemas` is left alone).
+    fn list_schema(&mut self, root: &mut Map<String, Value>, urn: &str) -> Result<()> {
+        if lists_schema(root, urn) {
+            return Ok(());
+        }
+        if let Some((key, Value::Array(_))) = find_key(root, "schemas") {
+            let loc = vec![Step::Key(key.clone())];
+            self.tx.push(root, &loc, Value::String(urn.to_owned()))?;
+        }
+        Ok(())
+    }
+
+    /// Sets the attribute to `value`.
+    fn write(&mut self, root: &mut Map<String, Value>, t: &Target<'_>, value: Value) -> Result<()> {
+        let parent = self.ensure_parent(root, t)?;
+        self.tx.set(root, &parent, &t.name, value)
+    }
+
+    /// Removes the attribute, and its extension block if that is left empty.
+    fn remove_attr(&mut self, root: &mut Map<String, Value>, t: &Target<'_>) -> Result<()> {
+        let Some(parent) = Self::parent_loc(root, t) else {
+            return Ok(());
+        };
+        self.tx.remove(root, &parent, &t.name)?;
+        if !parent.is_empty() && object_at(root, &parent).is_some_and(Map::is_empty) {
+            if let Some(Step::Key(block)) = parent.first() {
+                let block = block.clone();
+                self.tx.remove(root, &[], &block)?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Removes the attribute if it is now an empty object or array (RFC 7643 §2.5: empty is
+    /// unassigned).
+    fn drop_if_empty(&mut self, root: &mut Map<String, Value>, t: &Target<'_>) -> Result<()> {
+        if Self::read(root, t).is_some_and(is_empty) {
+            self.remove_attr(root, t)?;
+        }
+        Ok(())
+    }
+
+    // ---- operations ----
+
+    fn operation(&mut self, root: &mut Map<String, Value>, op: &PatchOperation) -> Result<()> {
+        op.check(self.index)?;
+        match (&op.path, &op.value) {
+            (Some(path), value) => self.apply_path(root, op.op, path, value.as_ref()),
+            (None, Some(Value::Object(attrs))) => {
+                for (key, value) in attrs {
+                    self.apply_key(root, op.op, key, value)?;
+                }
+                Ok(())
+            }
+            // `check` refuses every other shape.
+            (None, _) => Err(self.no_target(
+                format!("Operations[{}]", self.index),
+                "an operation without a path needs an object value",
+            )),
+        }
+    }
+
+    /// One key of a path-less `add` or `replace`: an attribute name, a path such as
+    /// `name.givenName` or `urn:…:enterprise:2.0:User:employeeNumber` (Entra sends both), or
+    /// an extension URN whose value holds that extension's attributes.
+    fn apply_key(
+        &mut self,
+        root: &mut Map<String, Value>,
+        kind: PatchOpKind,
+        key: &str,
+        value: &Value,
+    ) -> Result<()> {
+        if is_plain_name(key) {
+            return self.apply_path(root, kind, &AttributePath::new(key), Some(value));
+        }
+        if is_urn(key) && value.is_object() {
+            let prefix = key.rfind(':').map_or(key, |i| &key[..i]);
+            let prefix_known = self.is_base_urn(prefix) || self.is_known_block(root, prefix);
+            if self.is_known_block(root, key) || self.is_base_urn(key) || !prefix_known {
+                return self.apply_block(root, kind, key, value);
+            }
+        }
+        let path = match AttributePath::parse(key) {
+            Ok(path) => path,
+            Err(_) if !self.strict => AttributePath::new(key),
+            Err(e) => return Err(e),
+        };
+        self.apply_path(root, kind, &path, Some(value))
+    }
+
+    /// `add` or `replace` of a whole extension block (or of the base schema's attributes sent
+    /// under the base URN): each of its attributes in turn.
+    fn apply_block(
+        &mut self,
+        root: &mut Map<String, Value>,
+        kind: PatchOpKind,
+        urn: &str,
+        value: &Value,
+    ) -> Result<()> {
+        let Value::Object(attrs) = value else {
+            return Err(self.invalid_value(
+                urn.to_owned(),
+                format!(
+                    "an extension's value must be an object, found {}",
+                    kind_of(value)
+                ),
+            ));
+        };
+        for (key, v) in attrs {
+            let path = if is_plain_name(key) {
+                AttributePath::new(key.as_str()).with_urn(urn)
+            } else {
+                match AttributePath::parse(key) {
+                    Ok(p) if p.urn().is_none() => p.with_urn(urn),
+                    Ok(p) => p,
+                    Err(_) if !self.strict => AttributePath::new(key.as_str()).with_urn(urn),
+                    Err(e) => return Err(e),
+                }
+            };
+            self.apply_path(root, kind, &path, Some(v))?;
+        }
+        Ok(())
+    }
+
+    fn apply_path(
+        &mut self,
+        root: &mut Map<String, Value>,
+        kind: PatchOpKind,
+        path: &AttributePath,
+        value: Option<&Value>,
+    ) -> Result<()> {
+        let target = match self.resolve(root, path.urn(), path.name())? {
+            Resolved::Attr(t) => t,
+            Resolved::Block(urn) => {
+                if path.filter().is_some() {
+                    return Err(self
+                        .invalid_path(path.to_string(), "an extension block cannot be filtered"));
+                }
+                if let Some(sub) = path.sub_attribute() {
+                    // `urn:…:2.0:User.department`: an attribute of the block.
+                    match self.resolve(root, Some(&urn), sub)? {
+                        Resolved::Attr(t) => {
+                            return self.apply_attr(root, kind, &t, None, None, value);
+                        }
+                        Resolved::Block(_) => {
+                            return Err(self.invalid_path(path.to_string(), "not an attribute"));
+                        }
+                    }
+                }
+                return match (kind, value) {
+                    (PatchOpKind::Remove, _) | (_, Some(Value::Null)) => {
+                        if let Some((key, _)) = find_key(root, &urn) {
+                            let key = key.clone();
+                            self.tx.remove(root, &[], &key)?;
+                        }
+                        Ok(())
+                    }
+                    (_, Some(v)) => self.apply_block(root, kind, &urn, v),
+                    (_, None) => Err(self.invalid_value(urn, format!("{kind} requires a value"))),
+                };
+            }
+        };
+        self.apply_attr(
+            root,
+            kind,
+            &target,
+            path.filter(),
+            path.sub_attribute(),
+            value,
+        )
+    }
+
+    fn apply_attr(
+        &mut self,
+        root: &mut Map<String, Value>,
+        kind: PatchOpKind,
+        t: &Target<'r>,
+        filter: Option<&Filter>,
+        sub: Option<&str>,
+        value: Option<&Value>,
+    ) -> Result<()> {
+        if let Some(sub) = sub {
+            if t.complex() == Some(false) {
+                return Err(self.invalid_path(
+                    t.describe(Some(sub)),
+                    format!("{} has no sub-attributes", t.name),
+                ));
+            }
+            let known = t.def.and_then(|d| d.sub_attribute(sub)).is_some();
+            if self.strict && t.def.is_some() && !known {
+                return Err(self.invalid_path(t.describe(Some(sub)), "no such sub-attribute"));
+            }
+        }
+        match (filter, sub) {
+            (Some(filter), _) => self.filtered(root, kind, t, filter, sub, value),
+            (None, Some(sub)) => self.sub_attribute(root, kind, t, sub, value),
+            (None, None) => self.whole(root, kind, t, value),
+        }
+    }
+
+    // ---- `attr` ----
+
+    fn whole(
+        &mut self,
+        root: &mut Map<String, Value>,
+        kind: PatchOpKind,
+        t: &Target<'r>,
+        value: Option<&Value>,
+    ) -> Result<()> {
+        let value = match (kind, value) {
+            (PatchOpKind::Remove, v) => return self.remove_whole(root, t, v),
+            (_, None | Some(Value::Null)) => return self.remove_whole(root, t, None),
+            (_, Some(v)) => v,
+        };
+        let cur = Self::read(root, t);
+        let multi = t.multi_valued().unwrap_or_else(|| {
+            matches!(cur, Some(Value::Array(_))) || (is_absent(cur) && value.is_array())
+        });
+        if multi {
+            let items = self.items(t, value)?;
+            return match kind {
+                PatchOpKind::Add => self.append(root, t, items),
+                _ => self.replace_all(root, t, items),
+            };
+        }
+        let complex = t.complex().unwrap_or(value.is_object());
+        if complex {
+            let v = self.normalize(value.clone(), t.def, || t.describe(None))?;
+            return match v {
+                Value::Object(obj) => self.merge_into(root, t, obj),
+                other => self.write(root, t, other),
+            };
+        }
+        if value.is_array() && t.def.is_some() {
+            return Err(self.invalid_value(
+                t.describe(None),
+                "a list given for a single-valued attribute",
+            ));
+        }
+        let v = self.normalize(value.clone(), t.def, || t.describe(None))?;
+        self.check_mutability(t.def, cur, Some(&v), || t.describe(None))?;
+        self.write(root, t, v)
+    }
+
+    /// The values given for a multi-valued attribute: a list, or one value (appended as is,
+    /// as SCIMple and scim2-models accept), each type-checked.
+    fn items(&self, t: &Target<'r>, value: &Value) -> Result<Vec<Value>> {
+        let list = match value {
+            Value::Array(items) => items.clone(),
+            other => vec![other.clone()],
+        };
+        list.into_iter()
+            .enumerate()
+            .filter(|(_, v)| !v.is_null())
+            .map(|(i, v)| self.normalize(v, t.def, || format!("{}[{i}]", t.describe(None))))
+            .collect()
+    }
+
+    /// `add` to a multi-valued attribute: appends the values not already there.
+    ///
+    /// A value is already there when a stored one is the same record (see [`same_record`]);
+    /// the sub-attributes it gives that differ and that a client may write (`primary`, say)
+    /// are then updated in place, so `add` of `{"value": "x", "primary": true}` to emails that
+    /// hold `x` makes it primary instead of listing it twice.
+    fn append(
+        &mut self,
+        root: &mut Map<String, Value>,
+        t: &Target<'r>,
+        items: Vec<Value>,
+    ) -> Result<()> {
+        let cur = Self::read(root, t);
+        let existing: &[Value] = match cur {
+            Some(Value::Array(a)) => a,
+            _ => &[],
+        };
+        let mut new: Vec<Value> = Vec::with_capacity(items.len());
+        let mut updates: Vec<(usize, Map<String, Value>)> = Vec::new();
+        for item in items {
+            if let Some(i) = existing.iter().position(|e| same_record(e, &item, t.def)) {
+                if let (Value::Object(stored), Value::Object(given)) = (&existing[i], &item) {
+                    let changes: Map<String, Value> = given
+                        .iter()
+                        .filter(|(k, v)| {
+                            !v.is_null()
+                                && get_ci(stored, k) != Some(*v)
+                                && t.def.and_then(|d| d.sub_attribute(k)).is_none_or(|sd| {
+                                    matches!(
+                                        sd.mutability,
+                                        Mutability::ReadWrite | Mutability::WriteOnly
+                                    )
+                                })
+                        })
+                        .map(|(k, v)| (k.clone(), v.clone()))
+                        .collect();
+                    if !changes.is_empty() {
+                        updates.push((i, changes));
+                    }
+                }
+            } else if !new.iter().any(|e| same_record(e, &item, t.def)) {
+                new.push(item);
+            }
+        }
+        if new.is_empty() && updates.is_empty() {
+            return Ok(());
+        }
+        if t.def.is_some_and(|d| d.mutability == Mutability::ReadOnly) {
+            return Err(self.mutability(t.describe(None), "readOnly: a client may not change it"));
+        }
+        let mut written: Vec<usize> = updates.iter().map(|(i, _)| *i).collect();
+        match cur {
+            Some(Value::Array(a)) => {
+                let start = a.len();
+                let loc = Self::attr_loc(root, t).ok_or_else(|| lost(&[]))?;
+                for (i, changes) in updates {
+                    let elem = child(&loc, Step::Index(i));
+                    for (k, v) in changes {
+                        self.tx.set(root, &elem, &k, v)?;
+                    }
+                }
+                written.extend(start..start + new.len());
+                for item in new {
+                    self.tx.push(root, &loc, item)?;
+                }
+            }
+            Some(single) if !single.is_null() => {
+                // The schema says multi-valued but the resource holds one value: make a list.
+                let mut list = vec![single.clone()];
+                written.extend(1..=new.len());
+                list.extend(new);
+                self.write(root, t, Value::Array(list))?;
+            }
+            _ => {
+                written.extend(0..new.len());
+                self.write(root, t, Value::Array(new))?;
+            }
+        }
+        self.fix_primary(root, t, &written)
+    }
+
+    /// `replace` of a whole multi-valued attribute; an empty list removes it.
+    fn replace_all(
+        &mut self,
+        root: &mut Map<String, Value>,
+        t: &Target<'r>,
+        items: Vec<Value>,
+    ) -> Result<()> {
+        if items.is_empty() {
+            return self.remove_whole(root, t, None);
+        }
+        let count = items.iter().filter(|v| is_primary(v)).count();
+        if count > 1 {
+            return Err(self.invalid_value(
+                t.describe(None),
+                "\"primary\" may be true for one value only",
+            ));
+        }
+        let new = Value::Array(items);
+        self.check_mutability(t.def, Self::read(root, t), Some(&new), || t.describe(None))?;
+        self.write(root, t, new)
+    }
+
+    /// `add` or `replace` of a single-valued complex attribute: each given sub-attribute is
+    /// set (null removes it), the others are kept (RFC 7644 §3.5.2.1, §3.5.2.3).
+    fn merge_into(
+        &mut self,
+        root: &mut Map<String, Value>,
+        t: &Target<'r>,
+        obj: Map<String, Value>,
+    ) -> Result<()> {
+        let cur = Self::read(root, t);
+        let Some(Value::Object(existing)) = cur else {
+            let obj: Map<String, Value> = obj.into_iter().filter(|(_, v)| !v.is_null()).collect();
+            if obj.is_empty() {
+                return Ok(());
+            }
+            for (k, v) in &obj {
+                let sub_def = t.def.and_then(|d| d.sub_attribute(k));
+                self.check_mutability(sub_def, None, Some(v), || t.describe(Some(k)))?;
+            }
+            let new = Value::Object(obj);
+            self.check_mutability(t.def, cur, Some(&new), || t.describe(None))?;
+            return self.write(root, t, new);
+        };
+        for (k, v) in &obj {
+            let old = get_ci(existing, k);
+            if values_equal(old, Some(v)) {
+                continue;
+            }
+            let sub_def = t.def.and_then(|d| d.sub_attribute(k));
+            self.check_mutability(sub_def, old, Some(v), || t.describe(Some(k)))?;
+            if t.def.is_some_and(|d| d.mutability == Mutability::ReadOnly) {
+                return Err(
+                    self.mutability(t.describe(Some(k)), "readOnly: a client may not change it")
+                );
+            }
+        }
+        let loc = Self::attr_loc(root, t).ok_or_else(|| lost(&[]))?;
+        for (k, v) in obj {
+            if v.is_null() {
+                self.tx.remove(root, &loc, &k)?;
+            } else {
+                self.tx.set(root, &loc, &k, v)?;
+            }
+        }
+        self.drop_if_empty(root, t)
+    }
+
+    /// `remove` of `attr`, or `replace`/`add` with a null value: removes the attribute, or —
+    /// when the request names values (Entra's `{"op": "Remove", "path": "members", "value":
+    /// [{"value": "id"}]}`) — only those values.
+    fn remove_whole(
+        &mut self,
+        root: &mut Map<String, Value>,
+        t: &Target<'r>,
+        value: Option<&Value>,
+    ) -> Result<()> {
+        let cur = Self::read(root, t);
+        if is_absent(cur) {
+            return Ok(());
+        }
+        let selectors: Option<Vec<&Value>> = match value {
+            None | Some(Value::Null) => None,
+            Some(Value::Array(items)) => Some(items.iter().filter(|v| !v.is_null()).collect()),
+            Some(one) => Some(vec![one]),
+        };
+        let Some(selectors) = selectors else {
+            self.check_mutability(t.def, cur, None, || t.describe(None))?;
+            return self.remove_attr(root, t);
+        };
+        match cur {
+            Some(Value::Array(elements)) => {
+                let indices: Vec<usize> = elements
+                    .iter()
+                    .enumerate()
+                    .filter(|(_, e)| selectors.iter().any(|s| selects(s, e)))
+                    .map(|(i, _)| i)
+                    .collect();
+                if indices.is_empty() {
+                    return Ok(());
+                }
+                if t.def.is_some_and(|d| d.mutability == Mutability::ReadOnly) {
+                    return Err(
+                        self.mutability(t.describe(None), "readOnly: a client may not change it")
+                    );
+                }
+                let loc = Self::attr_loc(root, t).ok_or_else(|| lost(&[]))?;
+                self.tx.remove_elems(root, &loc, &indices)?;
+                self.drop_if_empty(root, t)
+            }
+            Some(single) => {
+                if selectors.iter().any(|s| selects(s, single)) {
+                    self.check_mutability(t.def, cur, None, || t.describe(None))?;
+                    self.remove_attr(root, t)?;
+                }
+                Ok(())
+            }
+            None => Ok(()),
+        }
+    }
+
+    // ---- `attr.sub` ----
+
+    fn sub_attribute(
+        &mut self,
+        root: &mut Map<String, Value>,
+        kind: PatchOpKind,
+        t: &Target<'r>,
+        sub: &str,
+        value: Option<&Value>,
+    ) -> Result<()> {
+        let sub_def = t.def.and_then(|d| d.sub_attribute(sub));
+        let cur = Self::read(root, t);
+        let new = match (kind, value) {
+            (PatchOpKind::Remove, _) | (_, None | Some(Value::Null)) => None,
+            (_, Some(v)) => Some(self.normalize_sub(v, sub_def, || t.describe(Some(sub)))?),
+        };
+        let multi = t
+            .multi_valued()
+            .unwrap_or(matches!(cur, Some(Value::Array(_))));
+        if multi {
+            // `emails.display`: every value of the attribute.
+            let count = match cur {
+                Some(Value::Array(a)) => a.len(),
+                _ => 0,
+            };
+            if count == 0 {
+                return match new {
+                    None => Ok(()),
+                    Some(_) => {
+                        Err(self
+                            .no_target(t.describe(Some(sub)), format!("{} has no values", t.name)))
+                    }
+                };
+            }
+            let all: Vec<usize> = (0..count).collect();
+            return self.set_in_elements(root, t, &all, sub, sub_def, new);
+        }
+        match cur {
+            None | Some(Value::Null) => match new {
+                None => Ok(()),
+                Some(v) => {
+                    self.check_mutability(sub_def, None, Some(&v), || t.describe(Some(sub)))?;
+                    self.check_mutability(t.def, None, Some(&v), || t.describe(Some(sub)))?;
+                    let mut obj = Map::new();
+                    obj.insert(sub.to_owned(), v);
+                    self.write(root, t, Value::Object(obj))
+                }
+            },
+            Some(Value::Object(existing)) => {
+                let old = get_ci(existing, sub);
+                self.check_mutability(sub_def, old, new.as_ref(), || t.describe(Some(sub)))?;
+                if t.def.is_some_and(|d| d.mutability == Mutability::ReadOnly)
+                    && !values_equal(old, new.as_ref())
+                {
+                    return Err(self.mutability(
+                        t.describe(Some(sub)),
+                        "readOnly: a client may not change it",
+                    ));
+                }
+                let loc = Self::attr_loc(root, t).ok_or_else(|| lost(&[]))?;
+                match new {
+                    Some(v) => self.tx.set(root, &loc, sub, v),
+                    None => {
+                        self.tx.remove(root, &loc, sub)?;
+                        self.drop_if_empty(root, t)
+                    }
+                }
+            }
+            Some(other) => match new {
+                None => Ok(()),
+                Some(_) => Err(self.invalid_path(
+                    t.describe(Some(sub)),
+                    format!(
+                        "{} is {}, which has no sub-attributes",
+                        t.name,
+                        kind_of(other)
+                    ),
+                )),
+            },
+        }
+    }
+
+    /// Sets (or with `None` removes) `sub` in the elements at `indices` of a multi-valued
+    /// attribute (or in a single-valued complex attribute, index 0), then keeps `primary`
+    /// unique and drops elements left empty.
+    fn set_in_elements(
+        &mut self,
+        root: &mut Map<String, Value>,
+        t: &Target<'r>,
+        indices: &[usize],
+        sub: &str,
+        sub_def: Option<&Attribute>,
+        new: Option<Value>,
+    ) -> Result<()> {
+        let Some(loc) = Self::attr_loc(root, t) else {
+            return Ok(());
+        };
+        let single = !matches!(value_at(root, &loc), Some(Value::Array(_)));
+        // Check everything first, then write.
+        for &i in indices {
+            let elem_loc = if single {
+                loc.clone()
+            } else {
+                child(&loc, Step::Index(i))
+            };
+            match value_at(root, &elem_loc) {
+                Some(Value::Object(elem)) => {
+                    let old = get_ci(elem, sub);
+                    self.check_mutability(sub_def, old, new.as_ref(), || t.describe(Some(sub)))?;
+                    if t.def.is_some_and(|d| d.mutability == Mutability::ReadOnly)
+                        && !values_equal(old, new.as_ref())
+                    {
+                        return Err(self.mutability(
+                            t.describe(Some(sub)),
+                            "readOnly: a client may not change it",
+                        ));
+                    }
+                }
+                Some(other) if new.is_some() => {
+                    return Err(self.invalid_path(
+                        t.describe(Some(sub)),
+                        format!(
+                            "the values of {} are {}, which has no sub-attributes",
+                            t.name,
+                            kind_of(other)
+                        ),
+                    ));
+                }
+                _ => {}
+            }
+        }
+        let mut emptied = Vec::new();
+        for &i in indices {
+            let elem_loc = if single {
+                loc.clone()
+            } else {
+                child(&loc, Step::Index(i))
+            };
+            if !matches!(value_at(root, &elem_loc), Some(Value::Object(_))) {
+                continue;
+            }
+            match &new {
+                Some(v) => self.tx.set(root, &elem_loc, sub, v.clone())?,
+                None => {
+                    self.tx.remove(root, &elem_loc, sub)?;
+                    if object_at(root, &elem_loc).is_some_and(Map::is_empty) {
+                        emptied.push(i);
+                    }
+                }
+            }
+        }
+        if single {
+            return self.drop_if_empty(root, t);
+        }
+        if new.is_some() && sub.eq_ignore_ascii_case("primary") {
+            self.fix_primary(root, t, indices)?;
+        }
+        self.tx.remove_elems(root, &loc, &emptied)?;
+        self.drop_if_empty(root, t)
+    }
+
+    // ---- `attr[filter]` and `attr[filter].sub` ----
+
+    fn filtered(
+        &mut self,
+        root: &mut Map<String, Value>,
+        kind: PatchOpKind,
+        t: &Target<'r>,
+        filter: &Filter,
+        sub: Option<&str>,
+        value: Option<&Value>,
+    ) -> Result<()> {
+        let described = || {
+            let mut s = t.describe(None);
+            s.push('[');
+            s.push_str(&filter.to_string());
+            s.push(']');
+            if let Some(sub) = sub {
+                s.push('.');
+                s.push_str(sub);
+            }
+            s
+        };
+        if t.multi_valued() == Some(false) && t.complex() == Some(false) {
+            return Err(self.invalid_path(
+                described(),
+                format!(
+                    "{} is single-valued: a value filter needs a multi-valued or complex attribute",
+                    t.name
+                ),
+            ));
+        }
+        let cur = Self::read(root, t);
+        let single = match t.multi_valued() {
+            Some(m) => !m,
+            None => matches!(cur, Some(Value::Object(_))),
+        };
+        if !single && matches!(cur, Some(v) if !v.is_array() && !v.is_null()) {
+            return Err(self.invalid_path(described(), format!("{} is not multi-valued", t.name)));
+        }
+        // The elements the filter selects (index 0 for a single-valued complex attribute).
+        let matched: Vec<usize> = match cur {
+            Some(Value::Array(elements)) => {
+                let mut m = Vec::new();
+                for (i, e) in elements.iter().enumerate() {
+                    if element_matches(filter, e, t.def, self.registry)? {
+                        m.push(i);
+                    }
+                }
+                m
+            }
+            Some(v @ Value::Object(_)) if single => {
+                if element_matches(filter, v, t.def, self.registry)? {
+                    vec![0]
+                } else {
+                    Vec::new()
+                }
+            }
+            _ => Vec::new(),
+        };
+        let sub_def = sub.and_then(|s| t.def.and_then(|d| d.sub_attribute(s)));
+        let value = match (kind, value) {
+            (PatchOpKind::Remove, _) | (_, None | Some(Value::Null)) => None,
+            (_, Some(v)) => Some(v),
+        };
+        let Some(value) = value else {
+            // remove
+            if matched.is_empty() {
+                if self.strict {
+                    return Err(self.no_target(described(), "the filter matches no value"));
+                }
+                return Ok(());
+            }
+            return match sub {
+                Some(sub) => self.set_in_elements(root, t, &matched, sub, sub_def, None),
+                None => self.remove_elements(root, t, &matched, single),
+            };
+        };
+        match kind {
+            PatchOpKind::Add => {
+                if matched.len() > 1 {
+                    return Err(self.invalid_path(
+                        described(),
+                        format!(
+                            "the filter matches {} values; add needs at most one",
+                            matched.len()
+                        ),
+                    ));
+                }
+                match sub {
+                    Some(sub) => {
+                        let v = self.normalize_sub(value, sub_def, &described)?;
+                        if matched.is_empty() {
+                            self.create_from_filter(
+                                root,
+                                t,
+                                filter,
+                                Some((sub, v)),
+                                None,
+                                single,
+                                &described,
+                            )
+                        } else {
+                            self.set_in_elements(root, t, &matched, sub, sub_def, Some(v))
+                        }
+                    }
+                    None => {
+                        let v = self.normalize(value.clone(), t.def, &described)?;
+                        let complex = t.complex().unwrap_or(true);
+                        if complex && !v.is_object() {
+                            return Err(self.invalid_value(
+                                described(),
+                                format!(
+                                    "add through a value filter needs an object of sub-attributes (or a path ending in .subAttribute), found {}",
+                                    kind_of(&v)
+                                ),
+                            ));
+                        }
+                        if matched.is_empty() {
+                            return self.create_from_filter(
+                                root,
+                                t,
+                                filter,
+                                None,
+                                Some(v),
+                                single,
+                                &described,
+                            );
+                        }
+                        match v {
+                            Value::Object(obj) => {
+                                for (k, sv) in obj {
+                                    let sd = t.def.and_then(|d| d.sub_attribute(&k));
+                                    self.set_in_elements(root, t, &matched, &k, sd, Some(sv))?;
+                                }
+                                Ok(())
+                            }
+                            other => self.replace_elements(root, t, &matched, other, single),
+                        }
+                    }
+                }
+            }
+            _ => {
+                if matched.is_empty() {
+                    if let (Some(sub), false) = (sub, self.strict) {
+                        // Entra expects replace through a filter that matches nothing to add.
+                        let v = self.normalize_sub(value, sub_def, &described)?;
+                        return self.create_from_filter(
+                            root,
+                            t,
+                            filter,
+                            Some((sub, v)),
+                            None,
+                            single,
+                            &described,
+                        );
+                    }
+                    return Err(self.no_target(described(), "the filter matches no value"));
+                }
+                match sub {
+                    Some(sub) => {
+                        let v = self.normalize_sub(value, sub_def, &described)?;
+                        self.set_in_elements(root, t, &matched, sub, sub_def, Some(v))
+                    }
+                    None => {
+                        let element = match value {
+                            Value::Array(items) if items.is_empty() => {
+                                return self.remove_elements(root, t, &matched, single);
+                            }
+                            Value::Array(items) if items.len() == 1 => items[0].clone(),
+                            Value::Array(items) => {
+                                return Err(self.invalid_value(
+                                    described(),
+                                    format!("{} values given to replace the selected values with; give one", items.len()),
+                                ));
+                            }
+                            other => other.clone(),
+                        };
+                        let element = self.normalize(element, t.def, &described)?;
+                        if t.complex() == Some(true) && !element.is_object() {
+                            return Err(self.invalid_value(
+                                described(),
+                                format!("expected an object, found {}", kind_of(&element)),
+                            ));
+                        }
+                        self.replace_elements(root, t, &matched, element, single)
+                    }
+                }
+            }
+        }
+    }
+
+    /// Removes the selected elements (or the single-valued attribute).
+    fn remove_elements(
+        &mut self,
+        root: &mut Map<String, Value>,
+        t: &Target<'r>,
+        matched: &[usize],
+        single: bool,
+    ) -> Result<()> {
+        let forbidden = t.def.is_some_and(|d| match d.mutability {
+            Mutability::ReadOnly => true,
+            // Removing a record of a multi-valued immutable attribute is allowed; changing a
+            // single immutable value is not.
+            Mutability::Immutable => single,
+            _ => false,
+        });
+        if forbidden {
+            return Err(self.mutability(t.describe(None), "a client may not remove it"));
+        }
+        if single {
+            return self.remove_attr(root, t);
+        }
+        let loc = Self::attr_loc(root, t).ok_or_else(|| lost(&[]))?;
+        self.tx.remove_elems(root, &loc, matched)?;
+        self.drop_if_empty(root, t)
+    }
+
+    /// Replaces each selected element by `element` (RFC 7644 §3.5.2.3: "all matching record
+    /// values SHALL be replaced").
+    fn replace_elements(
+        &mut self,
+        root: &mut Map<String, Value>,
+        t: &Target<'r>,
+        matched: &[usize],
+        element: Value,
+        single: bool,
+    ) -> Result<()> {
+        let cur = Self::read(root, t);
+        if single {
+            self.check_mutability(t.def, cur, Some(&element), || t.describe(None))?;
+            return self.write(root, t, element);
+        }
+        if t.def.is_some_and(|d| d.mutability == Mutability::ReadOnly) {
+            return Err(self.mutability(t.describe(None), "readOnly: a client may not change it"));
+        }
+        if matched.len() > 1 && is_primary(&element) {
+            return Err(self.invalid_value(
+                t.describe(None),
+                "\"primary\" may be true for one value only",
+            ));
+        }
+        let loc = Self::attr_loc(root, t).ok_or_else(|| lost(&[]))?;
+        for &i in matched {
+            self.tx
+                .set_at(root, &child(&loc, Step::Index(i)), element.clone())?;
+        }
+        self.fix_primary(root, t, matched)
+    }
+
+    /// A value path that matches nothing, with `add` (or lenient `replace`) and a
+    /// sub-attribute: creates the element the filter describes (`emails[type eq "work"].value`
+    /// creates `{"type": "work", "value": …}`), as the Microsoft SCIM Validator, UnboundID and
+    /// SCIMple do. Only filters of `eq` comparisons joined by `and` describe an element.
+    #[allow(clippy::too_many_arguments)]
+    fn create_from_filter(
+        &mut self,
+        root: &mut Map<String, Value>,
+        t: &Target<'r>,
+        filter: &Filter,
+        sub: Option<(&str, Value)>,
+        merge: Option<Value>,
+        single: bool,
+        described: &dyn Fn() -> String,
+    ) -> Result<()> {
+        let complex = t.complex().unwrap_or(true);
+        let element = if complex {
+            let mut obj = Map::new();
+            if !eq_template(filter, &mut obj) {
+                return Err(self.no_target(
+                    described(),
+                    "the filter matches no value, and only a filter of eq comparisons joined by and describes a value to create",
+                ));
+            }
+            let obj = Value::Object(obj);
+            let mut obj = match self.normalize(obj, t.def, described)? {
+                Value::Object(o) => o,
+                _ => Map::new(),
+            };
+            if let Some((sub, v)) = sub {
+                crate::insert_ci(&mut obj, sub, v);
+            }
+            if let Some(Value::Object(m)) = merge {
+                for (k, v) in m {
+                    crate::insert_ci(&mut obj, &k, v);
+                }
+            }
+            Value::Object(obj)
+        } else {
+            match merge {
+                Some(v) if sub.is_none() => v,
+                _ => {
+                    return Err(self.no_target(described(), "the filter matches no value"));
+                }
+            }
+        };
+        let cur = Self::read(root, t);
+        if single {
+            if !is_absent(cur) {
+                return Err(self.no_target(described(), "the filter does not match the value"));
+            }
+            self.check_mutability(t.def, None, Some(&element), described)?;
+            return self.write(root, t, element);
+        }
+        if t.def.is_some_and(|d| d.mutability == Mutability::ReadOnly) {
+            return Err(self.mutability(t.describe(None), "readOnly: a client may not change it"));
+        }
+        match cur {
+            Some(Value::Array(a)) => {
+                let index = a.len();
+                let loc = Self::attr_loc(root, t).ok_or_else(|| lost(&[]))?;
+                self.tx.push(root, &loc, element)?;
+                self.fix_primary(root, t, &[index])
+            }
+            _ => self.write(root, t, Value::Array(vec![element])),
+        }
+    }
+
+    /// RFC 7643 §2.4: `primary` is true for one value at most. When a written element is
+    /// primary, the others stop being so; two written primaries are refused.
+    fn fix_primary(
+        &mut self,
+        root: &mut Map<String, Value>,
+        t: &Target<'r>,
+        written: &[usize],
+    ) -> Result<()> {
+        let Some(loc) = Self::attr_loc(root, t) else {
+            return Ok(());
+        };
+        let Some(Value::Array(elements)) = value_at(root, &loc) else {
+            return Ok(());
+        };
+        let primaries: Vec<usize> = written
+            .iter()
+            .copied()
+            .filter(|&i| elements.get(i).is_some_and(is_primary))
+            .collect();
+        match primaries.as_slice() {
+            [] => Ok(()),
+            [keep] => {
+                let demote: Vec<usize> = elements
+                    .iter()
+                    .enumerate()
+                    .filter(|&(i, e)| i != *keep && is_primary(e))
+                    .map(|(i, _)| i)
+                    .collect();
+                for i in demote {
+                    self.tx.set(
+                        root,
+                        &child(&loc, Step::Index(i)),
+                        "primary",
+                        Value::Bool(false),
+                    )?;
+                }
+                Ok(())
+            }
+            _ => Err(self.invalid_value(
+                t.describe(None),
+                "\"primary\" may be true for one value only",
+            )),
+        }
+    }
+
+    // ---- values ----
+
+    /// Type-checks a value (one value of the attribute) against its definition and turns
+    /// string booleans into booleans (lenient mode; strict mode refuses them).
+    fn normalize(
+        &self,
+        value: Value,
+        def: Option<&Attribute>,
+        path: impl Fn() -> String,
+    ) -> Result<Value> {
+        normalize(value, def, self.strict, &path)
+            .map_err(|(path, message)| self.invalid_value(path, message))
+    }
+
+    /// A sub-attribute's value: a list only if the sub-attribute is multi-valued.
+    fn normalize_sub(
+        &self,
+        value: &Value,
+        def: Option<&Attribute>,
+        path: impl Fn() -> String,
+    ) -> Result<Value> {
+        normalize_member(value.clone(), def, self.strict, &path)
+            .map_err(|(path, message)| self.invalid_value(path, message))
+    }
+}
+
+type Invalid = (String, String);
+
+fn normalize_member(
+    value: Value,
+    def: Option<&Attribute>,
+    strict: bool,
+    path: &dyn Fn() -> String,
+) -> std::result::Result<Value, Invalid> {
+    match (def, value) {
+        (Some(d), Value::Array(items)) if d.multi_valued => items
+            .into_iter()
+            .map(|v| normalize(v, Some(d), strict, path))
+            .collect::<std::result::Result<Vec<_>, _>>()
+            .map(Value::Array),
+        (Some(d), Value::Array(_)) => Err((
+            path(),
+            format!("a list given for the single-valued {}", d.name),
+        )),
+        (def, v) => normalize(v, def, strict, path),
+    }
+}
+
+fn normalize(
+    value: Value,
+    def: Option<&Attribute>,
+    strict: bool,
+    path: &dyn Fn() -> String,
+) -> std::result::Result<Value, Invalid> {
+    let Some(def) = def else { return Ok(value) };
+    if value.is_null() {
+        return Ok(value);
+    }
+    let expected = |what: &str, found: &Value| {
+        Err((path(), format!("expected {what}, found {}", kind_of(found))))
+    };
+    match def.kind {
+        AttributeType::Complex => {
+            let mut obj = match value {
+                Value::Object(o) => o,
+                // Entra sends `manager` as its id: `"value": "26118915-…"`.
+                Value::String(s) if !strict && def.sub_attribute("value").is_some() => {
+                    let mut m = Map::new();
+                    m.insert("value".to_owned(), Value::String(s));
+                    m
+                }
+                other => return expected("an object of sub-attributes", &other),
+            };
+            for (k, v) in obj.iter_mut() {
+                match def.sub_attribute(k) {
+                    Some(sd) => {
+                        let taken = mem::take(v);
+                        let sub_path = || format!("{}.{k}", path());
+                        *v = normalize_member(taken, Some(sd), strict, &sub_path)?;
+                    }
+                    None if strict => {
+                        return Err((
+                            format!("{}.{k}", path()),
+                            format!("{} has no such sub-attribute", def.name),
+                        ));
+                    }
+                    None => {}
+                }
+            }
+            Ok(Value::Object(obj))
+        }
+        AttributeType::Boolean => match value {
+            Value::Bool(_) => Ok(value),
+            Value::String(s) if !strict && s.eq_ignore_ascii_case("true") => Ok(Value::Bool(true)),
+            Value::String(s) if !strict && s.eq_ignore_ascii_case("false") => {
+                Ok(Value::Bool(false))
+            }
+            other => expected("a boolean", &other),
+        },
+        AttributeType::String
+        | AttributeType::Reference
+        | AttributeType::Binary
+        | AttributeType::DateTime => match value {
+            Value::String(_) => Ok(value),
+            other => expected("a string", &other),
+        },
+        AttributeType::Integer => match &value {
+            Value::Number(n) if n.is_i64() || n.is_u64() => Ok(value),
+            other => expected("an integer", other),
+        },
+        AttributeType::Decimal => match &value {
+            Value::Number(_) => Ok(value),
+            other => expected("a number", other),
+        },
+    }
+}
+
+/// Absent, null, `[]` or `{}`: unassigned (RFC 7643 §2.5).
+fn is_empty(v: &Value) -> bool {
+    match v {
+        Value::Null => true,
+        Value::Array(a) => a.is_empty(),
+        Value::Object(o) => o.is_empty(),
+        _ => false,
+    }
+}
+
+fn is_absent(v: Option<&Value>) -> bool {
+    v.is_none_or(is_empty)
+}
+
+fn values_equal(a: Option<&Value>, b: Option<&Value>) -> bool {
+    a.filter(|v| !v.is_null()) == b.filter(|v| !v.is_null())
+}
+
+fn is_primary(v: &Value) -> bool {
+    match v.as_object().and_then(|o| get_ci(o, "primary")) {
+        Some(Value::Bool(b)) => *b,
+        Some(Value::String(s)) => s.eq_ignore_ascii_case("true"),
+        _ => false,
+    }
+}
+
+/// Whether `existing` already holds `item`: equal, or for objects, every non-null member of
+/// `item` is in `existing` with an equal value (so `{"value": "id", "$ref": null}` is already
+/// present as `{"value": "id", "display": "Babs"}`).
+fn contains(existing: &Value, item: &Value) -> bool {
+    match (existing, item) {
+        (Value::Object(e), Value::Object(i)) => i
+            .iter()
+            .filter(|(_, v)| !v.is_null())
+            .all(|(k, v)| get_ci(e, k).is_some_and(|ev| ev == v)),
+        _ => existing == item,
+    }
+}
+
+/// Whether `item`, given to `add`, is the record `stored` already is: for complex values with
+/// a `value` (emails, members, ...), the same `value` (compared as the schema says: `members`
+/// and `emails` values ignore case) and, when both give one, the same `type`; for other
+/// complex values, every non-null sub-attribute of `item` equal in `stored`
+/// ([`contains`]); for simple values, equality.
+fn same_record(stored: &Value, item: &Value, def: Option<&Attribute>) -> bool {
+    let (Value::Object(s), Value::Object(i)) = (stored, item) else {
+        return stored == item;
+    };
+    let Some(value) = get_ci(i, "value").filter(|v| !v.is_null()) else {
+        return contains(stored, item);
+    };
+    let case_exact = |name: &str| {
+        def.and_then(|d| d.sub_attribute(name))
+            .is_some_and(|sd| sd.case_exact)
+    };
+    let same = |a: Option<&Value>, b: &Value, exact: bool| match (a, b) {
+        (Some(Value::String(a)), Value::String(b)) if !exact => eq_ignore_case(a, b),
+        (Some(a), b) => a == b,
+        (None, _) => false,
+    };
+    if !same(get_ci(s, "value"), value, case_exact("value")) {
+        return false;
+    }
+    match (get_ci(s, "type"), get_ci(i, "type")) {
+        (Some(a), Some(b)) if !a.is_null() && !b.is_null() => same(Some(a), b, case_exact("type")),
+        _ => true,
+    }
+}
+
+/// Case-insensitive string equality (ASCII fast path, Unicode lower-case otherwise).
+fn eq_ignore_case(a: &str, b: &str) -> bool {
+    if a.is_ascii() && b.is_ascii() {
+        return a.eq_ignore_ascii_case(b);
+    }
+    a.chars()
+        .flat_map(char::to_lowercase)
+        .eq(b.chars().flat_map(char::to_lowercase))
+}
+
+/// Whether a value given with `remove` selects `element`: as [`contains`], and a bare string
+/// also selects a complex value whose `value` is that string.
+fn selects(selector: &Value, element: &Value) -> bool {
+    match (selector, element) {
+        (Value::Object(s), _) if s.values().all(Value::is_null) => false,
+        (Value::String(s), Value::Object(e)) => {
+            get_ci(e, "value").and_then(Value::as_str) == Some(s.as_str())
+        }
+        _ => contains(element, selector),
+    }
+}
+
+/// The element an `eq`-only filter describes: `type eq "work" and primary eq true` gives
+/// `{"type": "work", "primary": true}`. `false` when the filter uses anything else.
+fn eq_template(filter: &Filter, out: &mut Map<String, Value>) -> bool {
+    match filter {
+        Filter::Compare {
+            path,
+            op: CompareOp::Eq,
+            value,
+        } if path.urn().is_none() && path.filter().is_none() && path.sub_attribute().is_none() => {
+            crate::insert_ci(out, path.name(), value.to_json());
+            true
+        }
+        Filter::And(a, b) => eq_template(a, out) && eq_template(b, out),
+        _ => false,
+    }
+}
