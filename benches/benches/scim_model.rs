@@ -6,6 +6,10 @@
 //! - `filter_parse/idflow/<case>`: [`Filter::parse`] on each filter of `filters.json`;
 //! - `filter_eval/{compiled,uncompiled}/<case>`: [`CompiledFilter::matches`] (compiled once
 //!   against the default [`SchemaRegistry`]) and [`Filter::matches`] on the case's resource;
+//! - `patch_apply/apply/<case>`: [`PatchOp::apply`] on a fresh copy of the resource, the copy
+//!   made outside the timing (`iter_batched`); `patch_apply/parse_and_apply/<case>` also reads
+//!   the request from a `serde_json::Value` each time, as the Node peer does;
+//!   `patch_apply/clone_only/<case>` is the copy alone, for reference;
 //! - `user_parse/{resource,serde_json_value}/<doc>`: the same text into a [`Resource`] and into a
 //!   plain `serde_json::Value` (the baseline the parse goal is measured against);
 //! - `user_serialise/{resource,serde_json_value}/<doc>`: back to text.
@@ -22,9 +26,11 @@
 use std::hint::black_box;
 use std::time::Duration;
 
-use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
-use idflow_benches::{USER_DOCUMENTS, document, filter_cases, resource};
+use criterion::{BatchSize, BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
+use idflow_benches::{USER_DOCUMENTS, document, filter_cases, patch_cases, resource};
+use scim_model::patch::PatchOp;
 use scim_model::{Filter, Resource, SchemaRegistry};
+use serde::Deserialize;
 use serde_json::Value;
 
 fn config() -> Criterion {
@@ -67,6 +73,48 @@ fn filter_eval(c: &mut Criterion) {
         });
         g.bench_with_input(BenchmarkId::new("uncompiled", &case.name), &r, |b, r| {
             b.iter(|| filter.matches(black_box(r), &registry).expect("matches"));
+        });
+    }
+    g.finish();
+}
+
+fn patch_apply(c: &mut Criterion) {
+    let registry = SchemaRegistry::default();
+    let mut g = c.benchmark_group("patch_apply");
+    for case in patch_cases().expect("patches.json") {
+        let base = resource(&case.resource).expect("resource");
+        let request = case.request;
+        let op = PatchOp::deserialize(&request).expect(&case.name);
+        // The result must be the recorded one before anything is timed.
+        let mut check = base.clone();
+        assert!(op.apply(&mut check, &registry).expect(&case.name));
+        assert_eq!(check.to_value(), case.expected, "{}", case.name);
+        // Each iteration patches its own copy, made (and dropped) outside the timing.
+        g.bench_function(BenchmarkId::new("apply", &case.name), |b| {
+            b.iter_batched(
+                || base.clone(),
+                |mut r| {
+                    op.apply(&mut r, &registry).expect("apply");
+                    r
+                },
+                BatchSize::SmallInput,
+            );
+        });
+        // Like for like with scim-patch, which is handed parsed JSON and reads its paths and
+        // filters on every call: the request is read from a `serde_json::Value` each time.
+        g.bench_function(BenchmarkId::new("parse_and_apply", &case.name), |b| {
+            b.iter_batched(
+                || base.clone(),
+                |mut r| {
+                    let op = PatchOp::deserialize(black_box(&request)).expect("request");
+                    op.apply(&mut r, &registry).expect("apply");
+                    r
+                },
+                BatchSize::SmallInput,
+            );
+        });
+        g.bench_function(BenchmarkId::new("clone_only", &case.name), |b| {
+            b.iter(|| black_box(&base).clone());
         });
     }
     g.finish();
@@ -122,6 +170,6 @@ fn user_serialise(c: &mut Criterion) {
 criterion_group! {
     name = scim_model;
     config = config();
-    targets = filter_parse, filter_eval, user_parse, user_serialise
+    targets = filter_parse, filter_eval, patch_apply, user_parse, user_serialise
 }
 criterion_main!(scim_model);

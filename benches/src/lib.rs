@@ -230,6 +230,22 @@ mod tests {
     }
 
     #[test]
+    fn idflow_gives_every_patch_its_recorded_result() {
+        let registry = scim_model::SchemaRegistry::default();
+        for case in patch_cases().unwrap() {
+            let mut r = resource(&case.resource).unwrap();
+            let op: scim_model::patch::PatchOp =
+                serde_json::from_value(case.request.clone()).unwrap();
+            assert!(
+                op.apply(&mut r, &registry).unwrap(),
+                "{} changes",
+                case.name
+            );
+            assert_eq!(r.to_value(), case.expected, "{}", case.name);
+        }
+    }
+
+    #[test]
     fn user_documents_are_users() {
         for name in USER_DOCUMENTS {
             let r = resource(name).unwrap();
