@@ -47,6 +47,9 @@
 //!   around the whole filter. Whitespace is required only where it separates two words
 //!   (`title pr`), not next to punctuation (`not(`, `(a pr)and(b pr)`, `eq"x"`). Line breaks
 //!   are not whitespace here.
+//! - **Reserved words**: where a term may start, `not`, `and` and `or` are keywords, so no
+//!   attribute can be called that (none in RFC 7643 is). `true`, `null`, `pr` or `eq` are fine
+//!   as attribute names (`null eq null` compares an attribute called `null`).
 //! - **Unquoted values** (`externalId eq jyoung`, Microsoft's documentation example) are
 //!   rejected, as the RFC grammar says: a bare word is not a JSON value. The error names the
 //!   word and says to quote it.
