@@ -75,48 +75,72 @@ if (CHECK_ONLY) process.exit(0);
 // ---- timing ----
 
 const targetNs = BigInt(SETTINGS.target_batch_ms) * 1_000_000n;
+const ms = (x) => BigInt(x) * 1_000_000n;
 
-// `prepare(n)` builds per-iteration inputs outside the timed section (like criterion's
-// iter_batched); `run(input)` is the measured operation.
-function measure(prepare, run) {
+// The median of the per-operation means of SETTINGS.batches batches of n operations, n chosen
+// so that a batch takes at least target_batch_ms, after warm_up_ms of warm-up.
+function measure(run) {
   const batch = (n) => {
-    const inputs = prepare(n);
     const t0 = process.hrtime.bigint();
-    for (let i = 0; i < n; i++) keep(run(inputs[i]));
+    for (let i = 0; i < n; i++) keep(run());
     return process.hrtime.bigint() - t0;
   };
   let n = 1;
   while (batch(n) < targetNs && n < 1 << 30) n *= 2;
-  const warmEnd = process.hrtime.bigint() + BigInt(SETTINGS.warmup_ms) * 1_000_000n;
+  const warmEnd = process.hrtime.bigint() + ms(SETTINGS.warmup_ms);
   while (process.hrtime.bigint() < warmEnd) batch(n);
   const perOp = [];
   for (let b = 0; b < SETTINGS.batches; b++) perOp.push(Number(batch(n)) / n);
-  perOp.sort((a, b) => a - b);
-  return perOp[Math.floor(perOp.length / 2)];
+  return median(perOp);
 }
 
-const none = (n) => new Array(n);
+// For operations that consume their input (scim-patch mutates the resource it is given):
+// batches of PREPARED_BATCH operations, each on its own input made by `prepare` outside the
+// timing (what criterion's iter_batched does). Making the inputs costs far more than the
+// operation, so instead of a fixed count it takes batches for batches × target_batch_ms of
+// wall time (at least SETTINGS.batches of them) and reports the median per-operation mean.
+const PREPARED_BATCH = 256;
+function measurePrepared(prepare, run) {
+  const batch = () => {
+    const inputs = prepare(PREPARED_BATCH);
+    const t0 = process.hrtime.bigint();
+    for (let i = 0; i < PREPARED_BATCH; i++) keep(run(inputs[i]));
+    return Number(process.hrtime.bigint() - t0) / PREPARED_BATCH;
+  };
+  const warmEnd = process.hrtime.bigint() + ms(SETTINGS.warmup_ms);
+  while (process.hrtime.bigint() < warmEnd) batch();
+  const end = process.hrtime.bigint() + targetNs * BigInt(SETTINGS.batches);
+  const perOp = [];
+  while (perOp.length < SETTINGS.batches || process.hrtime.bigint() < end) perOp.push(batch());
+  return median(perOp);
+}
+
+function median(xs) {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.floor(s.length / 2)];
+}
+
 const results = {};
 
 for (const c of filterCases) {
-  results[`filter_parse/${c.name}`] = measure(none, () => parse(c.filter));
+  results[`filter_parse/${c.name}`] = measure(() => parse(c.filter));
 }
 for (const c of filterCases) {
   const f = filter(parse(c.filter));
   const r = resources[c.resource];
-  results[`filter_eval/${c.name}`] = measure(none, () => f(r));
+  results[`filter_eval/${c.name}`] = measure(() => f(r));
 }
 for (const c of patchCases) {
   const ops = c.request.Operations;
   const r = resources[c.resource];
   // scim-patch mutates its argument: each iteration gets its own copy, made outside the timing.
   const prepare = (n) => Array.from({ length: n }, () => deepClone(r));
-  results[`patch_apply/${c.name}`] = measure(prepare, (copy) => scimPatch(copy, ops));
+  results[`patch_apply/${c.name}`] = measurePrepared(prepare, (copy) => scimPatch(copy, ops));
 }
 for (const d of ["user-full", "user-entra"]) {
-  results[`json_parse/${d}`] = measure(none, () => JSON.parse(texts[d]));
+  results[`json_parse/${d}`] = measure(() => JSON.parse(texts[d]));
   const r = resources[d];
-  results[`json_stringify/${d}`] = measure(none, () => JSON.stringify(r));
+  results[`json_stringify/${d}`] = measure(() => JSON.stringify(r));
 }
 
 const version = (pkg) => require(`${pkg}/package.json`).version;
