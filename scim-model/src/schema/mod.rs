@@ -2,14 +2,16 @@
 //! Group and Enterprise User schemas built in, custom extensions registered at run time, and
 //! validation of resources against them.
 
+mod change;
 mod common;
 mod document;
 mod registry;
 mod validate;
+mod values;
 
 pub use common::common_attributes;
 pub use registry::SchemaRegistry;
-pub use validate::{Operation, ValidationIssue};
+pub use validate::{Operation, ValidationIssue, ValidationOptions};
 
 use std::str::FromStr;
 
