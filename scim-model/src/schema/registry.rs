@@ -28,20 +28,25 @@ struct Builtins {
     error: Option<(String, String)>,
 }
 
-static BUILTINS: LazyLock<Builtins> = LazyLock::new(|| {
-    let mut registry = SchemaRegistry::empty();
-    let mut error = None;
-    for (file, text) in BUILTIN_DOCUMENTS {
-        if let Err(e) = registry.register_str(text) {
-            let urn = match &e {
-                Error::InvalidSchema { urn, .. } => urn.clone(),
-                _ => file.to_owned(),
-            };
-            error.get_or_insert((urn, format!("built-in schema {file}: {e}")));
+static BUILTINS: LazyLock<Builtins> = LazyLock::new(|| Builtins::load(&BUILTIN_DOCUMENTS));
+
+impl Builtins {
+    /// Registers each document, skipping (and remembering the first of) those that fail.
+    fn load(documents: &[(&str, &str)]) -> Builtins {
+        let mut registry = SchemaRegistry::empty();
+        let mut error = None;
+        for (file, text) in documents {
+            if let Err(e) = registry.register_str(text) {
+                let urn = match &e {
+                    Error::InvalidSchema { urn, .. } => urn.clone(),
+                    _ => (*file).to_owned(),
+                };
+                error.get_or_insert((urn, format!("built-in schema {file}: {e}")));
+            }
         }
+        Builtins { registry, error }
     }
-    Builtins { registry, error }
-});
+}
 
 /// The schemas a service knows: the RFC 7643 User, Group and Enterprise User schemas built in,
 /// and custom extension schemas registered at run time from RFC 7643 §7 schema documents.
@@ -271,6 +276,25 @@ mod tests {
         let default = SchemaRegistry::default();
         assert_eq!(default.schemas().count(), 3);
         assert!(default.contains("URN:IETF:PARAMS:SCIM:SCHEMAS:CORE:2.0:USER"));
+    }
+
+    #[test]
+    fn a_broken_builtin_is_skipped_and_reported() {
+        let loaded = Builtins::load(&[
+            (
+                "a.json",
+                r#"{"id": "urn:example:a:1.0:A", "attributes": []}"#,
+            ),
+            (
+                "b.json",
+                r#"{"id": "urn:example:b:1.0:B", "attributes": [{"name": "x"}]}"#,
+            ),
+            ("c.json", "not json"),
+        ]);
+        assert_eq!(loaded.registry.schemas().count(), 1);
+        let (urn, message) = loaded.error.unwrap();
+        assert_eq!(urn, "urn:example:b:1.0:B");
+        assert!(message.starts_with("built-in schema b.json: "), "{message}");
     }
 
     #[test]
