@@ -21,6 +21,7 @@
 
 // Bench inputs are fixed files, checked by the idflow-benches tests and again below before
 // anything is timed: a failure there is a broken benchmark, and stopping loudly is right.
+// `criterion_group!` generates an undocumented `pub fn`, hence missing_docs.
 #![allow(clippy::unwrap_used, clippy::expect_used, missing_docs)]
 
 use std::hint::black_box;
