@@ -66,8 +66,9 @@ impl fmt::Display for ValidationIssue {
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct ValidationOptions {
-    /// Strict RFC 7643: an extension block must be listed in `schemas`, and `meta` may not be
-    /// sent on Create even when it holds only `resourceType`. Off by default (Entra does both).
+    /// Strict RFC 7643: every URN in `schemas` must be known, an extension block must be
+    /// listed in `schemas`, and `meta` may not be sent on Create even when it holds only
+    /// `resourceType`. Off by default: Microsoft Entra does all three.
     pub strict: bool,
     /// Whether string values must be among their attribute's `canonicalValues`. On by default.
     pub canonical_values: bool,
@@ -105,7 +106,11 @@ impl SchemaRegistry {
     /// # What is checked
     ///
     /// - `schemas` is present, a non-empty list, names a base schema, and every URN in it is
-    ///   known to the registry (else `invalidValue` at `schemas[i]`).
+    ///   known to the registry (else `invalidValue` at `schemas[i]`). Unless
+    ///   [`ValidationOptions::strict`], an unknown URN is let pass when it is not the base
+    ///   schema and the resource has no attributes under it: Microsoft Entra lists
+    ///   `http://schemas.microsoft.com/2006/11/ResourceManagement/ADSCIM/2.0/Group` in the
+    ///   `schemas` of every Group it creates, and no value depends on it.
     /// - Every attribute is defined: top-level names by the base schema or the common attributes
     ///   (`id`, `externalId`, `meta`), sub-attributes by their complex attribute, extension
     ///   attributes by their extension's schema. An unknown name is an issue with scimType
@@ -237,10 +242,17 @@ impl SchemaRegistry {
                 "required attribute is empty: list at least the base schema's URN".into(),
             ),
             Value::Array(urns) => {
+                let base = resource.base_schema();
                 for (i, urn) in urns.iter().enumerate() {
                     w.path.push(Seg::Index(i));
                     match urn.as_str() {
                         Some(u) if self.contains(u) => {}
+                        // Entra lists a schema of its own that carries no attributes; lenient
+                        // mode lets a URN pass that no data depends on.
+                        Some(u)
+                            if !w.options.strict
+                                && base.is_none_or(|b| !b.eq_ignore_ascii_case(u))
+                                && get_ci(obj, u).is_none() => {}
                         Some(u) => w.issue(
                             ScimType::InvalidValue,
                             format!("unknown schema {u:?}: it is neither built in nor registered"),
@@ -252,7 +264,7 @@ impl SchemaRegistry {
                     }
                     w.path.pop();
                 }
-                if resource.base_schema().is_none() {
+                if base.is_none() {
                     w.issue(
                         ScimType::InvalidValue,
                         "no base schema: every URN listed is an extension".into(),

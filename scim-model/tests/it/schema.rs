@@ -459,7 +459,8 @@ fn rfc7644_requests_are_valid_for_their_operation() {
 }
 
 /// Provisioning clients' recorded POST bodies (Microsoft Entra / Azure AD, Okta) validate as
-/// Create. Entra sends `"meta": {"resourceType": "User"}`, accepted unless strict.
+/// Create, and the resources returned as Stored. Entra sends `"meta": {"resourceType": "User"}`
+/// and lists a Microsoft schema URN in a Group's `schemas`: both accepted unless strict.
 #[test]
 fn idp_create_requests_are_valid() {
     let r = SchemaRegistry::default();
@@ -473,6 +474,42 @@ fn idp_create_requests_are_valid() {
         let issues = r.validate(&request, Operation::Create);
         assert!(issues.is_empty(), "{file}:\n{}", render(&issues));
     }
+    // Microsoft's documented exchanges: POST bodies as Create, returned resources as Stored.
+    let doc = conformance("entra/provisioning-examples.json");
+    let mut checked = 0;
+    for ex in doc["exchanges"].as_array().unwrap() {
+        let name = ex["name"].as_str().unwrap_or_default();
+        if ex["method"] == "POST" {
+            let request = resource(ex["request"].clone());
+            let issues = r.validate(&request, Operation::Create);
+            assert!(issues.is_empty(), "{name} request:\n{}", render(&issues));
+            checked += 1;
+        }
+        let body = &ex["response"];
+        let bodies: Vec<&Value> = match body.get("Resources") {
+            Some(Value::Array(list)) => list.iter().collect(),
+            _ if body.get("id").is_some() => vec![body],
+            _ => vec![],
+        };
+        for b in bodies {
+            let stored = resource(b.clone());
+            let issues = r.validate(&stored, Operation::Stored);
+            assert!(issues.is_empty(), "{name} response:\n{}", render(&issues));
+            checked += 1;
+        }
+    }
+    assert!(checked >= 6, "only {checked} bodies checked");
+    let entra_group = resource(json!({"schemas": [GROUP_SCHEMA,
+        "http://schemas.microsoft.com/2006/11/ResourceManagement/ADSCIM/2.0/Group"],
+        "displayName": "g"}));
+    assert_eq!(
+        render(&r.validate_with(
+            &entra_group,
+            Operation::Create,
+            &ValidationOptions::strict()
+        )),
+        "schemas[1] [invalidValue] unknown schema \"http://schemas.microsoft.com/2006/11/ResourceManagement/ADSCIM/2.0/Group\": it is neither built in nor registered"
+    );
     let entra = resource(conformance("idp/azuread/create_user.json")["request"].clone());
     assert_eq!(
         render(&r.validate_with(&entra, Operation::Create, &ValidationOptions::strict())),
