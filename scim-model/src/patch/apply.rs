@@ -877,7 +877,8 @@ impl<'r> Engine<'r> {
         value: Option<&Value>,
     ) -> Result<()> {
         if let Some(sub) = sub {
-            if t.complex() == Some(false) {
+            // (With a filter, `filtered` reports a simple attribute first.)
+            if t.complex() == Some(false) && filter.is_none() {
                 return Err(self.invalid_path(
                     t.describe(Some(sub)),
                     format!("{} has no sub-attributes", t.name),
@@ -1720,7 +1721,10 @@ fn normalize_member(
             .map(Value::Array),
         (Some(d), Value::Array(_)) => Err((
             path(),
-            format!("a list given for the single-valued {}", d.name),
+            format!(
+                "expected one value, found a list (\"{}\" is single-valued)",
+                d.name
+            ),
         )),
         (def, v) => normalize(v, def, strict, path),
     }
@@ -1744,7 +1748,9 @@ fn normalize(
             let mut obj = match value {
                 Value::Object(o) => o,
                 // Entra sends `manager` as its id: `"value": "26118915-…"`.
-                Value::String(s) if !strict && def.sub_attribute("value").is_some() => {
+                Value::String(s)
+                    if !strict && !def.multi_valued && def.sub_attribute("value").is_some() =>
+                {
                     let mut m = Map::new();
                     m.insert("value".to_owned(), Value::String(s));
                     m
