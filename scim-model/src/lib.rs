@@ -38,7 +38,7 @@ pub use resource::{
     ENTERPRISE_USER_SCHEMA, GROUP_SCHEMA, Resource, USER_SCHEMA, get_ci, get_ci_mut, insert_ci,
     remove_ci,
 };
-pub use schema::{Schema, SchemaRegistry};
+pub use schema::{Operation, Schema, SchemaRegistry, ValidationIssue, ValidationOptions};
 
 /// The README's Rust examples, compiled and run as doc tests.
 #[doc = include_str!("../../README.md")]

@@ -9,7 +9,12 @@
 pub struct Limits {
     /// Longest filter or attribute path accepted, in bytes (default 8 KiB).
     pub max_filter_len: usize,
-    /// Deepest nesting of parentheses, `not`, `and`/`or` and value filters (default 64).
+    /// Deepest nesting of parentheses, `not`, `and`/`or` chains and value filters (default 64).
+    ///
+    /// The parser itself keeps its stack flat, but printing, evaluating and dropping a
+    /// [`Filter`](crate::Filter) recurse over its tree, which can be this deep: values far above
+    /// the default (over about 1,000) risk overflowing small thread stacks. A chain of `or`s
+    /// counts one level per operator, so the default accepts up to 64 alternatives.
     pub max_depth: usize,
     /// Largest JSON payload accepted by the `from_slice`/`from_str` readers, in bytes
     /// (default 1 MiB, the `maxPayloadSize` a Bulk endpoint advertises).
