@@ -542,13 +542,12 @@ impl<'r> Engine<'r> {
             }
         }
         for (key, value) in root {
-            if is_urn(key) {
-                if let Some(block) = value.as_object() {
-                    if find_key(block, name).is_some() {
-                        let def = self.registry.schema(key).and_then(|s| s.attribute(name));
-                        return Some((key.clone(), def));
-                    }
-                }
+            if is_urn(key)
+                && let Some(block) = value.as_object()
+                && find_key(block, name).is_some()
+            {
+                let def = self.registry.schema(key).and_then(|s| s.attribute(name));
+                return Some((key.clone(), def));
             }
         }
         let mut found = self
@@ -719,11 +718,12 @@ impl<'r> Engine<'r> {
             return Ok(());
         };
         self.tx.remove(root, &parent, &t.name)?;
-        if !parent.is_empty() && object_at(root, &parent).is_some_and(Map::is_empty) {
-            if let Some(Step::Key(block)) = parent.first() {
-                let block = block.clone();
-                self.tx.remove(root, &[], &block)?;
-            }
+        if !parent.is_empty()
+            && object_at(root, &parent).is_some_and(Map::is_empty)
+            && let Some(Step::Key(block)) = parent.first()
+        {
+            let block = block.clone();
+            self.tx.remove(root, &[], &block)?;
         }
         Ok(())
     }
@@ -1407,7 +1407,7 @@ impl<'r> Engine<'r> {
                 }
                 match sub {
                     Some(sub) => {
-                        let v = self.normalize_sub(value, sub_def, &described)?;
+                        let v = self.normalize_sub(value, sub_def, described)?;
                         if matched.is_empty() {
                             self.create_from_filter(
                                 root,
@@ -1423,7 +1423,7 @@ impl<'r> Engine<'r> {
                         }
                     }
                     None => {
-                        let v = self.normalize(value.clone(), t.def, &described)?;
+                        let v = self.normalize(value.clone(), t.def, described)?;
                         let complex = t.complex().unwrap_or(true);
                         if complex && !v.is_object() {
                             return Err(self.invalid_value(
@@ -1462,7 +1462,7 @@ impl<'r> Engine<'r> {
                 if matched.is_empty() {
                     if let (Some(sub), false) = (sub, self.strict) {
                         // Entra expects replace through a filter that matches nothing to add.
-                        let v = self.normalize_sub(value, sub_def, &described)?;
+                        let v = self.normalize_sub(value, sub_def, described)?;
                         return self.create_from_filter(
                             root,
                             t,
@@ -1477,7 +1477,7 @@ impl<'r> Engine<'r> {
                 }
                 match sub {
                     Some(sub) => {
-                        let v = self.normalize_sub(value, sub_def, &described)?;
+                        let v = self.normalize_sub(value, sub_def, described)?;
                         self.set_in_elements(root, t, &matched, sub, sub_def, Some(v))
                     }
                     None => {
@@ -1494,7 +1494,7 @@ impl<'r> Engine<'r> {
                             }
                             other => other.clone(),
                         };
-                        let element = self.normalize(element, t.def, &described)?;
+                        let element = self.normalize(element, t.def, described)?;
                         if t.complex() == Some(true) && !element.is_object() {
                             return Err(self.invalid_value(
                                 described(),

@@ -152,10 +152,10 @@ fn check(case: &Value, expect: &Expect, options: &PatchOptions) -> Result<(), St
                     "resource differs\n  got:      {after}\n  expected: {value}"
                 ));
             }
-            if let Some(changed) = changed {
-                if got != *changed {
-                    return Err(format!("changed = {got}, expected {changed}"));
-                }
+            if let Some(changed) = changed
+                && got != *changed
+            {
+                return Err(format!("changed = {got}, expected {changed}"));
             }
             Ok(())
         }
