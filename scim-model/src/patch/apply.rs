@@ -1908,3 +1908,7 @@ fn eq_template(filter: &Filter, out: &mut Map<String, Value>) -> bool {
         _ => false,
     }
 }
+
+#[cfg(test)]
+#[path = "tests.rs"]
+mod tests;

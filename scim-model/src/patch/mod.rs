@@ -177,6 +177,3 @@ impl PatchOp {
         apply::apply(self, resource, registry, options)
     }
 }
-
-#[cfg(test)]
-mod tests;

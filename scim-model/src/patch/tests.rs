@@ -1,1 +1,217 @@
-//! Unit tests of PATCH application.
+//! Unit tests of PATCH application internals: the undo log, record identity, value
+//! normalisation, filter templates. (A child of `apply`; behaviour tests are in
+//! `tests/it/patch.rs`.)
+
+use serde_json::json;
+
+use super::*;
+use crate::schema::Attribute;
+
+fn map(v: Value) -> Map<String, Value> {
+    match v {
+        Value::Object(m) => m,
+        _ => panic!("not an object"),
+    }
+}
+
+fn key(k: &str) -> Step {
+    Step::Key(k.to_owned())
+}
+
+#[test]
+fn rollback_restores_values_and_key_order() {
+    let original = map(json!({
+        "a": 1, "b": {"x": 1, "y": 2}, "c": [1, 2, 3, 4, 5], "d": "last"
+    }));
+    let mut root = original.clone();
+    let mut tx = Tx::default();
+    tx.remove(&mut root, &[], "B").unwrap();
+    tx.set(&mut root, &[], "a", json!(2)).unwrap();
+    tx.set(&mut root, &[], "new", json!(true)).unwrap();
+    tx.remove_elems(&mut root, &[key("c")], &[0, 2, 4]).unwrap();
+    tx.push(&mut root, &[key("c")], json!(9)).unwrap();
+    tx.remove_elems(&mut root, &[key("c")], &[1]).unwrap();
+    tx.set_at(&mut root, &[key("c"), Step::Index(0)], json!(7))
+        .unwrap();
+    tx.remove(&mut root, &[], "d").unwrap();
+    assert_eq!(
+        Value::Object(root.clone()),
+        json!({"a": 2, "c": [7, 9], "new": true})
+    );
+    assert!(tx.changed);
+    tx.rollback(&mut root);
+    let keys: Vec<&String> = root.keys().collect();
+    assert_eq!(keys, ["a", "b", "c", "d"]);
+    assert_eq!(root, original);
+    assert_eq!(root["b"], json!({"x": 1, "y": 2}));
+}
+
+#[test]
+fn writing_the_same_value_records_nothing() {
+    let mut root = map(json!({"userName": "bjensen"}));
+    let mut tx = Tx::default();
+    tx.set(&mut root, &[], "USERNAME", json!("bjensen"))
+        .unwrap();
+    assert!(!tx.changed);
+    assert!(tx.undo.is_empty());
+    assert!(!tx.remove(&mut root, &[], "nickName").unwrap());
+    tx.set(&mut root, &[], "USERNAME", json!("babs")).unwrap();
+    assert!(tx.changed);
+    // The existing spelling is kept.
+    assert_eq!(Value::Object(root), json!({"userName": "babs"}));
+}
+
+#[test]
+fn a_vanished_location_is_an_error_not_a_panic() {
+    let mut root = map(json!({"a": 1}));
+    let mut tx = Tx::default();
+    assert!(tx.push(&mut root, &[key("a")], json!(1)).is_err());
+    assert!(tx.set(&mut root, &[key("zz")], "x", json!(1)).is_err());
+    assert!(tx.remove_elems(&mut root, &[key("a")], &[0]).is_err());
+}
+
+#[test]
+fn same_record_uses_value_and_type() {
+    let members = Attribute::new("members", AttributeType::Complex)
+        .multi_valued()
+        .with_sub_attribute(Attribute::new("value", AttributeType::String))
+        .with_sub_attribute(Attribute::new("type", AttributeType::String));
+    let stored = json!({"value": "ABC", "display": "A", "type": "User"});
+    assert!(same_record(
+        &stored,
+        &json!({"value": "abc", "$ref": null}),
+        Some(&members)
+    ));
+    assert!(same_record(
+        &stored,
+        &json!({"value": "ABC", "type": "user"}),
+        Some(&members)
+    ));
+    assert!(!same_record(
+        &stored,
+        &json!({"value": "ABC", "type": "Group"}),
+        Some(&members)
+    ));
+    let exact = Attribute::new("members", AttributeType::Complex)
+        .multi_valued()
+        .with_sub_attribute(Attribute::new("value", AttributeType::String).case_exact());
+    assert!(!same_record(
+        &stored,
+        &json!({"value": "abc"}),
+        Some(&exact)
+    ));
+    // Without a `value`: every given sub-attribute must be equal.
+    let address = json!({"type": "work", "locality": "Austin"});
+    assert!(same_record(&address, &json!({"type": "work"}), None));
+    assert!(!same_record(
+        &address,
+        &json!({"type": "work", "locality": "Paris"}),
+        None
+    ));
+    assert!(same_record(&json!("a"), &json!("a"), None));
+    assert!(!same_record(&json!("a"), &json!("A"), None));
+}
+
+#[test]
+fn remove_selectors() {
+    let member = json!({"value": "1", "display": "One"});
+    assert!(selects(&json!({"value": "1", "$ref": null}), &member));
+    assert!(selects(&json!("1"), &member));
+    assert!(!selects(&json!({"value": "2"}), &member));
+    // An all-null selector selects nothing (never "remove everything").
+    assert!(!selects(&json!({"value": null}), &member));
+    assert!(selects(&json!("x"), &json!("x")));
+}
+
+#[test]
+fn eq_templates() {
+    let f = |s: &str| crate::Filter::parse(s).unwrap();
+    let mut out = Map::new();
+    assert!(eq_template(
+        &f(r#"type eq "work" and primary eq true"#),
+        &mut out
+    ));
+    assert_eq!(Value::Object(out), json!({"type": "work", "primary": true}));
+    for other in [
+        r#"type ne "work""#,
+        r#"type eq "a" or type eq "b""#,
+        r#"not (type eq "a")"#,
+        "type pr",
+    ] {
+        assert!(!eq_template(&f(other), &mut Map::new()), "{other}");
+    }
+}
+
+#[test]
+fn normalisation_types_and_string_booleans() {
+    let active = Attribute::new("active", AttributeType::Boolean);
+    let path = || "active".to_owned();
+    assert_eq!(
+        normalize(json!("False"), Some(&active), false, &path).unwrap(),
+        json!(false)
+    );
+    assert_eq!(
+        normalize(json!("TRUE"), Some(&active), false, &path).unwrap(),
+        json!(true)
+    );
+    assert!(normalize(json!("False"), Some(&active), true, &path).is_err());
+    assert!(normalize(json!("yes"), Some(&active), false, &path).is_err());
+    let count = Attribute::new("n", AttributeType::Integer);
+    assert!(normalize(json!(1.5), Some(&count), false, &path).is_err());
+    assert!(normalize(json!(2), Some(&count), false, &path).is_ok());
+    let manager = Attribute::new("manager", AttributeType::Complex)
+        .with_sub_attribute(Attribute::new("value", AttributeType::String));
+    assert_eq!(
+        normalize(json!("id"), Some(&manager), false, &path).unwrap(),
+        json!({"value": "id"})
+    );
+    assert!(normalize(json!("id"), Some(&manager), true, &path).is_err());
+    // Nested booleans are converted too; unknown sub-attributes only pass leniently.
+    let emails = Attribute::new("emails", AttributeType::Complex)
+        .multi_valued()
+        .with_sub_attribute(Attribute::new("primary", AttributeType::Boolean));
+    assert_eq!(
+        normalize(
+            json!({"primary": "True", "x": 1}),
+            Some(&emails),
+            false,
+            &path
+        )
+        .unwrap(),
+        json!({"primary": true, "x": 1})
+    );
+    assert!(normalize(json!({"x": 1}), Some(&emails), true, &path).is_err());
+    // A string is not wrapped for a multi-valued attribute.
+    let ims = Attribute::new("ims", AttributeType::Complex)
+        .multi_valued()
+        .with_sub_attribute(Attribute::new("value", AttributeType::String));
+    assert!(normalize(json!("x"), Some(&ims), false, &path).is_err());
+}
+
+#[test]
+fn plain_names_skip_the_parser() {
+    assert!(is_plain_name("userName"));
+    assert!(is_plain_name("$ref"));
+    for s in ["name.givenName", "urn:x:y", "emails[type eq \"w\"]", ""] {
+        assert!(!is_plain_name(s), "{s}");
+    }
+}
+
+#[test]
+fn hand_built_paths_apply() {
+    let registry = crate::SchemaRegistry::default();
+    let mut user: Resource = serde_json::from_value(json!({
+        "schemas": [crate::USER_SCHEMA], "userName": "b"
+    }))
+    .unwrap();
+    let patch = PatchOp::new()
+        .add(
+            AttributePath::new("name").with_sub_attribute("givenName"),
+            json!("Babs"),
+        )
+        .replace(AttributePath::new("active"), json!("true"));
+    assert!(patch.apply(&mut user, &registry).unwrap());
+    assert_eq!(user.get("name"), Some(&json!({"givenName": "Babs"})));
+    assert_eq!(user.get("active"), Some(&json!(true)));
+    assert!(!patch.apply(&mut user, &registry).unwrap());
+}
