@@ -1,2 +1,0 @@
-//! The `idflow` command-line tool.
-fn main() {}

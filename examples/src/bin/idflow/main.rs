@@ -1,0 +1,114 @@
+//! `idflow`: a command-line tool over the idflow library.
+//!
+//! For people (try a filter or a PATCH before putting it into a job, like a portal's tester)
+//! and for black-box tests. JSON comes in on stdin and goes out on stdout; the exit status is 0
+//! on success and 2 on bad input, with a one-line error on stderr. The commands and what they
+//! print are a contract (the `idflow` section of DESIGN.md).
+
+mod commands;
+mod io;
+
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+/// What went wrong, and so which exit status to use.
+#[derive(Debug)]
+pub(crate) enum Failure {
+    /// The input (a file, stdin, an option's value) was bad: exit 2.
+    BadInput(String),
+    /// The input was read but found wanting (e.g. `validate` found problems): exit 2, with
+    /// the result already printed on stdout.
+    Rejected,
+    /// The environment failed (a file could not be written): exit 1.
+    Environment(String),
+}
+
+impl Failure {
+    pub(crate) fn bad(message: impl std::fmt::Display) -> Self {
+        Failure::BadInput(message.to_string())
+    }
+}
+
+/// idflow: SCIM filters, PATCH and schema validation on the command line.
+///
+/// Every command reads a SCIM resource as JSON on stdin and prints JSON on stdout.
+/// Exit status: 0 on success, 2 on bad input (with a one-line error on stderr).
+#[derive(Debug, Parser)]
+#[command(name = "idflow", version, about, long_about = None)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Evaluate a SCIM filter (RFC 7644 §3.4.2.2) against the resource on stdin; prints true or false.
+    #[command(after_help = r#"Example:
+  echo '{"schemas":["urn:ietf:params:scim:schemas:core:2.0:User"],"userName":"bjensen","emails":[{"type":"work","value":"b@example.com"}]}' \
+    | idflow filter --filter 'emails[type eq "work" and value ew "@EXAMPLE.com"]'
+  true"#)]
+    Filter(commands::filter::Args),
+    /// Apply a SCIM PatchOp (RFC 7644 §3.5.2) to the resource on stdin; prints the patched resource.
+    #[command(after_help = r#"Example:
+  echo '{"schemas":["urn:ietf:params:scim:api:messages:2.0:PatchOp"],"Operations":[{"op":"Replace","path":"active","value":"False"}]}' > patch.json
+  echo '{"schemas":["urn:ietf:params:scim:schemas:core:2.0:User"],"userName":"bjensen","active":true}' \
+    | idflow patch --patch patch.json
+  {"schemas": [...], "userName": "bjensen", "active": false}
+
+The request is atomic: if one operation fails, nothing is printed and the exit status is 2."#)]
+    Patch(commands::patch::Args),
+    /// Validate the resource on stdin against the RFC 7643 schemas and any extension schemas given;
+    /// prints a JSON array of problems ([] when valid) and exits 2 when there is any.
+    #[command(after_help = r#"Example:
+  idflow validate --schema acme-extension.json < user.json
+  [{"path": "urn:ietf:params:scim:schemas:extension:acme:1.0:User:HireDate", "message": "..."}]
+
+A schema file is an RFC 7643 §7 schema document, or a JSON array of them."#)]
+    Validate(commands::validate::Args),
+}
+
+fn main() -> ExitCode {
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => {
+            use clap::error::ErrorKind;
+            if matches!(e.kind(), ErrorKind::DisplayHelp | ErrorKind::DisplayVersion) {
+                let _ = e.print();
+                return ExitCode::SUCCESS;
+            }
+            if e.kind() == ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand {
+                let _ = e.print();
+                return ExitCode::from(2);
+            }
+            // One line: clap's message up to its usage section, folded.
+            let text = e.to_string();
+            let message = text.split("Usage:").next().unwrap_or("invalid arguments");
+            let message = one_line(message.trim_start_matches("error: "));
+            eprintln!("idflow: {message} (see idflow --help)");
+            return ExitCode::from(2);
+        }
+    };
+    let result = match cli.command {
+        Command::Filter(args) => commands::filter::run(args),
+        Command::Patch(args) => commands::patch::run(args),
+        Command::Validate(args) => commands::validate::run(args),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(Failure::BadInput(message)) => {
+            eprintln!("idflow: {}", one_line(&message));
+            ExitCode::from(2)
+        }
+        Err(Failure::Rejected) => ExitCode::from(2),
+        Err(Failure::Environment(message)) => {
+            eprintln!("idflow: {}", one_line(&message));
+            ExitCode::from(1)
+        }
+    }
+}
+
+/// Folds a message onto one line.
+fn one_line(message: &str) -> String {
+    message.split_whitespace().collect::<Vec<_>>().join(" ")
+}
