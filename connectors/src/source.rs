@@ -8,8 +8,8 @@ use std::time::Duration;
 use async_trait::async_trait;
 use scim_model::Resource;
 
-use crate::types::{ObjectType, PageToken, SourceId, Watermark};
 use crate::Result;
+use crate::types::{ObjectType, PageToken, SourceId, Watermark};
 
 /// What a source can do; the engine gates its behaviour on these flags.
 #[derive(Clone, Debug, PartialEq, Eq)]

@@ -9,8 +9,8 @@ use scim_model::patch::PatchOp;
 use scim_model::{AttributePath, Filter, Resource};
 use serde_json::Value;
 
-use crate::types::{CreateKey, ObjectType, PageToken, TargetId, Version};
 use crate::Result;
+use crate::types::{CreateKey, ObjectType, PageToken, TargetId, Version};
 
 /// What a target can do; the engine and the gateway gate their behaviour on these flags.
 #[derive(Clone, Debug, PartialEq, Eq)]

@@ -184,7 +184,10 @@ mod tests {
         assert_eq!(w.to_u64(), Some(42));
         assert_eq!(Watermark::new(vec![1, 2, 3]).to_u64(), None);
         let long = Watermark::new(vec![0xab; 100]);
-        assert_eq!(format!("{long:?}"), "Watermark(100 bytes: abababababababab…)");
+        assert_eq!(
+            format!("{long:?}"),
+            "Watermark(100 bytes: abababababababab…)"
+        );
     }
 
     #[test]
@@ -192,6 +195,9 @@ mod tests {
         let id = SourceId::new("E1042");
         assert_eq!(serde_json::to_string(&id).unwrap(), "\"E1042\"");
         assert_eq!(ObjectType::USER.as_str(), "User");
-        assert_eq!(serde_json::to_string(&ObjectType::GROUP).unwrap(), "\"Group\"");
+        assert_eq!(
+            serde_json::to_string(&ObjectType::GROUP).unwrap(),
+            "\"Group\""
+        );
     }
 }

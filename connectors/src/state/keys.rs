@@ -137,10 +137,7 @@ mod tests {
         let a = Key::new().str("a").str("b");
         let b = Key::new().str("a\0b");
         assert_ne!(a, b);
-        assert_eq!(
-            Key::decode(b.as_bytes()).unwrap(),
-            vec![b"a\0b".to_vec()]
-        );
+        assert_eq!(Key::decode(b.as_bytes()).unwrap(), vec![b"a\0b".to_vec()]);
         assert_eq!(Key::decode(&[0, 7]), None);
     }
 

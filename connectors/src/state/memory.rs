@@ -78,7 +78,9 @@ pub(crate) fn grant_lease(
     ttl: Duration,
 ) -> Result<Lease> {
     let ttl = chrono::Duration::from_std(ttl).unwrap_or(chrono::Duration::MAX);
-    let expires = now.checked_add_signed(ttl).unwrap_or(DateTime::<Utc>::MAX_UTC);
+    let expires = now
+        .checked_add_signed(ttl)
+        .unwrap_or(DateTime::<Utc>::MAX_UTC);
     match current {
         Some(c) if c.holder == holder => Ok(Lease { expires, ..c }),
         Some(c) if c.expires > now => Err(Error::LeaseHeld {

@@ -183,7 +183,10 @@ impl Txn {
 
     /// Removes an intent (its create was confirmed or resolved).
     pub fn delete_intent(&mut self, job: &JobId, object_type: &ObjectType, source_id: &SourceId) {
-        self.delete(Table::INTENTS, object_key(job, object_type, source_id.as_str()));
+        self.delete(
+            Table::INTENTS,
+            object_key(job, object_type, source_id.as_str()),
+        );
     }
 
     /// Stores an escrow.
@@ -202,7 +205,10 @@ impl Txn {
 
     /// Removes an escrow (the object succeeded).
     pub fn delete_escrow(&mut self, job: &JobId, object_type: &ObjectType, source_id: &SourceId) {
-        self.delete(Table::ESCROWS, object_key(job, object_type, source_id.as_str()));
+        self.delete(
+            Table::ESCROWS,
+            object_key(job, object_type, source_id.as_str()),
+        );
     }
 
     /// Stores a held deletion.
@@ -454,8 +460,7 @@ pub trait StateStoreExt: StateStore {
         source_id: &SourceId,
         limit: usize,
     ) -> Result<Vec<T>> {
-        let range =
-            KeyRange::prefix(object_key(job, object_type, source_id.as_str()).into_bytes());
+        let range = KeyRange::prefix(object_key(job, object_type, source_id.as_str()).into_bytes());
         let index = self.scan(Table::LOG_BY_OBJECT, &range, limit).await?;
         let mut entries = Vec::with_capacity(index.len());
         for (_, log_key) in index {
