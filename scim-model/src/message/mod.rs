@@ -12,7 +12,7 @@
 //! - `null` is read as "absent" (Entra sends `"failOnErrors": null`);
 //! - an HTTP status is read from a JSON string (`"400"`, as RFC 7644 writes it) or a number;
 //! - attributes a message does not define are ignored;
-//! - a value of the wrong type is an [`Error::InvalidSyntax`](crate::Error::InvalidSyntax)
+//! - a value of the wrong type is an [`Error::InvalidSyntax`]
 //!   naming the message and the attribute.
 //!
 //! Writing uses the RFC's spelling, writes an HTTP status as a string and leaves out absent
