@@ -628,6 +628,59 @@ fn long_reference_chains_run_in_dependency_order() {
     assert_eq!(order.last().map(String::as_str), Some("u0"));
 }
 
+#[test]
+fn a_large_ring_of_references_is_resolved() {
+    // Group i has group i + 1 as a member; the last has the first: one cycle of 300.
+    let n = 300;
+    let ops = (0..n)
+        .map(|i| {
+            BulkOperation::post(
+                "/Groups",
+                format!("g{i}"),
+                json!({"displayName": format!("G{i}"), "members": [{"value": format!("bulkId:g{}", (i + 1) % n)}]}),
+            )
+        })
+        .collect();
+    let request = BulkRequest::new(ops);
+    let mut members: BTreeMap<String, Vec<String>> = BTreeMap::new();
+    let response = request.execute(|op: &BulkOperation| {
+        let data = op.data.as_ref().unwrap();
+        match op.method {
+            BulkMethod::Post => {
+                let id = format!("id-{}", data["displayName"].as_str().unwrap());
+                let list = data["members"].as_array().unwrap();
+                let values = list
+                    .iter()
+                    .map(|m| m["value"].as_str().unwrap().to_owned())
+                    .collect();
+                members.insert(id.clone(), values);
+                Ok(BulkOutcome::created(id.clone(), format!("/Groups/{id}")))
+            }
+            _ => {
+                let id = op.path.rsplit('/').next().unwrap().to_owned();
+                for o in data["Operations"].as_array().unwrap() {
+                    for m in o["value"].as_array().unwrap() {
+                        members
+                            .get_mut(&id)
+                            .unwrap()
+                            .push(m["value"].as_str().unwrap().to_owned());
+                    }
+                }
+                Ok::<_, ScimError>(BulkOutcome::new(200))
+            }
+        }
+    });
+    assert_eq!(response.error_count(), 0);
+    assert_eq!(response.operations.len(), n);
+    for i in 0..n {
+        assert_eq!(
+            members[&format!("id-G{i}")],
+            vec![format!("id-G{}", (i + 1) % n)],
+            "G{i}"
+        );
+    }
+}
+
 // ---------------------------------------------------------------- API-driven inbound
 
 /// A request in the shape of Entra's `/bulkUpload` documentation: two users, the enterprise
