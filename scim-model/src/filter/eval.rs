@@ -12,7 +12,7 @@ mod compare;
 use std::fmt;
 
 use chrono::{DateTime, FixedOffset};
-use serde_json::Value;
+use serde_json::{Map, Value};
 
 use self::compare::{
     Num, contains_ci, ends_with_ci, num_cmp, parse_datetime, starts_with_ci, str_cmp, str_eq,
@@ -172,15 +172,39 @@ fn elements(v: &Value) -> &[Value] {
     }
 }
 
+/// `name` in a JSON object, as [`get_ci`] finds it (an exact match first, else the first
+/// case-insensitive one), but without hashing when the object is small (an email, a name):
+/// one pass that compares lengths first.
+fn lookup<'a>(m: &'a Map<String, Value>, name: &str) -> Option<&'a Value> {
+    if m.len() > 8 {
+        return get_ci(m, name);
+    }
+    let mut folded = None;
+    for (k, v) in m {
+        if k.len() != name.len() {
+            continue;
+        }
+        if k == name {
+            return Some(v);
+        }
+        if folded.is_none() && k.eq_ignore_ascii_case(name) {
+            folded = Some(v);
+        }
+    }
+    folded
+}
+
 /// The attribute a path names, before its filter and sub-attribute.
 fn top_value<'r>(scope: Scope<'r>, p: &PathView<'_>) -> Option<&'r Value> {
     if p.info.hidden {
         return None;
     }
     match scope {
+        // Without a URN, `Resource::attribute` is a case-insensitive get of the top level.
+        Scope::Resource(r) if p.urn.is_none() => lookup(r.as_object(), p.name),
         Scope::Resource(r) => r.attribute(p.urn, p.name).or_else(|| core_fallback(r, p)),
         Scope::Element(_) if p.urn.is_some() => None,
-        Scope::Element(Value::Object(m)) => get_ci(m, p.name),
+        Scope::Element(Value::Object(m)) => lookup(m, p.name),
         // A primitive element is its own pseudo sub-attribute `value`.
         Scope::Element(v) => (!v.is_array() && p.name.eq_ignore_ascii_case("value")).then_some(v),
     }
@@ -223,7 +247,7 @@ fn any_selected<'r>(
             }
             Some(sub) => match element {
                 Value::Object(m) => {
-                    if let Some(sv) = get_ci(m, sub) {
+                    if let Some(sv) = lookup(m, sub) {
                         for v in elements(sv) {
                             if f(v, Via::Sub)? {
                                 return Ok(true);
@@ -486,7 +510,7 @@ fn eval_compare<'r>(
     let any = any_selected(scope, p, keep, |v, via| match (via, v) {
         (Via::Sub, v) => compare_leaf(path, v, info.sub, op, operand, instant),
         // A complex value compared as a whole: compare its `value` sub-attribute.
-        (Via::Top, Value::Object(m)) => match get_ci(m, "value") {
+        (Via::Top, Value::Object(m)) => match lookup(m, "value") {
             Some(inner) if !info.value.hidden => {
                 for x in elements(inner) {
                     if compare_leaf(path, x, info.value, op, operand, instant)? {
@@ -1430,6 +1454,22 @@ mod tests {
         assert!(element_matches(&f, &upper, None, &registry).unwrap());
         let f = cmp("primary", CompareOp::Gt, json!(false));
         assert!(element_matches(&f, &json!({"primary": true}), emails, &registry).is_err());
+    }
+
+    #[test]
+    fn lookup_prefers_the_exact_key_like_get_ci() {
+        let small = json!({"Type": 1, "type": 2, "TYPE": 3});
+        let m = small.as_object().unwrap();
+        assert_eq!(lookup(m, "type"), Some(&json!(2)));
+        assert_eq!(lookup(m, "tYpE"), Some(&json!(1)));
+        assert_eq!(lookup(m, "value"), None);
+        let big: Map<String, Value> = (0..20).map(|i| (format!("k{i}"), json!(i))).collect();
+        for name in ["k3", "K3", "k19", "k20"] {
+            assert_eq!(lookup(&big, name), get_ci(&big, name), "{name}");
+        }
+        for name in ["Type", "type", "TYPE", "tyPE", "typ"] {
+            assert_eq!(lookup(m, name), get_ci(m, name), "{name}");
+        }
     }
 
     #[test]
