@@ -281,7 +281,8 @@ impl Error {
     /// The HTTP status an RFC 7644 server answers this error with.
     pub fn status(&self) -> u16 {
         match self {
-            Error::TooMany { what, .. } if *what == "bytes" => 413,
+            // RFC 7644 §3.7.4: too many Bulk operations is 413 Payload Too Large.
+            Error::TooMany { what, .. } if *what == "operations" => 413,
             Error::TooLong { what, .. } if *what == "payload" => 413,
             _ => self.scim_type().map_or(400, |t| t.status()),
         }

@@ -33,12 +33,14 @@ pub mod typed;
 pub use error::{Error, Result, ScimType};
 pub use filter::{CompValue, CompareOp, Filter};
 pub use limits::Limits;
+pub use message::{BulkRequest, BulkResponse, ListResponse, ScimError, SearchRequest};
 pub use path::AttributePath;
 pub use resource::{
     ENTERPRISE_USER_SCHEMA, GROUP_SCHEMA, Resource, USER_SCHEMA, get_ci, get_ci_mut, insert_ci,
     remove_ci,
 };
 pub use schema::{Operation, Schema, SchemaRegistry, ValidationIssue, ValidationOptions};
+pub use typed::{EnterpriseUser, Group, User};
 
 /// The README's Rust examples, compiled and run as doc tests.
 #[doc = include_str!("../../README.md")]

@@ -35,7 +35,9 @@ fn arb_json() -> impl Strategy<Value = Value> {
         Just(Value::Null),
         any::<bool>().prop_map(Value::Bool),
         any::<i64>().prop_map(|n| json!(n)),
-        any::<f64>().prop_filter("finite", |f| f.is_finite()).prop_map(|f| json!(f)),
+        any::<f64>()
+            .prop_filter("finite", |f| f.is_finite())
+            .prop_map(|f| json!(f)),
         "[ -~]{0,16}".prop_map(Value::String),
         prop_oneof![
             Just("urn:ietf:params:scim:schemas:core:2.0:User"),
@@ -134,11 +136,11 @@ proptest! {
             let _ = f.matches(&resource, &registry);
         }
         let before = resource.clone();
-        if let Ok(p) = PatchOp::from_json_str(&patch.to_string(), &Limits::default()) {
-            if p.apply(&mut resource, &registry).is_err() {
-                // Atomic: a failed PATCH leaves the resource as it was.
-                prop_assert_eq!(&resource, &before);
-            }
+        if let Ok(p) = PatchOp::from_json_str(&patch.to_string(), &Limits::default())
+            && p.apply(&mut resource, &registry).is_err()
+        {
+            // Atomic: a failed PATCH leaves the resource as it was.
+            prop_assert_eq!(&resource, &before);
         }
     }
 
@@ -166,8 +168,16 @@ fn deep_and_long_filters_are_rejected_quickly() {
     let started = std::time::Instant::now();
     let cases = [
         format!("{}userName pr{}", "(".repeat(100_000), ")".repeat(100_000)),
-        format!("{}userName pr{}", "not (".repeat(50_000), ")".repeat(50_000)),
-        format!("emails[{}type pr{}]", "(".repeat(10_000), ")".repeat(10_000)),
+        format!(
+            "{}userName pr{}",
+            "not (".repeat(50_000),
+            ")".repeat(50_000)
+        ),
+        format!(
+            "emails[{}type pr{}]",
+            "(".repeat(10_000),
+            ")".repeat(10_000)
+        ),
         "userName pr and ".repeat(2_000) + "title pr",
         format!("userName eq \"{}\"", "a".repeat(1 << 20)),
     ];
