@@ -19,6 +19,7 @@
 
 mod clock;
 mod error;
+pub mod memory;
 mod source;
 pub mod state;
 mod target;
