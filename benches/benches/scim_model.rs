@@ -31,7 +31,6 @@ use criterion::{BatchSize, BenchmarkId, Criterion, Throughput, criterion_group, 
 use idflow_benches::{USER_DOCUMENTS, document, filter_cases, patch_cases, resource};
 use scim_model::patch::PatchOp;
 use scim_model::{Filter, Resource, SchemaRegistry};
-use serde::Deserialize;
 use serde_json::Value;
 
 fn config() -> Criterion {
@@ -85,7 +84,7 @@ fn patch_apply(c: &mut Criterion) {
     for case in patch_cases().expect("patches.json") {
         let base = resource(&case.resource).expect("resource");
         let request = case.request;
-        let op = PatchOp::deserialize(&request).expect(&case.name);
+        let op = PatchOp::from_value(&request).expect(&case.name);
         // The result must be the recorded one before anything is timed.
         let mut check = base.clone();
         assert!(op.apply(&mut check, &registry).expect(&case.name));
@@ -107,7 +106,7 @@ fn patch_apply(c: &mut Criterion) {
             b.iter_batched(
                 || base.clone(),
                 |mut r| {
-                    let op = PatchOp::deserialize(black_box(&request)).expect("request");
+                    let op = PatchOp::from_value(black_box(&request)).expect("request");
                     op.apply(&mut r, &registry).expect("apply");
                     r
                 },

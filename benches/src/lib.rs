@@ -234,8 +234,7 @@ mod tests {
         let registry = scim_model::SchemaRegistry::default();
         for case in patch_cases().unwrap() {
             let mut r = resource(&case.resource).unwrap();
-            let op: scim_model::patch::PatchOp =
-                serde_json::from_value(case.request.clone()).unwrap();
+            let op = scim_model::patch::PatchOp::from_value(&case.request).unwrap();
             assert!(
                 op.apply(&mut r, &registry).unwrap(),
                 "{} changes",

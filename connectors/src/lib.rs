@@ -18,6 +18,8 @@
 //! as `Arc<dyn …>`, and forwarded through `Arc` and `Box`.
 
 mod clock;
+#[cfg(any(test, feature = "conformance"))]
+pub mod conformance;
 mod error;
 pub mod memory;
 mod source;

@@ -4,14 +4,14 @@
 //!
 //! The trait is a small ordered key-value store with atomic batches and fenced leases, so a
 //! host can put it on any database (the reference implementations are [`MemoryStateStore`]
-//! and, on redb, `RedbStateStore`). The typed records the engine and the lifecycle runner
+//! and, on redb, [`RedbStateStore`]). The typed records the engine and the lifecycle runner
 //! store, and how they are keyed, are in [`records`]; [`Txn`] builds a batch of them and
 //! [`StateStoreExt`] reads them back.
 
 mod keys;
 mod memory;
 pub mod records;
-
+mod redb_store;
 mod txn;
 
 use std::fmt::Debug;
@@ -23,7 +23,7 @@ use chrono::{DateTime, Utc};
 
 pub use keys::{Key, KeyRange};
 pub use memory::MemoryStateStore;
-
+pub use redb_store::RedbStateStore;
 pub use txn::{StateStoreExt, Txn};
 
 use crate::Result;
