@@ -717,10 +717,9 @@ impl Filter {
     /// Whether `resource` matches this filter, with attribute definitions (type, `caseExact`)
     /// from `registry` for the resource's base schema.
     ///
-    /// A resource whose `schemas` names no
-    /// base schema is evaluated with only the definitions the registry gives any resource (the
-    /// common attributes `id`, `externalId`, `meta`, `schemas`); use [`Filter::compile`] to
-    /// name the base schema yourself.
+    /// A resource whose `schemas` names no base schema is evaluated with only the definitions
+    /// the registry gives any resource (the common attributes `id`, `externalId`, `meta`,
+    /// `schemas`); use [`Filter::compile`] to name the base schema yourself.
     ///
     /// To evaluate one filter against many resources, [`Filter::compile`] it once.
     ///
@@ -735,7 +734,8 @@ impl Filter {
     /// UnboundID. Inside a value filter `attr[...]` the paths are relative to one element.
     ///
     /// **Types** come from the schema (`type`, `caseExact`); attributes the registry does not know
-    /// are `caseExact=false` (the RFC default) with the type read from the JSON value.
+    /// are `caseExact=false` (the RFC default) with the type read from the JSON value (so a
+    /// dateTime in an unknown attribute is compared as a string).
     ///
     /// | attribute type | `eq` / `ne` | `gt` `ge` `lt` `le` | `co` `sw` `ew` |
     /// |---|---|---|---|
@@ -746,7 +746,8 @@ impl Filter {
     /// | binary | case-exact | error `InvalidComparison` | case-exact |
     ///
     /// A comparison between values of different kinds (a string attribute and a number literal)
-    /// does not match. `gt`/`ge`/`lt`/`le`/`co`/`sw`/`ew` with `null`, and `gt`/`ge`/`lt`/`le` with
+    /// does not match, nor does a stored dateTime value that cannot be read as one.
+    /// `gt`/`ge`/`lt`/`le`/`co`/`sw`/`ew` with `null`, and `gt`/`ge`/`lt`/`le` with
     /// `true`/`false`, are errors: they cannot mean anything.
     ///
     /// **Missing values.** RFC 7643 §2.5 makes "unassigned", `null` and `[]` the same state.
@@ -774,7 +775,8 @@ impl Filter {
     /// [`Error::InvalidComparison`] for a comparison that cannot be evaluated (`gt` on a
     /// boolean or binary attribute, a dateTime attribute compared with a value that is not a
     /// dateTime, an ordering or substring operator with `null`), if that comparison is reached;
-    /// [`Error::TooDeep`] for a filter nesting deeper than 256 levels (a chain of `and` or of `or` counting as one).
+    /// [`Error::TooDeep`] for a filter nesting deeper than 256 levels (a chain of `and` or of
+    /// `or` counting as one).
     pub fn matches(&self, resource: &Resource, registry: &SchemaRegistry) -> Result<bool> {
         let base = resource.base_schema().unwrap_or("");
         interpret(

@@ -773,35 +773,44 @@ fn resource_strategy() -> impl Strategy<Value = Resource> {
         prop::sample::select(NAMES.to_vec()),
         prop::sample::select(NAMES.to_vec()),
     )
-        .prop_map(|(user_name, display, active, emails, nick, emp, ext, modified, kind, cert)| {
-            // `id`, `meta.resourceType` are caseExact, `x509Certificates.value` binary: drawn
-            // from the same case-variant pool as the literals.
-            let mut r = json!({"schemas": [USER_SCHEMA], "id": kind, "emails": emails});
-            let o = r.as_object_mut().unwrap();
-            for (k, v) in [("userName", user_name), ("displayName", display), ("nick", nick)] {
-                if let Some(v) = v {
-                    o.insert(k.into(), v);
+        .prop_map(
+            |(user_name, display, active, emails, nick, emp, ext, modified, kind, cert)| {
+                // `id`, `meta.resourceType` are caseExact, `x509Certificates.value` binary: drawn
+                // from the same case-variant pool as the literals.
+                let mut r = json!({"schemas": [USER_SCHEMA], "id": kind, "emails": emails});
+                let o = r.as_object_mut().unwrap();
+                for (k, v) in [
+                    ("userName", user_name),
+                    ("displayName", display),
+                    ("nick", nick),
+                ] {
+                    if let Some(v) = v {
+                        o.insert(k.into(), v);
+                    }
                 }
-            }
-            if let Some(a) = active {
-                o.insert("active".into(), json!(a));
-            }
-            o.insert("password".into(), json!("bjensen"));
-            o.insert("x509Certificates".into(), json!([{"value": cert}]));
-            o.insert("name".into(), json!({"givenName": "Élodie"}));
-            let mut meta = json!({"resourceType": kind});
-            if let Some(m) = modified {
-                meta["lastModified"] = json!(m);
-            }
-            o.insert("meta".into(), meta);
-            if ext {
-                o.insert(
-                    ENTERPRISE_USER_SCHEMA.into(),
-                    json!({"employeeNumber": emp.unwrap_or(json!("701984")), "manager": {"value": "x"}}),
-                );
-            }
-            Resource::from_value(r).unwrap()
-        })
+                if let Some(a) = active {
+                    o.insert("active".into(), json!(a));
+                }
+                o.insert("password".into(), json!("bjensen"));
+                o.insert("x509Certificates".into(), json!([{"value": cert}]));
+                o.insert("name".into(), json!({"givenName": "Élodie"}));
+                let mut meta = json!({"resourceType": kind});
+                if let Some(m) = modified {
+                    meta["lastModified"] = json!(m);
+                }
+                o.insert("meta".into(), meta);
+                if ext {
+                    o.insert(
+                        ENTERPRISE_USER_SCHEMA.into(),
+                        json!({
+                            "employeeNumber": emp.unwrap_or(json!("701984")),
+                            "manager": {"value": "x"}
+                        }),
+                    );
+                }
+                Resource::from_value(r).unwrap()
+            },
+        )
 }
 
 fn outcome(r: scim_model::Result<bool>) -> Result<bool, String> {
