@@ -20,14 +20,17 @@
 mod clock;
 #[cfg(any(test, feature = "conformance"))]
 pub mod conformance;
+mod csv_source;
 mod error;
 pub mod memory;
 mod source;
 pub mod state;
 mod target;
+pub mod testing;
 mod types;
 
 pub use clock::{Clock, FakeClock, SystemClock};
+pub use csv_source::{CsvOptions, CsvSource, DEFAULT_PAGE_SIZE as CSV_DEFAULT_PAGE_SIZE};
 pub use error::{Error, ErrorKind, ObjectRef, Result};
 pub use source::{
     Change, ChangeKind, ChangePage, DynSource, ImportPage, RecordProblem, SourceCapabilities,

@@ -1,0 +1,1 @@
+//! Test decorators any connector or state store can be wrapped in.
