@@ -286,8 +286,9 @@ impl Resource {
     ///
     /// `urn` resolves, case-insensitively, to an extension block present in the resource, or
     /// to the resource's own base schema (so `urn:ietf:params:scim:schemas:core:2.0:User:userName`
-    /// reads `userName` of a User). `urn` plus `name` may also name a whole extension block
-    /// (`urn:…:enterprise:2.0` and `User`), which is then returned as one object value.
+    /// reads `userName` of a User). Otherwise `urn:name` is read as one top-level key: a whole
+    /// extension block (`urn:…:enterprise:2.0` and `User`), or a flattened
+    /// `"urn:…:User:department"` key as some clients send them.
     pub fn attribute(&self, urn: Option<&str>, name: &str) -> Option<&Value> {
         let Some(urn) = urn else {
             return self.get(name);
@@ -298,12 +299,15 @@ impl Resource {
         if self.is_base_urn(urn) {
             return self.get(name);
         }
-        // `urn:…:enterprise:2.0:User` parsed as URN `urn:…:enterprise:2.0` + name `User`.
+        // A key that spells the whole qualified name: `urn:…:enterprise:2.0:User` parsed as URN
+        // `urn:…:enterprise:2.0` + name `User` (a whole extension block), or a flattened
+        // `"urn:…:User:department": …` key as some clients send it. Read either, whatever the
+        // value's type.
         let mut whole = String::with_capacity(urn.len() + 1 + name.len());
         whole.push_str(urn);
         whole.push(':');
         whole.push_str(name);
-        self.get(&whole).filter(|v| v.is_object())
+        self.get(&whole)
     }
 
     /// Whether `urn` is this resource's base schema: listed in `schemas` and not an extension
@@ -315,7 +319,9 @@ impl Resource {
         if self.get("schemas").is_some() {
             self.has_schema(urn)
         } else {
-            urn.len() > 33 && urn[..33].eq_ignore_ascii_case("urn:ietf:params:scim:schemas:core:")
+            const CORE: &str = "urn:ietf:params:scim:schemas:core:";
+            urn.len() > CORE.len()
+                && urn.as_bytes()[..CORE.len()].eq_ignore_ascii_case(CORE.as_bytes())
         }
     }
 }
@@ -454,6 +460,27 @@ mod tests {
         );
         assert_eq!(whole.unwrap()["department"], "Sales");
         assert_eq!(r.base_schema(), Some(USER_SCHEMA));
+    }
+
+    #[test]
+    fn core_urn_resolves_without_schemas_and_flattened_keys_read() {
+        let r: Resource = serde_json::from_value(json!({
+            "userName": "bjensen",
+            "urn:example:ext:1.0:User:badge": "B-7"
+        }))
+        .unwrap();
+        assert_eq!(
+            r.attribute(Some(USER_SCHEMA), "userName"),
+            Some(&json!("bjensen"))
+        );
+        assert_eq!(
+            r.attribute(Some("urn:example:ext:1.0:User"), "badge"),
+            Some(&json!("B-7"))
+        );
+        assert!(
+            r.attribute(Some("urn:example:other:1.0:User"), "userName")
+                .is_none()
+        );
     }
 
     #[test]

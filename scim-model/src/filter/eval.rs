@@ -202,26 +202,12 @@ fn top_value<'r>(scope: Scope<'r>, p: &PathView<'_>) -> Option<&'r Value> {
     match scope {
         // Without a URN, `Resource::attribute` is a case-insensitive get of the top level.
         Scope::Resource(r) if p.urn.is_none() => lookup(r.as_object(), p.name),
-        Scope::Resource(r) => r.attribute(p.urn, p.name).or_else(|| core_fallback(r, p)),
+        Scope::Resource(r) => r.attribute(p.urn, p.name),
         Scope::Element(_) if p.urn.is_some() => None,
         Scope::Element(Value::Object(m)) => lookup(m, p.name),
         // A primitive element is its own pseudo sub-attribute `value`.
         Scope::Element(v) => (!v.is_array() && p.name.eq_ignore_ascii_case("value")).then_some(v),
     }
-}
-
-/// A URN-qualified path on a resource without `schemas`: a core schema URN (RFC 7643 §8.7.1)
-/// names the base schema, as [`Resource::is_base_urn`] documents.
-///
-/// Workaround: `is_base_urn` compares a 33-byte prefix with the 34-byte
-/// `"urn:ietf:params:scim:schemas:core:"`, so it never recognises a core URN; this does what
-/// it documents until it is fixed (only reached when the lookup found nothing).
-fn core_fallback<'r>(r: &'r Resource, p: &PathView<'_>) -> Option<&'r Value> {
-    const CORE: &str = "urn:ietf:params:scim:schemas:core:";
-    let urn = p.urn?;
-    let is_core = urn.len() > CORE.len()
-        && urn.as_bytes()[..CORE.len()].eq_ignore_ascii_case(CORE.as_bytes());
-    (is_core && r.get("schemas").is_none() && r.extension(urn).is_none()).then(|| r.get(p.name))?
 }
 
 /// Calls `f` on every value `p` selects in `scope` whose element passes `keep` (the path's
