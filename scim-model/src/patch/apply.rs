@@ -5,6 +5,7 @@
 //! the old value, never cloning it), so a failed request is rolled back exactly and a large
 //! multi-valued attribute (a group's members) is never copied to make the request atomic.
 
+use std::borrow::Cow;
 use std::mem;
 
 use serde_json::{Map, Value};
@@ -14,7 +15,7 @@ use super::{PatchOp, PatchOpKind, PatchOperation, PatchOptions};
 use crate::filter::eval::element_matches;
 use crate::resource::{find_key, get_ci, is_urn};
 use crate::schema::{Attribute, AttributeType, Mutability, Schema, common_attributes};
-use crate::{AttributePath, CompareOp, Error, Filter, Resource, Result, SchemaRegistry};
+use crate::{AttributePath, CompValue, CompareOp, Error, Filter, Resource, Result, SchemaRegistry};
 
 /// Applies every operation of `patch` to `resource`, all or nothing; reports whether anything
 /// changed.
@@ -33,8 +34,14 @@ pub(crate) fn apply(
         }
         return Ok(false);
     }
-    let base_urn = resource.base_schema().map(str::to_owned);
-    let base = base_urn.as_deref().and_then(|u| registry.schema(u));
+    let base_name = resource.base_schema();
+    let base = base_name.and_then(|u| registry.schema(u));
+    // Borrowed from the registry when it knows the schema: no copy per request.
+    let base_urn: Option<Cow<'_, str>> = match (base, base_name) {
+        (Some(schema), _) => Some(Cow::Borrowed(schema.id.as_str())),
+        (None, Some(name)) => Some(Cow::Owned(name.to_owned())),
+        (None, None) => None,
+    };
     let mut engine = Engine {
         registry,
         base,
@@ -87,6 +94,12 @@ fn child(parent: &[Step], step: Step) -> Loc {
 enum Undo {
     /// The value at `loc` was overwritten: put `old` back.
     Set { loc: Loc, old: Value },
+    /// The value of `key` in the object at `parent` was overwritten: put `old` back.
+    SetKey {
+        parent: Loc,
+        key: String,
+        old: Value,
+    },
     /// `key` was added to the object at `parent`: remove it.
     KeyAdded { parent: Loc, key: String },
     /// `key` was removed from the object at `parent`, where it was the `index`th key.
@@ -179,15 +192,22 @@ impl Tx {
         value: Value,
     ) -> Result<()> {
         let obj = object_at_mut(root, parent).ok_or_else(|| lost(parent))?;
-        match find_key(obj, name).map(|(k, _)| k.clone()) {
+        // The exact spelling first (one lookup), then a case-insensitive scan.
+        let key = if obj.contains_key(name) {
+            Some(name.to_owned())
+        } else {
+            find_key(obj, name).map(|(k, _)| k.clone())
+        };
+        match key {
             Some(key) => {
                 let slot = obj.get_mut(&key).ok_or_else(|| lost(parent))?;
                 if *slot == value {
                     return Ok(());
                 }
                 let old = mem::replace(slot, value);
-                self.undo.push(Undo::Set {
-                    loc: child(parent, Step::Key(key)),
+                self.undo.push(Undo::SetKey {
+                    parent: parent.to_vec(),
+                    key,
                     old,
                 });
             }
@@ -301,6 +321,11 @@ impl Tx {
     fn rollback(self, root: &mut Map<String, Value>) {
         for undo in self.undo.into_iter().rev() {
             match undo {
+                Undo::SetKey { parent, key, old } => {
+                    if let Some(slot) = object_at_mut(root, &parent).and_then(|o| o.get_mut(&key)) {
+                        *slot = old;
+                    }
+                }
                 Undo::Set { loc, old } => {
                     if let Some(slot) = value_at_mut(root, &loc) {
                         *slot = old;
@@ -355,14 +380,14 @@ impl Tx {
 
 /// An attribute a path names: where it lives and its definition, if the registry has one.
 #[derive(Debug)]
-struct Target<'r> {
+struct Target<'a> {
     /// `None`: a top-level (core or common) attribute; `Some(urn)`: an attribute inside the
     /// extension block `urn` (created, and listed in `schemas`, when first written).
-    block: Option<String>,
+    block: Option<Cow<'a, str>>,
     /// The attribute's name, as the request spelled it.
-    name: String,
+    name: &'a str,
     /// Its definition.
-    def: Option<&'r Attribute>,
+    def: Option<&'a Attribute>,
 }
 
 impl Target<'_> {
@@ -370,7 +395,7 @@ impl Target<'_> {
     fn describe(&self, sub: Option<&str>) -> String {
         let mut s = match &self.block {
             Some(b) => format!("{b}:{}", self.name),
-            None => self.name.clone(),
+            None => self.name.to_owned(),
         };
         if let Some(sub) = sub {
             s.push('.');
@@ -390,9 +415,9 @@ impl Target<'_> {
 
 /// What a path names.
 #[derive(Debug)]
-enum Resolved<'r> {
+enum Resolved<'a> {
     /// An attribute.
-    Attr(Target<'r>),
+    Attr(Target<'a>),
     /// A whole extension block, e.g. `urn:ietf:params:scim:schemas:extension:enterprise:2.0:User`.
     Block(String),
 }
@@ -430,7 +455,7 @@ struct Engine<'r> {
     /// The resource's base schema, when the registry knows it.
     base: Option<&'r Schema>,
     /// The resource's base schema URN.
-    base_urn: Option<String>,
+    base_urn: Option<Cow<'r, str>>,
     strict: bool,
     tx: Tx,
     /// The index of the operation being applied, for error messages.
@@ -532,13 +557,15 @@ impl<'r> Engine<'r> {
         &self,
         root: &Map<String, Value>,
         name: &str,
-    ) -> Option<(String, Option<&'r Attribute>)> {
+    ) -> Option<(Cow<'r, str>, Option<&'r Attribute>)> {
         for urn in listed_schemas(root) {
             if self.is_base_urn(urn) {
                 continue;
             }
-            if let Some(def) = self.registry.schema(urn).and_then(|s| s.attribute(name)) {
-                return Some((urn.to_owned(), Some(def)));
+            if let Some(schema) = self.registry.schema(urn)
+                && let Some(def) = schema.attribute(name)
+            {
+                return Some((Cow::Borrowed(schema.id.as_str()), Some(def)));
             }
         }
         for (key, value) in root {
@@ -547,30 +574,36 @@ impl<'r> Engine<'r> {
                 && find_key(block, name).is_some()
             {
                 let def = self.registry.schema(key).and_then(|s| s.attribute(name));
-                return Some((key.clone(), def));
+                return Some((Cow::Owned(key.clone()), def));
             }
         }
         let mut found = self
             .registry
             .schemas()
             .filter(|s| s.id.contains(":extension:"))
-            .filter_map(|s| s.attribute(name).map(|a| (s.id.clone(), Some(a))));
+            .filter_map(|s| {
+                s.attribute(name)
+                    .map(|a| (Cow::Borrowed(s.id.as_str()), Some(a)))
+            });
         match (found.next(), found.next()) {
             (Some(only), None) => Some(only),
             _ => None,
         }
     }
 
-    fn resolve(
+    fn resolve<'a>(
         &self,
         root: &Map<String, Value>,
-        urn: Option<&str>,
-        name: &str,
-    ) -> Result<Resolved<'r>> {
+        urn: Option<&'a str>,
+        name: &'a str,
+    ) -> Result<Resolved<'a>>
+    where
+        'r: 'a,
+    {
         let core = |def| {
             Resolved::Attr(Target {
                 block: None,
-                name: name.to_owned(),
+                name,
                 def,
             })
         };
@@ -584,7 +617,7 @@ impl<'r> Engine<'r> {
             if let Some((block, def)) = self.find_in_extensions(root, name) {
                 return Ok(Resolved::Attr(Target {
                     block: Some(block),
-                    name: name.to_owned(),
+                    name,
                     def,
                 }));
             }
@@ -622,8 +655,8 @@ impl<'r> Engine<'r> {
                 ));
             }
             return Ok(Resolved::Attr(Target {
-                block: Some(urn.to_owned()),
-                name: name.to_owned(),
+                block: Some(Cow::Borrowed(urn)),
+                name,
                 def,
             }));
         }
@@ -633,8 +666,8 @@ impl<'r> Engine<'r> {
             return Ok(Resolved::Block(whole));
         }
         Ok(Resolved::Attr(Target {
-            block: Some(urn.to_owned()),
-            name: name.to_owned(),
+            block: Some(Cow::Borrowed(urn)),
+            name,
             def: None,
         }))
     }
@@ -681,7 +714,7 @@ impl<'r> Engine<'r> {
             }
             if !value.is_null() {
                 return Err(self.invalid_value(
-                    block.clone(),
+                    block.to_string(),
                     format!("the extension is {}, not an object", kind_of(value)),
                 ));
             }
@@ -690,7 +723,7 @@ impl<'r> Engine<'r> {
         self.list_schema(root, block)?;
         let key = find_key(root, block)
             .map(|(k, _)| k.clone())
-            .unwrap_or_else(|| block.clone());
+            .unwrap_or_else(|| block.to_string());
         Ok(vec![Step::Key(key)])
     }
 
@@ -871,7 +904,7 @@ impl<'r> Engine<'r> {
         &mut self,
         root: &mut Map<String, Value>,
         kind: PatchOpKind,
-        t: &Target<'r>,
+        t: &Target<'_>,
         filter: Option<&Filter>,
         sub: Option<&str>,
         value: Option<&Value>,
@@ -902,7 +935,7 @@ impl<'r> Engine<'r> {
         &mut self,
         root: &mut Map<String, Value>,
         kind: PatchOpKind,
-        t: &Target<'r>,
+        t: &Target<'_>,
         value: Option<&Value>,
     ) -> Result<()> {
         let value = match (kind, value) {
@@ -942,7 +975,7 @@ impl<'r> Engine<'r> {
 
     /// The values given for a multi-valued attribute: a list, or one value (appended as is,
     /// as SCIMple and scim2-models accept), each type-checked.
-    fn items(&self, t: &Target<'r>, value: &Value) -> Result<Vec<Value>> {
+    fn items(&self, t: &Target<'_>, value: &Value) -> Result<Vec<Value>> {
         let list = match value {
             Value::Array(items) => items.clone(),
             other => vec![other.clone()],
@@ -963,7 +996,7 @@ impl<'r> Engine<'r> {
     fn append(
         &mut self,
         root: &mut Map<String, Value>,
-        t: &Target<'r>,
+        t: &Target<'_>,
         items: Vec<Value>,
     ) -> Result<()> {
         let cur = Self::read(root, t);
@@ -1039,7 +1072,7 @@ impl<'r> Engine<'r> {
     fn replace_all(
         &mut self,
         root: &mut Map<String, Value>,
-        t: &Target<'r>,
+        t: &Target<'_>,
         items: Vec<Value>,
     ) -> Result<()> {
         if items.is_empty() {
@@ -1062,7 +1095,7 @@ impl<'r> Engine<'r> {
     fn merge_into(
         &mut self,
         root: &mut Map<String, Value>,
-        t: &Target<'r>,
+        t: &Target<'_>,
         obj: Map<String, Value>,
     ) -> Result<()> {
         let cur = Self::read(root, t);
@@ -1109,7 +1142,7 @@ impl<'r> Engine<'r> {
     fn remove_whole(
         &mut self,
         root: &mut Map<String, Value>,
-        t: &Target<'r>,
+        t: &Target<'_>,
         value: Option<&Value>,
     ) -> Result<()> {
         let cur = Self::read(root, t);
@@ -1162,7 +1195,7 @@ impl<'r> Engine<'r> {
         &mut self,
         root: &mut Map<String, Value>,
         kind: PatchOpKind,
-        t: &Target<'r>,
+        t: &Target<'_>,
         sub: &str,
         value: Option<&Value>,
     ) -> Result<()> {
@@ -1244,7 +1277,7 @@ impl<'r> Engine<'r> {
     fn set_in_elements(
         &mut self,
         root: &mut Map<String, Value>,
-        t: &Target<'r>,
+        t: &Target<'_>,
         indices: &[usize],
         sub: &str,
         sub_def: Option<&Attribute>,
@@ -1253,15 +1286,19 @@ impl<'r> Engine<'r> {
         let Some(loc) = Self::attr_loc(root, t) else {
             return Ok(());
         };
-        let single = !matches!(value_at(root, &loc), Some(Value::Array(_)));
+        let (single, elements): (bool, &[Value]) = match value_at(root, &loc) {
+            Some(Value::Array(a)) => (false, a),
+            Some(v) => (true, std::slice::from_ref(v)),
+            None => return Ok(()),
+        };
         // Check everything first, then write.
         for &i in indices {
-            let elem_loc = if single {
-                loc.clone()
+            let element = if single {
+                elements.first()
             } else {
-                child(&loc, Step::Index(i))
+                elements.get(i)
             };
-            match value_at(root, &elem_loc) {
+            match element {
                 Some(Value::Object(elem)) => {
                     let old = get_ci(elem, sub);
                     self.check_mutability(sub_def, old, new.as_ref(), || t.describe(Some(sub)))?;
@@ -1288,12 +1325,13 @@ impl<'r> Engine<'r> {
             }
         }
         let mut emptied = Vec::new();
+        // One location buffer for every element: `attr` then `attr[i]`.
+        let mut elem_loc = loc.clone();
         for &i in indices {
-            let elem_loc = if single {
-                loc.clone()
-            } else {
-                child(&loc, Step::Index(i))
-            };
+            elem_loc.truncate(loc.len());
+            if !single {
+                elem_loc.push(Step::Index(i));
+            }
             if !matches!(value_at(root, &elem_loc), Some(Value::Object(_))) {
                 continue;
             }
@@ -1323,7 +1361,7 @@ impl<'r> Engine<'r> {
         &mut self,
         root: &mut Map<String, Value>,
         kind: PatchOpKind,
-        t: &Target<'r>,
+        t: &Target<'_>,
         filter: &Filter,
         sub: Option<&str>,
         value: Option<&Value>,
@@ -1359,9 +1397,10 @@ impl<'r> Engine<'r> {
         // The elements the filter selects (index 0 for a single-valued complex attribute).
         let matched: Vec<usize> = match cur {
             Some(Value::Array(elements)) => {
+                let matcher = Matcher::new(filter, t.def, self.registry);
                 let mut m = Vec::new();
                 for (i, e) in elements.iter().enumerate() {
-                    if element_matches(filter, e, t.def, self.registry)? {
+                    if matcher.matches(e)? {
                         m.push(i);
                     }
                 }
@@ -1512,7 +1551,7 @@ impl<'r> Engine<'r> {
     fn remove_elements(
         &mut self,
         root: &mut Map<String, Value>,
-        t: &Target<'r>,
+        t: &Target<'_>,
         matched: &[usize],
         single: bool,
     ) -> Result<()> {
@@ -1539,7 +1578,7 @@ impl<'r> Engine<'r> {
     fn replace_elements(
         &mut self,
         root: &mut Map<String, Value>,
-        t: &Target<'r>,
+        t: &Target<'_>,
         matched: &[usize],
         element: Value,
         single: bool,
@@ -1574,7 +1613,7 @@ impl<'r> Engine<'r> {
     fn create_from_filter(
         &mut self,
         root: &mut Map<String, Value>,
-        t: &Target<'r>,
+        t: &Target<'_>,
         filter: &Filter,
         sub: Option<(&str, Value)>,
         merge: Option<Value>,
@@ -1639,7 +1678,7 @@ impl<'r> Engine<'r> {
     fn fix_primary(
         &mut self,
         root: &mut Map<String, Value>,
-        t: &Target<'r>,
+        t: &Target<'_>,
         written: &[usize],
     ) -> Result<()> {
         let Some(loc) = Self::attr_loc(root, t) else {
@@ -1798,6 +1837,87 @@ fn normalize(
             Value::Number(_) => Ok(value),
             other => expected("a number", other),
         },
+    }
+}
+
+/// A value filter, ready to test many values of one attribute.
+///
+/// The filters PATCH paths nearly always carry, `name eq "text"` on a string sub-attribute
+/// (`members[value eq "…"]`, `emails[type eq "work"]`), are tested directly: one lookup and one
+/// string comparison per value, caseExact as the schema says. Everything else, and any value
+/// the shortcut is unsure of, goes to the filter evaluator, which gives the same answers.
+enum Matcher<'a> {
+    /// `name eq "text"` where the schema defines `name` as a string or reference.
+    EqText {
+        name: &'a str,
+        text: &'a str,
+        case_exact: bool,
+        filter: &'a Filter,
+        def: Option<&'a Attribute>,
+        registry: &'a SchemaRegistry,
+    },
+    /// Any other filter.
+    General {
+        filter: &'a Filter,
+        def: Option<&'a Attribute>,
+        registry: &'a SchemaRegistry,
+    },
+}
+
+impl<'a> Matcher<'a> {
+    fn new(filter: &'a Filter, def: Option<&'a Attribute>, registry: &'a SchemaRegistry) -> Self {
+        if let Filter::Compare {
+            path,
+            op: CompareOp::Eq,
+            value: CompValue::String(text),
+        } = filter
+            && path.urn().is_none()
+            && path.filter().is_none()
+            && path.sub_attribute().is_none()
+            && let Some(sub) = def.and_then(|d| d.sub_attribute(path.name()))
+            && matches!(sub.kind, AttributeType::String | AttributeType::Reference)
+            && !sub.multi_valued
+        {
+            return Matcher::EqText {
+                name: path.name(),
+                text,
+                case_exact: sub.case_exact,
+                filter,
+                def,
+                registry,
+            };
+        }
+        Matcher::General {
+            filter,
+            def,
+            registry,
+        }
+    }
+
+    fn matches(&self, element: &Value) -> Result<bool> {
+        match *self {
+            Matcher::EqText {
+                name,
+                text,
+                case_exact,
+                filter,
+                def,
+                registry,
+            } => match element {
+                Value::Object(o) => match get_ci(o, name) {
+                    None | Some(Value::Null) => Ok(false),
+                    Some(Value::String(s)) if case_exact => Ok(s == text),
+                    Some(Value::String(s)) => Ok(eq_ignore_case(s, text)),
+                    Some(_) => element_matches(filter, element, def, registry),
+                },
+                _ => element_matches(filter, element, def, registry),
+            },
+            Matcher::General {
+                filter,
+                def,
+                registry,
+            } => element_matches(filter, element, def, registry),
+        }
     }
 }
 

@@ -215,3 +215,49 @@ fn hand_built_paths_apply() {
     assert_eq!(user.get("active"), Some(&json!(true)));
     assert!(!patch.apply(&mut user, &registry).unwrap());
 }
+
+#[test]
+fn matcher_shortcut_agrees_with_the_evaluator() {
+    let registry = crate::SchemaRegistry::default();
+    let user = registry.schema(crate::USER_SCHEMA).unwrap();
+    let group = registry.schema(crate::GROUP_SCHEMA).unwrap();
+    let emails = user.attribute("emails").unwrap();
+    let members = group.attribute("members").unwrap();
+    let elements = [
+        json!({"value": "A@Example.com", "type": "Work"}),
+        json!({"value": "a@example.com", "type": "work"}),
+        json!({"VALUE": "a@example.com", "TYPE": "WORK"}),
+        json!({"value": "ÅSA@example.com", "type": "wörk"}),
+        json!({"value": "åsa@example.com", "type": "WÖRK"}),
+        json!({"value": null, "type": 3}),
+        json!({"value": ["a@example.com"]}),
+        json!({}),
+        json!("a@example.com"),
+        json!(7),
+    ];
+    let filters = [
+        r#"type eq "work""#,
+        r#"type eq "WÖRK""#,
+        r#"value eq "a@example.com""#,
+        r#"value eq "åsa@example.com""#,
+        r#"display eq "a""#,
+        r#"type ne "work""#,
+    ];
+    for (def, name) in [(emails, "emails"), (members, "members")] {
+        for f in filters {
+            let filter = crate::Filter::parse(f).unwrap();
+            let matcher = Matcher::new(&filter, Some(def), &registry);
+            for e in &elements {
+                let fast = matcher.matches(e).ok();
+                let slow = element_matches(&filter, e, Some(def), &registry).ok();
+                assert_eq!(fast, slow, "{name}[{f}] on {e}");
+            }
+        }
+    }
+    // The shortcut is taken for the common shape.
+    let filter = crate::Filter::parse(r#"value eq "x""#).unwrap();
+    assert!(matches!(
+        Matcher::new(&filter, Some(members), &registry),
+        Matcher::EqText { .. }
+    ));
+}
