@@ -72,21 +72,53 @@ pub(crate) fn apply(
 // The undo log.
 
 /// One step from the resource's top-level object down to a value.
-#[derive(Clone, Debug, PartialEq, Eq)]
+///
+/// Object members are addressed by position, not by key: a location is then a few integers,
+/// built and copied without allocating, and it stays valid for undoing because undo runs in
+/// reverse order (each entry sees the object exactly as its write left it).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Step {
-    /// A key of an object, spelled exactly as stored.
-    Key(String),
-    /// An index of an array.
+    /// The `n`th member of an object.
+    Slot(usize),
+    /// The `n`th element of an array.
     Index(usize),
 }
 
-type Loc = Vec<Step>;
+/// The deepest location a PATCH writes: extension block, attribute, element, sub-attribute.
+const MAX_DEPTH: usize = 4;
 
-fn child(parent: &[Step], step: Step) -> Loc {
-    let mut loc = Vec::with_capacity(parent.len() + 1);
-    loc.extend_from_slice(parent);
-    loc.push(step);
-    loc
+/// A location in the resource: up to [`MAX_DEPTH`] steps from its top-level object, inline.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+struct Loc {
+    len: usize,
+    steps: [Step; MAX_DEPTH],
+}
+
+impl Loc {
+    /// The top-level object itself.
+    const ROOT: Loc = Loc {
+        len: 0,
+        steps: [Step::Slot(0); MAX_DEPTH],
+    };
+
+    fn steps(&self) -> &[Step] {
+        &self.steps[..self.len.min(MAX_DEPTH)]
+    }
+
+    fn is_root(&self) -> bool {
+        self.len == 0
+    }
+
+    /// One step further down.
+    fn child(&self, step: Step) -> Result<Loc> {
+        if self.len >= MAX_DEPTH {
+            return Err(lost(self));
+        }
+        let mut loc = *self;
+        loc.steps[loc.len] = step;
+        loc.len += 1;
+        Ok(loc)
+    }
 }
 
 /// What to do to undo one write.
@@ -94,15 +126,9 @@ fn child(parent: &[Step], step: Step) -> Loc {
 enum Undo {
     /// The value at `loc` was overwritten: put `old` back.
     Set { loc: Loc, old: Value },
-    /// The value of `key` in the object at `parent` was overwritten: put `old` back.
-    SetKey {
-        parent: Loc,
-        key: String,
-        old: Value,
-    },
-    /// `key` was added to the object at `parent`: remove it.
-    KeyAdded { parent: Loc, key: String },
-    /// `key` was removed from the object at `parent`, where it was the `index`th key.
+    /// A member was added at the end of the object at `parent`: remove it.
+    KeyAdded { parent: Loc },
+    /// `key` was removed from the object at `parent`, where it was the `index`th member.
     KeyRemoved {
         parent: Loc,
         index: usize,
@@ -125,36 +151,44 @@ struct Tx {
     changed: bool,
 }
 
-fn value_at<'a>(root: &'a Map<String, Value>, loc: &[Step]) -> Option<&'a Value> {
-    let (first, rest) = loc.split_first()?;
-    let Step::Key(k) = first else { return None };
-    let mut cur = root.get(k.as_str())?;
+/// The position of `name` among an object's keys: exactly spelled first, then ignoring case
+/// (as [`find_key`]).
+fn slot_of(map: &Map<String, Value>, name: &str) -> Option<usize> {
+    map.keys()
+        .position(|k| k == name)
+        .or_else(|| map.keys().position(|k| k.eq_ignore_ascii_case(name)))
+}
+
+fn value_at<'a>(root: &'a Map<String, Value>, loc: &Loc) -> Option<&'a Value> {
+    let (first, rest) = loc.steps().split_first()?;
+    let Step::Slot(i) = *first else { return None };
+    let mut cur = root.values().nth(i)?;
     for step in rest {
-        cur = match (step, cur) {
-            (Step::Key(k), Value::Object(m)) => m.get(k.as_str())?,
-            (Step::Index(i), Value::Array(a)) => a.get(*i)?,
+        cur = match (*step, cur) {
+            (Step::Slot(i), Value::Object(m)) => m.values().nth(i)?,
+            (Step::Index(i), Value::Array(a)) => a.get(i)?,
             _ => return None,
         };
     }
     Some(cur)
 }
 
-fn value_at_mut<'a>(root: &'a mut Map<String, Value>, loc: &[Step]) -> Option<&'a mut Value> {
-    let (first, rest) = loc.split_first()?;
-    let Step::Key(k) = first else { return None };
-    let mut cur = root.get_mut(k.as_str())?;
+fn value_at_mut<'a>(root: &'a mut Map<String, Value>, loc: &Loc) -> Option<&'a mut Value> {
+    let (first, rest) = loc.steps().split_first()?;
+    let Step::Slot(i) = *first else { return None };
+    let mut cur = root.values_mut().nth(i)?;
     for step in rest {
-        cur = match (step, cur) {
-            (Step::Key(k), Value::Object(m)) => m.get_mut(k.as_str())?,
-            (Step::Index(i), Value::Array(a)) => a.get_mut(*i)?,
+        cur = match (*step, cur) {
+            (Step::Slot(i), Value::Object(m)) => m.values_mut().nth(i)?,
+            (Step::Index(i), Value::Array(a)) => a.get_mut(i)?,
             _ => return None,
         };
     }
     Some(cur)
 }
 
-fn object_at<'a>(root: &'a Map<String, Value>, loc: &[Step]) -> Option<&'a Map<String, Value>> {
-    if loc.is_empty() {
+fn object_at<'a>(root: &'a Map<String, Value>, loc: &Loc) -> Option<&'a Map<String, Value>> {
+    if loc.is_root() {
         return Some(root);
     }
     value_at(root, loc)?.as_object()
@@ -162,23 +196,23 @@ fn object_at<'a>(root: &'a Map<String, Value>, loc: &[Step]) -> Option<&'a Map<S
 
 fn object_at_mut<'a>(
     root: &'a mut Map<String, Value>,
-    loc: &[Step],
+    loc: &Loc,
 ) -> Option<&'a mut Map<String, Value>> {
-    if loc.is_empty() {
+    if loc.is_root() {
         return Some(root);
     }
     value_at_mut(root, loc)?.as_object_mut()
 }
 
-fn array_at_mut<'a>(root: &'a mut Map<String, Value>, loc: &[Step]) -> Option<&'a mut Vec<Value>> {
+fn array_at_mut<'a>(root: &'a mut Map<String, Value>, loc: &Loc) -> Option<&'a mut Vec<Value>> {
     value_at_mut(root, loc)?.as_array_mut()
 }
 
 /// A location the engine computed has vanished: a bug, reported rather than panicking.
-fn lost(loc: &[Step]) -> Error {
+fn lost(loc: &Loc) -> Error {
     Error::InvalidSyntax {
         context: "PatchOp".to_owned(),
-        message: format!("internal error: no value at {loc:?}"),
+        message: format!("internal error: no value at {:?}", loc.steps()),
     }
 }
 
@@ -187,36 +221,26 @@ impl Tx {
     fn set(
         &mut self,
         root: &mut Map<String, Value>,
-        parent: &[Step],
+        parent: Loc,
         name: &str,
         value: Value,
     ) -> Result<()> {
-        let obj = object_at_mut(root, parent).ok_or_else(|| lost(parent))?;
-        // The exact spelling first (one lookup), then a case-insensitive scan.
-        let key = if obj.contains_key(name) {
-            Some(name.to_owned())
-        } else {
-            find_key(obj, name).map(|(k, _)| k.clone())
-        };
-        match key {
-            Some(key) => {
-                let slot = obj.get_mut(&key).ok_or_else(|| lost(parent))?;
+        let obj = object_at_mut(root, &parent).ok_or_else(|| lost(&parent))?;
+        match slot_of(obj, name) {
+            Some(i) => {
+                let slot = obj.values_mut().nth(i).ok_or_else(|| lost(&parent))?;
                 if *slot == value {
                     return Ok(());
                 }
                 let old = mem::replace(slot, value);
-                self.undo.push(Undo::SetKey {
-                    parent: parent.to_vec(),
-                    key,
+                self.undo.push(Undo::Set {
+                    loc: parent.child(Step::Slot(i))?,
                     old,
                 });
             }
             None => {
                 obj.insert(name.to_owned(), value);
-                self.undo.push(Undo::KeyAdded {
-                    parent: parent.to_vec(),
-                    key: name.to_owned(),
-                });
+                self.undo.push(Undo::KeyAdded { parent });
             }
         }
         self.changed = true;
@@ -224,39 +248,38 @@ impl Tx {
     }
 
     /// Overwrites the value at `loc`, which exists.
-    fn set_at(&mut self, root: &mut Map<String, Value>, loc: &[Step], value: Value) -> Result<()> {
-        let slot = value_at_mut(root, loc).ok_or_else(|| lost(loc))?;
+    fn set_at(&mut self, root: &mut Map<String, Value>, loc: Loc, value: Value) -> Result<()> {
+        let slot = value_at_mut(root, &loc).ok_or_else(|| lost(&loc))?;
         if *slot == value {
             return Ok(());
         }
         let old = mem::replace(slot, value);
-        self.undo.push(Undo::Set {
-            loc: loc.to_vec(),
-            old,
-        });
+        self.undo.push(Undo::Set { loc, old });
         self.changed = true;
         Ok(())
     }
 
     /// Removes `name` (case-insensitively) from the object at `parent`; `false` if absent.
-    fn remove(
-        &mut self,
-        root: &mut Map<String, Value>,
-        parent: &[Step],
-        name: &str,
-    ) -> Result<bool> {
-        let Some(obj) = object_at_mut(root, parent) else {
+    fn remove(&mut self, root: &mut Map<String, Value>, parent: Loc, name: &str) -> Result<bool> {
+        let Some(obj) = object_at_mut(root, &parent) else {
             return Ok(false);
         };
-        let Some(key) = find_key(obj, name).map(|(k, _)| k.clone()) else {
+        let Some(index) = slot_of(obj, name) else {
             return Ok(false);
         };
-        let index = obj.keys().position(|k| *k == key).unwrap_or(0);
-        let Some(old) = obj.shift_remove(&key) else {
+        let removed = match obj.keys().nth(index) {
+            Some(k) if k == name => obj.shift_remove_entry(name),
+            Some(k) => {
+                let k = k.clone();
+                obj.shift_remove_entry(&k)
+            }
+            None => None,
+        };
+        let Some((key, old)) = removed else {
             return Ok(false);
         };
         self.undo.push(Undo::KeyRemoved {
-            parent: parent.to_vec(),
+            parent,
             index,
             key,
             old,
@@ -266,12 +289,10 @@ impl Tx {
     }
 
     /// Appends to the array at `array`.
-    fn push(&mut self, root: &mut Map<String, Value>, array: &[Step], value: Value) -> Result<()> {
-        let items = array_at_mut(root, array).ok_or_else(|| lost(array))?;
+    fn push(&mut self, root: &mut Map<String, Value>, array: Loc, value: Value) -> Result<()> {
+        let items = array_at_mut(root, &array).ok_or_else(|| lost(&array))?;
         items.push(value);
-        self.undo.push(Undo::Pushed {
-            array: array.to_vec(),
-        });
+        self.undo.push(Undo::Pushed { array });
         self.changed = true;
         Ok(())
     }
@@ -280,16 +301,16 @@ impl Tx {
     fn remove_elems(
         &mut self,
         root: &mut Map<String, Value>,
-        array: &[Step],
+        array: Loc,
         indices: &[usize],
     ) -> Result<()> {
         if indices.is_empty() {
             return Ok(());
         }
-        let items = array_at_mut(root, array).ok_or_else(|| lost(array))?;
+        let items = array_at_mut(root, &array).ok_or_else(|| lost(&array))?;
         let removed = if let [only] = indices {
             if *only >= items.len() {
-                return Err(lost(array));
+                return Err(lost(&array));
             }
             vec![(*only, items.remove(*only))]
         } else {
@@ -309,10 +330,7 @@ impl Tx {
             *items = kept;
             removed
         };
-        self.undo.push(Undo::ElemsRemoved {
-            array: array.to_vec(),
-            removed,
-        });
+        self.undo.push(Undo::ElemsRemoved { array, removed });
         self.changed = true;
         Ok(())
     }
@@ -321,18 +339,15 @@ impl Tx {
     fn rollback(self, root: &mut Map<String, Value>) {
         for undo in self.undo.into_iter().rev() {
             match undo {
-                Undo::SetKey { parent, key, old } => {
-                    if let Some(slot) = object_at_mut(root, &parent).and_then(|o| o.get_mut(&key)) {
-                        *slot = old;
-                    }
-                }
                 Undo::Set { loc, old } => {
                     if let Some(slot) = value_at_mut(root, &loc) {
                         *slot = old;
                     }
                 }
-                Undo::KeyAdded { parent, key } => {
-                    if let Some(obj) = object_at_mut(root, &parent) {
+                Undo::KeyAdded { parent } => {
+                    if let Some(obj) = object_at_mut(root, &parent)
+                        && let Some(key) = obj.keys().next_back().cloned()
+                    {
                         obj.shift_remove(&key);
                     }
                 }
@@ -685,46 +700,53 @@ impl<'r> Engine<'r> {
     /// The location of the object holding the attribute, if it exists.
     fn parent_loc(root: &Map<String, Value>, t: &Target<'_>) -> Option<Loc> {
         match &t.block {
-            None => Some(Vec::new()),
+            None => Some(Loc::ROOT),
             Some(b) => {
-                let (key, value) = find_key(root, b)?;
-                value.is_object().then(|| vec![Step::Key(key.clone())])
+                let i = slot_of(root, b)?;
+                if !root.values().nth(i)?.is_object() {
+                    return None;
+                }
+                Loc::ROOT.child(Step::Slot(i)).ok()
             }
         }
     }
 
     /// The location of the attribute, if it exists.
     fn attr_loc(root: &Map<String, Value>, t: &Target<'_>) -> Option<Loc> {
-        let mut loc = Self::parent_loc(root, t)?;
-        let obj = object_at(root, &loc)?;
-        let (key, _) = find_key(obj, &t.name)?;
-        loc.push(Step::Key(key.clone()));
-        Some(loc)
+        let parent = Self::parent_loc(root, t)?;
+        let i = slot_of(object_at(root, &parent)?, t.name)?;
+        parent.child(Step::Slot(i)).ok()
+    }
+
+    /// The location of the attribute, which must exist.
+    fn existing(root: &Map<String, Value>, t: &Target<'_>) -> Result<Loc> {
+        Self::attr_loc(root, t).ok_or_else(|| lost(&Loc::ROOT))
     }
 
     /// The location of the object holding the attribute, creating its extension block (and
     /// listing the URN in `schemas`) when needed.
     fn ensure_parent(&mut self, root: &mut Map<String, Value>, t: &Target<'_>) -> Result<Loc> {
         let Some(block) = &t.block else {
-            return Ok(Vec::new());
+            return Ok(Loc::ROOT);
         };
-        if let Some((key, value)) = find_key(root, block) {
-            if value.is_object() {
-                return Ok(vec![Step::Key(key.clone())]);
-            }
-            if !value.is_null() {
+        if let Some((_, value)) = find_key(root, block) {
+            if !value.is_object() && !value.is_null() {
                 return Err(self.invalid_value(
                     block.to_string(),
                     format!("the extension is {}, not an object", kind_of(value)),
                 ));
             }
+            if value.is_null() {
+                self.tx
+                    .set(root, Loc::ROOT, block, Value::Object(Map::new()))?;
+            }
+        } else {
+            self.tx
+                .set(root, Loc::ROOT, block, Value::Object(Map::new()))?;
+            self.list_schema(root, block)?;
         }
-        self.tx.set(root, &[], block, Value::Object(Map::new()))?;
-        self.list_schema(root, block)?;
-        let key = find_key(root, block)
-            .map(|(k, _)| k.clone())
-            .unwrap_or_else(|| block.to_string());
-        Ok(vec![Step::Key(key)])
+        let i = slot_of(root, block).ok_or_else(|| lost(&Loc::ROOT))?;
+        Loc::ROOT.child(Step::Slot(i))
     }
 
     /// Adds `urn` to `schemas` unless listed (a resource without `schemas` is left alone).
@@ -732,9 +754,11 @@ impl<'r> Engine<'r> {
         if lists_schema(root, urn) {
             return Ok(());
         }
-        if let Some((key, Value::Array(_))) = find_key(root, "schemas") {
-            let loc = vec![Step::Key(key.clone())];
-            self.tx.push(root, &loc, Value::String(urn.to_owned()))?;
+        if let Some(i) = slot_of(root, "schemas")
+            && root.values().nth(i).is_some_and(Value::is_array)
+        {
+            let loc = Loc::ROOT.child(Step::Slot(i))?;
+            self.tx.push(root, loc, Value::String(urn.to_owned()))?;
         }
         Ok(())
     }
@@ -742,7 +766,7 @@ impl<'r> Engine<'r> {
     /// Sets the attribute to `value`.
     fn write(&mut self, root: &mut Map<String, Value>, t: &Target<'_>, value: Value) -> Result<()> {
         let parent = self.ensure_parent(root, t)?;
-        self.tx.set(root, &parent, &t.name, value)
+        self.tx.set(root, parent, t.name, value)
     }
 
     /// Removes the attribute, and its extension block if that is left empty.
@@ -750,13 +774,11 @@ impl<'r> Engine<'r> {
         let Some(parent) = Self::parent_loc(root, t) else {
             return Ok(());
         };
-        self.tx.remove(root, &parent, &t.name)?;
-        if !parent.is_empty()
+        self.tx.remove(root, parent, t.name)?;
+        if let Some(block) = &t.block
             && object_at(root, &parent).is_some_and(Map::is_empty)
-            && let Some(Step::Key(block)) = parent.first()
         {
-            let block = block.clone();
-            self.tx.remove(root, &[], &block)?;
+            self.tx.remove(root, Loc::ROOT, block)?;
         }
         Ok(())
     }
@@ -879,10 +901,7 @@ impl<'r> Engine<'r> {
                 }
                 return match (kind, value) {
                     (PatchOpKind::Remove, _) | (_, Some(Value::Null)) => {
-                        if let Some((key, _)) = find_key(root, &urn) {
-                            let key = key.clone();
-                            self.tx.remove(root, &[], &key)?;
-                        }
+                        self.tx.remove(root, Loc::ROOT, &urn)?;
                         Ok(())
                     }
                     (_, Some(v)) => self.apply_block(root, kind, &urn, v),
@@ -1041,16 +1060,16 @@ impl<'r> Engine<'r> {
         match cur {
             Some(Value::Array(a)) => {
                 let start = a.len();
-                let loc = Self::attr_loc(root, t).ok_or_else(|| lost(&[]))?;
+                let loc = Self::existing(root, t)?;
                 for (i, changes) in updates {
-                    let elem = child(&loc, Step::Index(i));
+                    let elem = loc.child(Step::Index(i))?;
                     for (k, v) in changes {
-                        self.tx.set(root, &elem, &k, v)?;
+                        self.tx.set(root, elem, &k, v)?;
                     }
                 }
                 written.extend(start..start + new.len());
                 for item in new {
-                    self.tx.push(root, &loc, item)?;
+                    self.tx.push(root, loc, item)?;
                 }
             }
             Some(single) if !single.is_null() => {
@@ -1125,12 +1144,12 @@ impl<'r> Engine<'r> {
                 );
             }
         }
-        let loc = Self::attr_loc(root, t).ok_or_else(|| lost(&[]))?;
+        let loc = Self::existing(root, t)?;
         for (k, v) in obj {
             if v.is_null() {
-                self.tx.remove(root, &loc, &k)?;
+                self.tx.remove(root, loc, &k)?;
             } else {
-                self.tx.set(root, &loc, &k, v)?;
+                self.tx.set(root, loc, &k, v)?;
             }
         }
         self.drop_if_empty(root, t)
@@ -1174,8 +1193,8 @@ impl<'r> Engine<'r> {
                         self.mutability(t.describe(None), "readOnly: a client may not change it")
                     );
                 }
-                let loc = Self::attr_loc(root, t).ok_or_else(|| lost(&[]))?;
-                self.tx.remove_elems(root, &loc, &indices)?;
+                let loc = Self::existing(root, t)?;
+                self.tx.remove_elems(root, loc, &indices)?;
                 self.drop_if_empty(root, t)
             }
             Some(single) => {
@@ -1248,11 +1267,11 @@ impl<'r> Engine<'r> {
                         "readOnly: a client may not change it",
                     ));
                 }
-                let loc = Self::attr_loc(root, t).ok_or_else(|| lost(&[]))?;
+                let loc = Self::existing(root, t)?;
                 match new {
-                    Some(v) => self.tx.set(root, &loc, sub, v),
+                    Some(v) => self.tx.set(root, loc, sub, v),
                     None => {
-                        self.tx.remove(root, &loc, sub)?;
+                        self.tx.remove(root, loc, sub)?;
                         self.drop_if_empty(root, t)
                     }
                 }
@@ -1326,19 +1345,19 @@ impl<'r> Engine<'r> {
         }
         let mut emptied = Vec::new();
         // One location buffer for every element: `attr` then `attr[i]`.
-        let mut elem_loc = loc.clone();
         for &i in indices {
-            elem_loc.truncate(loc.len());
-            if !single {
-                elem_loc.push(Step::Index(i));
-            }
+            let elem_loc = if single {
+                loc
+            } else {
+                loc.child(Step::Index(i))?
+            };
             if !matches!(value_at(root, &elem_loc), Some(Value::Object(_))) {
                 continue;
             }
             match &new {
-                Some(v) => self.tx.set(root, &elem_loc, sub, v.clone())?,
+                Some(v) => self.tx.set(root, elem_loc, sub, v.clone())?,
                 None => {
-                    self.tx.remove(root, &elem_loc, sub)?;
+                    self.tx.remove(root, elem_loc, sub)?;
                     if object_at(root, &elem_loc).is_some_and(Map::is_empty) {
                         emptied.push(i);
                     }
@@ -1351,7 +1370,7 @@ impl<'r> Engine<'r> {
         if new.is_some() && sub.eq_ignore_ascii_case("primary") {
             self.fix_primary(root, t, indices)?;
         }
-        self.tx.remove_elems(root, &loc, &emptied)?;
+        self.tx.remove_elems(root, loc, &emptied)?;
         self.drop_if_empty(root, t)
     }
 
@@ -1568,8 +1587,8 @@ impl<'r> Engine<'r> {
         if single {
             return self.remove_attr(root, t);
         }
-        let loc = Self::attr_loc(root, t).ok_or_else(|| lost(&[]))?;
-        self.tx.remove_elems(root, &loc, matched)?;
+        let loc = Self::existing(root, t)?;
+        self.tx.remove_elems(root, loc, matched)?;
         self.drop_if_empty(root, t)
     }
 
@@ -1597,10 +1616,10 @@ impl<'r> Engine<'r> {
                 "\"primary\" may be true for one value only",
             ));
         }
-        let loc = Self::attr_loc(root, t).ok_or_else(|| lost(&[]))?;
+        let loc = Self::existing(root, t)?;
         for &i in matched {
             self.tx
-                .set_at(root, &child(&loc, Step::Index(i)), element.clone())?;
+                .set_at(root, loc.child(Step::Index(i))?, element.clone())?;
         }
         self.fix_primary(root, t, matched)
     }
@@ -1665,8 +1684,8 @@ impl<'r> Engine<'r> {
         match cur {
             Some(Value::Array(a)) => {
                 let index = a.len();
-                let loc = Self::attr_loc(root, t).ok_or_else(|| lost(&[]))?;
-                self.tx.push(root, &loc, element)?;
+                let loc = Self::existing(root, t)?;
+                self.tx.push(root, loc, element)?;
                 self.fix_primary(root, t, &[index])
             }
             _ => self.write(root, t, Value::Array(vec![element])),
@@ -1704,7 +1723,7 @@ impl<'r> Engine<'r> {
                 for i in demote {
                     self.tx.set(
                         root,
-                        &child(&loc, Step::Index(i)),
+                        loc.child(Step::Index(i))?,
                         "primary",
                         Value::Bool(false),
                     )?;

@@ -14,8 +14,11 @@ fn map(v: Value) -> Map<String, Value> {
     }
 }
 
-fn key(k: &str) -> Step {
-    Step::Key(k.to_owned())
+/// The location of a top-level member by name.
+fn top(root: &Map<String, Value>, name: &str) -> Loc {
+    Loc::ROOT
+        .child(Step::Slot(slot_of(root, name).unwrap()))
+        .unwrap()
 }
 
 #[test]
@@ -25,15 +28,16 @@ fn rollback_restores_values_and_key_order() {
     }));
     let mut root = original.clone();
     let mut tx = Tx::default();
-    tx.remove(&mut root, &[], "B").unwrap();
-    tx.set(&mut root, &[], "a", json!(2)).unwrap();
-    tx.set(&mut root, &[], "new", json!(true)).unwrap();
-    tx.remove_elems(&mut root, &[key("c")], &[0, 2, 4]).unwrap();
-    tx.push(&mut root, &[key("c")], json!(9)).unwrap();
-    tx.remove_elems(&mut root, &[key("c")], &[1]).unwrap();
-    tx.set_at(&mut root, &[key("c"), Step::Index(0)], json!(7))
+    tx.remove(&mut root, Loc::ROOT, "B").unwrap();
+    tx.set(&mut root, Loc::ROOT, "a", json!(2)).unwrap();
+    tx.set(&mut root, Loc::ROOT, "new", json!(true)).unwrap();
+    let c = top(&root, "c");
+    tx.remove_elems(&mut root, c, &[0, 2, 4]).unwrap();
+    tx.push(&mut root, c, json!(9)).unwrap();
+    tx.remove_elems(&mut root, c, &[1]).unwrap();
+    tx.set_at(&mut root, c.child(Step::Index(0)).unwrap(), json!(7))
         .unwrap();
-    tx.remove(&mut root, &[], "d").unwrap();
+    tx.remove(&mut root, Loc::ROOT, "d").unwrap();
     assert_eq!(
         Value::Object(root.clone()),
         json!({"a": 2, "c": [7, 9], "new": true})
@@ -47,15 +51,35 @@ fn rollback_restores_values_and_key_order() {
 }
 
 #[test]
+fn nested_writes_roll_back() {
+    let original = map(json!({"name": {"givenName": "B"}, "emails": [{"value": "a"}]}));
+    let mut root = original.clone();
+    let mut tx = Tx::default();
+    let name = top(&root, "name");
+    tx.set(&mut root, name, "familyName", json!("J")).unwrap();
+    tx.set(&mut root, name, "GIVENNAME", json!("Babs")).unwrap();
+    tx.remove(&mut root, name, "givenName").unwrap();
+    let first = top(&root, "emails").child(Step::Index(0)).unwrap();
+    tx.set(&mut root, first, "primary", json!(true)).unwrap();
+    assert_eq!(
+        Value::Object(root.clone()),
+        json!({"name": {"familyName": "J"}, "emails": [{"value": "a", "primary": true}]})
+    );
+    tx.rollback(&mut root);
+    assert_eq!(root, original);
+}
+
+#[test]
 fn writing_the_same_value_records_nothing() {
     let mut root = map(json!({"userName": "bjensen"}));
     let mut tx = Tx::default();
-    tx.set(&mut root, &[], "USERNAME", json!("bjensen"))
+    tx.set(&mut root, Loc::ROOT, "USERNAME", json!("bjensen"))
         .unwrap();
     assert!(!tx.changed);
     assert!(tx.undo.is_empty());
-    assert!(!tx.remove(&mut root, &[], "nickName").unwrap());
-    tx.set(&mut root, &[], "USERNAME", json!("babs")).unwrap();
+    assert!(!tx.remove(&mut root, Loc::ROOT, "nickName").unwrap());
+    tx.set(&mut root, Loc::ROOT, "USERNAME", json!("babs"))
+        .unwrap();
     assert!(tx.changed);
     // The existing spelling is kept.
     assert_eq!(Value::Object(root), json!({"userName": "babs"}));
@@ -65,9 +89,14 @@ fn writing_the_same_value_records_nothing() {
 fn a_vanished_location_is_an_error_not_a_panic() {
     let mut root = map(json!({"a": 1}));
     let mut tx = Tx::default();
-    assert!(tx.push(&mut root, &[key("a")], json!(1)).is_err());
-    assert!(tx.set(&mut root, &[key("zz")], "x", json!(1)).is_err());
-    assert!(tx.remove_elems(&mut root, &[key("a")], &[0]).is_err());
+    let a = top(&root, "a");
+    assert!(tx.push(&mut root, a, json!(1)).is_err());
+    let missing = Loc::ROOT.child(Step::Slot(5)).unwrap();
+    assert!(tx.set(&mut root, missing, "x", json!(1)).is_err());
+    assert!(tx.remove_elems(&mut root, a, &[0]).is_err());
+    // Locations are bounded: a fifth step is refused.
+    let deep = (0..MAX_DEPTH).try_fold(Loc::ROOT, |l, i| l.child(Step::Index(i)));
+    assert!(deep.unwrap().child(Step::Index(0)).is_err());
 }
 
 #[test]
