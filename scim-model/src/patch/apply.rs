@@ -694,7 +694,7 @@ impl<'r> Engine<'r> {
             None => root,
             Some(b) => get_ci(root, b)?.as_object()?,
         };
-        get_ci(obj, &t.name)
+        get_ci(obj, t.name)
     }
 
     /// The location of the object holding the attribute, if it exists.
