@@ -75,8 +75,9 @@ fn definition(table: Table) -> Def {
 ///
 /// # Checking a store of your own
 ///
-/// The same checks this store passes are in the [`conformance`](crate::conformance) kit
-/// (behind the `conformance` feature); run them against your own [`StateStore`]:
+/// The same checks this store passes are in the conformance kit, `connectors::conformance`
+/// (behind the `conformance` feature); run them from your tests against your own
+/// [`StateStore`] the same way:
 ///
 /// ```
 /// # #[cfg(feature = "conformance")]
