@@ -212,6 +212,11 @@ impl CsvSource {
         &self.options
     }
 
+    /// The page size, at least 1 (the field is public and may have been set to 0).
+    fn page_size(&self) -> usize {
+        self.options.page_size.max(1)
+    }
+
     fn file_error(&self, message: impl std::fmt::Display) -> Error {
         Error::permanent(&self.name, format!("{}: {message}", self.path.display()))
     }
@@ -272,7 +277,7 @@ impl CsvSource {
 
     fn serve(&self, snapshot: &Arc<Snapshot>, offset: usize) -> ImportPage {
         let len = snapshot.entries.len();
-        let end = offset.saturating_add(self.options.page_size).min(len);
+        let end = offset.saturating_add(self.page_size()).min(len);
         let mut page = ImportPage::default();
         for entry in snapshot.entries.get(offset..end).unwrap_or_default() {
             match entry {
@@ -302,7 +307,7 @@ impl SourceConnector for CsvSource {
 
     fn capabilities(&self) -> SourceCapabilities {
         SourceCapabilities::new([self.options.object_type.clone()])
-            .with_max_page_size(self.options.page_size)
+            .with_max_page_size(self.page_size())
     }
 
     async fn import_page(

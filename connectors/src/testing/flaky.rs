@@ -133,7 +133,8 @@ pub struct FailurePlan {
     pub trigger: Trigger,
     /// The operations the plan applies to, by method name (`import_page`, `changes`, `get`,
     /// `create`, `patch`, `commit`, ...); empty means all. Calls of other operations are
-    /// neither counted nor failed.
+    /// neither counted nor failed. `get` names the `get` of every trait the wrapped value
+    /// implements (a `MemoryDirectory` is both a source and a target).
     pub operations: Vec<String>,
     /// The error.
     pub kind: FailureKind,
