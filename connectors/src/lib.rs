@@ -18,7 +18,7 @@
 //! as `Arc<dyn …>`, and forwarded through `Arc` and `Box`.
 
 mod clock;
-#[cfg(any(test, feature = "conformance"))]
+#[cfg(any(test, doc, feature = "conformance"))]
 pub mod conformance;
 mod csv_source;
 mod error;
