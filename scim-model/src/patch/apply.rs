@@ -34,8 +34,16 @@ pub(crate) fn apply(
         }
         return Ok(false);
     }
-    let base_name = resource.base_schema();
-    let base = base_name.and_then(|u| registry.schema(u));
+    // The base schema: the first listed core schema the registry knows (one lookup), else
+    // what `Resource::base_schema` finds.
+    let known_core = listed_schemas(resource.as_object())
+        .filter_map(|u| registry.schema(u))
+        .find(|s| !s.id.contains(":extension:"));
+    let base_name = match known_core {
+        Some(schema) => Some(schema.id.as_str()),
+        None => resource.base_schema(),
+    };
+    let base = known_core.or_else(|| base_name.and_then(|u| registry.schema(u)));
     // Borrowed from the registry when it knows the schema: no copy per request.
     let base_urn: Option<Cow<'_, str>> = match (base, base_name) {
         (Some(schema), _) => Some(Cow::Borrowed(schema.id.as_str())),
@@ -147,8 +155,36 @@ enum Undo {
 /// The writes of one request, undoable in reverse order.
 #[derive(Debug, Default)]
 struct Tx {
-    undo: Vec<Undo>,
+    undo: UndoLog,
     changed: bool,
+}
+
+/// A stack of [`Undo`] entries whose first one is kept inline: most requests make one write,
+/// and then need no allocation for their undo log.
+#[derive(Debug, Default)]
+struct UndoLog {
+    first: Option<Undo>,
+    rest: Vec<Undo>,
+}
+
+impl UndoLog {
+    fn push(&mut self, undo: Undo) {
+        if self.first.is_none() {
+            self.first = Some(undo);
+        } else {
+            self.rest.push(undo);
+        }
+    }
+
+    #[cfg(test)]
+    fn is_empty(&self) -> bool {
+        self.first.is_none()
+    }
+
+    /// The entries, newest first.
+    fn into_newest_first(self) -> impl Iterator<Item = Undo> {
+        self.rest.into_iter().rev().chain(self.first)
+    }
 }
 
 /// The position of `name` among an object's keys: exactly spelled first, then ignoring case
@@ -337,7 +373,7 @@ impl Tx {
 
     /// Undoes every write, newest first, leaving the resource as it was before the request.
     fn rollback(self, root: &mut Map<String, Value>) {
-        for undo in self.undo.into_iter().rev() {
+        for undo in self.undo.into_newest_first() {
             match undo {
                 Undo::Set { loc, old } => {
                     if let Some(slot) = value_at_mut(root, &loc) {
