@@ -13,7 +13,7 @@ use serde_json::{Map, Value};
 use super::op::kind_of;
 use super::{PatchOp, PatchOpKind, PatchOperation, PatchOptions};
 use crate::filter::eval::element_matches;
-use crate::resource::{find_key, get_ci, is_urn};
+use crate::resource::{find_key, is_urn};
 use crate::schema::{Attribute, AttributeType, Mutability, Schema, common_attributes};
 use crate::{AttributePath, CompValue, CompareOp, Error, Filter, Resource, Result, SchemaRegistry};
 
@@ -187,12 +187,45 @@ impl UndoLog {
     }
 }
 
+/// A member of a JSON object by name, exactly spelled first, then ignoring case (as
+/// [`crate::get_ci`]). Objects in SCIM resources are small (a user has a few dozen attributes,
+/// an email four sub-attributes), and a scan that compares lengths first beats hashing the
+/// name.
+fn get_ci<'a>(map: &'a Map<String, Value>, name: &str) -> Option<&'a Value> {
+    if map.len() > 32 {
+        return crate::get_ci(map, name);
+    }
+    let mut folded = None;
+    for (k, v) in map {
+        if k.len() != name.len() {
+            continue;
+        }
+        if k == name {
+            return Some(v);
+        }
+        if folded.is_none() && k.eq_ignore_ascii_case(name) {
+            folded = Some(v);
+        }
+    }
+    folded
+}
+
 /// The position of `name` among an object's keys: exactly spelled first, then ignoring case
 /// (as [`find_key`]).
 fn slot_of(map: &Map<String, Value>, name: &str) -> Option<usize> {
-    map.keys()
-        .position(|k| k == name)
-        .or_else(|| map.keys().position(|k| k.eq_ignore_ascii_case(name)))
+    let mut folded = None;
+    for (i, k) in map.keys().enumerate() {
+        if k.len() != name.len() {
+            continue;
+        }
+        if k == name {
+            return Some(i);
+        }
+        if folded.is_none() && k.eq_ignore_ascii_case(name) {
+            folded = Some(i);
+        }
+    }
+    folded
 }
 
 fn value_at<'a>(root: &'a Map<String, Value>, loc: &Loc) -> Option<&'a Value> {
