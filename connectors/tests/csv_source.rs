@@ -591,3 +591,14 @@ fn a_generated_hr_file_of_thousands_of_rows_keeps_its_line_numbers() {
         json!({"value": "W1"})
     );
 }
+
+#[test]
+fn a_page_size_of_zero_still_makes_progress() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = write(&dir, "hr.csv", "externalId\nE1\nE2\n");
+    let mut options = CsvOptions::default();
+    options.page_size = 0;
+    let pages = import_all(&CsvSource::open(p, options).unwrap());
+    assert_eq!(ids(&pages), ["E1", "E2"]);
+    assert_eq!(pages.len(), 2);
+}
