@@ -155,6 +155,9 @@ fn ten_thousand_links_commit_in_one_transaction() {
         assert_eq!(all, links);
     });
     let lookups = started.elapsed();
+    eprintln!(
+        "10,000 links: commit {commit:?}; 10,000 lookups by source id, then a listing: {lookups:?}"
+    );
     assert!(
         commit.as_secs() < 20,
         "commit of 10,000 links took {commit:?}"
