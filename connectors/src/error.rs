@@ -107,9 +107,10 @@ pub enum Error {
         object: ObjectRef,
         /// What was wrong, naming attributes.
         message: String,
-        /// The SCIM model error behind it, if any.
+        /// The SCIM model error behind it, if any (boxed: it is large, and errors travel in
+        /// every `Result`).
         #[source]
-        source: Option<scim_model::Error>,
+        source: Option<Box<scim_model::Error>>,
     },
     /// A failure that is likely to pass: a timeout, throttling, a 5xx, a busy backend.
     #[error("{connector}: temporary failure{}: {message}", retry_after.map(|d| format!(" (retry after {}s)", d.as_secs())).unwrap_or_default())]
@@ -270,7 +271,7 @@ impl Error {
         Error::InvalidInput {
             object,
             message: source.to_string(),
-            source: Some(source),
+            source: Some(Box::new(source)),
         }
     }
 }

@@ -5,6 +5,9 @@
 //! The writer is this test binary run again with [`CHILD_ENV`] set, selecting the
 //! `crash_child` test (ignored in normal runs).
 
+// Helpers outside `#[test]` functions may fail loudly: a broken fixture should stop the run.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
 use std::collections::{BTreeMap, BTreeSet};
 use std::io::{BufRead, BufReader, Read};
 use std::path::Path;

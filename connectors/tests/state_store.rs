@@ -1,6 +1,9 @@
 //! The state-store conformance kit against both reference stores, directly and through trait
 //! objects, plus what only a durable store must do.
 
+// Helpers outside `#[test]` functions may fail loudly: a broken fixture should stop the run.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
 use std::sync::Arc;
 use std::time::Instant;
 
