@@ -1939,6 +1939,8 @@ enum Matcher<'a> {
     EqText {
         name: &'a str,
         text: &'a str,
+        /// Whether `text` is ASCII, known once for all values.
+        text_ascii: bool,
         case_exact: bool,
         filter: &'a Filter,
         def: Option<&'a Attribute>,
@@ -1969,6 +1971,7 @@ impl<'a> Matcher<'a> {
             return Matcher::EqText {
                 name: path.name(),
                 text,
+                text_ascii: text.is_ascii(),
                 case_exact: sub.case_exact,
                 filter,
                 def,
@@ -1987,6 +1990,7 @@ impl<'a> Matcher<'a> {
             Matcher::EqText {
                 name,
                 text,
+                ref text_ascii,
                 case_exact,
                 filter,
                 def,
@@ -1995,7 +1999,7 @@ impl<'a> Matcher<'a> {
                 Value::Object(o) => match get_ci(o, name) {
                     None | Some(Value::Null) => Ok(false),
                     Some(Value::String(s)) if case_exact => Ok(s == text),
-                    Some(Value::String(s)) => Ok(eq_ignore_case(s, text)),
+                    Some(Value::String(s)) => Ok(eq_ignore_case_to(s, text, *text_ascii)),
                     Some(_) => element_matches(filter, element, def, registry),
                 },
                 _ => element_matches(filter, element, def, registry),
@@ -2086,6 +2090,20 @@ fn eq_ignore_case(a: &str, b: &str) -> bool {
     a.chars()
         .flat_map(char::to_lowercase)
         .eq(b.chars().flat_map(char::to_lowercase))
+}
+
+/// [`eq_ignore_case`] with the ASCII-ness of `text` known: a value of another length, or an
+/// ASCII value that differs, is rejected without a Unicode comparison.
+fn eq_ignore_case_to(s: &str, text: &str, text_ascii: bool) -> bool {
+    let (a, b) = (s.as_bytes(), text.as_bytes());
+    // Stops at the first difference: values that differ usually do so in their first bytes.
+    if a.len() == b.len() && a.iter().zip(b).all(|(x, y)| x.eq_ignore_ascii_case(y)) {
+        return true;
+    }
+    if text_ascii && s.is_ascii() {
+        return false;
+    }
+    eq_ignore_case(s, text)
 }
 
 /// Whether a value given with `remove` selects `element`: as [`contains`], and a bare string

@@ -258,6 +258,8 @@ fn matcher_shortcut_agrees_with_the_evaluator() {
         json!({"VALUE": "a@example.com", "TYPE": "WORK"}),
         json!({"value": "ÅSA@example.com", "type": "wörk"}),
         json!({"value": "åsa@example.com", "type": "WÖRK"}),
+        // The Kelvin sign lower-cases to an ASCII `k`.
+        json!({"value": "\u{212A}", "type": "\u{212A}"}),
         json!({"value": null, "type": 3}),
         json!({"value": ["a@example.com"]}),
         json!({}),
@@ -271,6 +273,8 @@ fn matcher_shortcut_agrees_with_the_evaluator() {
         r#"value eq "åsa@example.com""#,
         r#"display eq "a""#,
         r#"type ne "work""#,
+        r#"type eq "k""#,
+        r#"value eq "K""#,
     ];
     for (def, name) in [(emails, "emails"), (members, "members")] {
         for f in filters {
