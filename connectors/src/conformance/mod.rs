@@ -11,6 +11,17 @@
 //! connectors = { version = "0.1", features = ["conformance"] }
 //! ```
 //!
+//! - [`source`]: the [`SourceConnector`](crate::SourceConnector) contract — a full import
+//!   returns each object once (also while objects change between pages), `get`, changes after
+//!   a create, an update, a delete (tombstone) and a membership change, watermarks that only
+//!   move forward (a replay is harmless), a foreign watermark is `ResyncRequired`, no delta
+//!   support is `Unsupported`. The source is changed through a
+//!   [`SourceFixture`](source::SourceFixture) the host provides.
+//! - [`target`]: the [`TargetConnector`](crate::TargetConnector) contract — create, get, find
+//!   (by the create key, by `userName` case-insensitively), PATCH (atomic; group membership;
+//!   disable), PUT and delete round-trips, ETag conflicts, idempotent retries, uniqueness
+//!   clashes, paging that stays stable while objects come and go, filters and sorting. It
+//!   can run against a shared live service: it works under a random prefix and cleans up.
 //! - [`state`]: the [`StateStore`](crate::StateStore) contract — ordered scans and paging,
 //!   prefix isolation, atomic batches (an `Insert` that fails writes nothing), `DeletePrefix`,
 //!   leases and fencing, the typed records round-tripping through
@@ -27,7 +38,9 @@
 
 use std::fmt;
 
+pub mod source;
 pub mod state;
+pub mod target;
 
 /// A conformance check that failed: which check, and what was wrong.
 ///

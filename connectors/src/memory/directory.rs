@@ -6,7 +6,7 @@ use std::sync::{Arc, PoisonError, RwLock, RwLockReadGuard, RwLockWriteGuard};
 
 use chrono::{DateTime, Utc};
 use scim_model::{GROUP_SCHEMA, Resource, SchemaRegistry, USER_SCHEMA};
-use serde_json::Value;
+use serde_json::{Map, Value};
 
 use super::state::{State, TypeConfig, TypeState, with_id};
 use crate::error::ObjectRef;
@@ -265,23 +265,25 @@ impl MemoryDirectory {
         let mut loaded: Vec<Arc<str>> = Vec::new();
         let mut failure = None;
         for mut resource in resources {
-            let (created, modified) = read_meta(&resource, now);
-            resource.remove("meta");
+            let (created, modified) = match resource.remove("meta") {
+                Some(Value::Object(meta)) => read_meta(&meta, now),
+                _ => (now, now),
+            };
             let id: Arc<str> = match resource.id() {
                 Some(id) => Arc::from(id),
                 None => st.new_id(t, cfg),
             };
-            let object = ObjectRef::new(ty.clone(), &*id);
+            let object = || ObjectRef::new(ty.clone(), &*id);
             let ts = &mut st.types[t];
             if ts.objects.contains_key(&*id) {
                 failure = Some(Error::Uniqueness {
-                    object,
+                    object: object(),
                     existing: Some(id.to_string()),
                     message: format!("id {id:?} is already in use"),
                 });
                 break;
             }
-            if let Err(e) = ts.check_unique(&resource, None, &object) {
+            if let Err(e) = ts.check_unique(&resource, None, object) {
                 failure = Some(e);
                 break;
             }
@@ -383,13 +385,11 @@ pub(crate) fn with_schemas(resource: Resource, base_schema: &str) -> Resource {
     out
 }
 
-/// `meta.created` and `meta.lastModified` of a loaded resource, `now` where absent or not a
+/// `created` and `lastModified` of a loaded resource's `meta`, `now` where absent or not a
 /// timestamp.
-fn read_meta(resource: &Resource, now: DateTime<Utc>) -> (DateTime<Utc>, DateTime<Utc>) {
+fn read_meta(meta: &Map<String, Value>, now: DateTime<Utc>) -> (DateTime<Utc>, DateTime<Utc>) {
     let at = |name: &str| {
-        resource
-            .meta()
-            .and_then(|m| scim_model::get_ci(m, name))
+        scim_model::get_ci(meta, name)
             .and_then(Value::as_str)
             .and_then(|s| DateTime::parse_from_rfc3339(s).ok())
             .map(|t| t.with_timezone(&Utc))

@@ -64,6 +64,8 @@
 
 mod changelog;
 mod directory;
+#[cfg(any(test, feature = "conformance"))]
+mod fixture;
 mod index;
 mod members;
 mod ops;

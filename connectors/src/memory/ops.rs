@@ -83,7 +83,7 @@ fn touches_guarded(patch: &PatchOp, cfg: &TypeConfig) -> bool {
         Some(p) => p.urn().is_none_or(|u| u.eq_ignore_ascii_case(base)) && cfg.guards(p.name()),
         None => match &op.value {
             Some(Value::Object(attrs)) => attrs.keys().any(|k| {
-                if k.len() > 4 && k[..4].eq_ignore_ascii_case("urn:") {
+                if k.get(..4).is_some_and(|p| p.eq_ignore_ascii_case("urn:")) {
                     // `urn:…:User:userName`, or the base schema's block: guarded when in the
                     // base schema; an extension's attributes are not.
                     match k.get(..base.len()) {
@@ -181,7 +181,7 @@ impl MemoryDirectory {
         let now = self.inner.clock.now();
         let mut guard = self.write();
         let st = &mut *guard;
-        st.types[t].check_unique(&r, None, &object)?;
+        st.types[t].check_unique(&r, None, || object.clone())?;
         let id = st.new_id(t, cfg);
         let usn = st.bump();
         let ts = &mut st.types[t];
@@ -316,7 +316,7 @@ impl MemoryDirectory {
                 ));
             }
             check_required(cfg, &candidate, &object)?;
-            ts.check_unique(&candidate, Some(id.as_str()), &object)?;
+            ts.check_unique(&candidate, Some(id.as_str()), || object.clone())?;
             ts.replace_resource(&key, candidate);
             *usn += 1;
             ts.log_upsert(&key, *usn, now);
@@ -394,7 +394,7 @@ impl MemoryDirectory {
         if r == stored.resource {
             return Ok(stored.target_object(&key, ty));
         }
-        ts.check_unique(&r, Some(id.as_str()), &object)?;
+        ts.check_unique(&r, Some(id.as_str()), || object.clone())?;
         ts.replace_resource(&key, r);
         *usn += 1;
         ts.log_upsert(&key, *usn, now);
@@ -782,5 +782,148 @@ impl SourceConnector for MemoryDirectory {
             .objects
             .get(id.as_str())
             .map(|s| s.output(object_type)))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::memory::MemoryDirectory;
+    use futures::executor::block_on;
+    use serde_json::json;
+
+    fn dir_with_users(page_size: usize, n: usize) -> MemoryDirectory {
+        let dir = MemoryDirectory::builder().page_size(page_size).build();
+        for i in 0..n {
+            let r = Resource::from_value(json!({
+                "schemas": [scim_model::USER_SCHEMA], "userName": format!("user{i}")
+            }))
+            .unwrap();
+            dir.do_create(&ObjectType::USER, &r, None).unwrap();
+        }
+        dir
+    }
+
+    fn usns(page: &ChangePage) -> Vec<String> {
+        page.changes.iter().map(|c| c.id.to_string()).collect()
+    }
+
+    #[test]
+    fn change_pages_carry_their_highest_usn_and_resume_after_it() {
+        let dir = dir_with_users(2, 5);
+        let since = Watermark::from_u64(0);
+        let p1 = dir.do_changes(&ObjectType::USER, &since, None).unwrap();
+        assert_eq!(usns(&p1), vec!["u-00000001", "u-00000002"]);
+        assert_eq!(p1.watermark.to_u64(), Some(2));
+        assert_eq!(p1.next.as_ref().map(PageToken::as_str), Some("2"));
+        // The first object changes while the reader is between pages: its entry moves to
+        // the end of the log, so the reader sees it again, last (compaction, not loss).
+        let patch = PatchOp::new().replace(AttributePath::new("title"), json!("x"));
+        dir.do_patch(
+            &ObjectType::USER,
+            &TargetId::new("u-00000001"),
+            &patch,
+            None,
+        )
+        .unwrap();
+        let p2 = dir
+            .do_changes(&ObjectType::USER, &since, p1.next.as_ref())
+            .unwrap();
+        assert_eq!(usns(&p2), vec!["u-00000003", "u-00000004"]);
+        assert_eq!(p2.watermark.to_u64(), Some(4));
+        let p3 = dir
+            .do_changes(&ObjectType::USER, &since, p2.next.as_ref())
+            .unwrap();
+        assert_eq!(usns(&p3), vec!["u-00000005", "u-00000001"]);
+        assert!(p3.next.is_none());
+        assert_eq!(
+            p3.watermark.to_u64(),
+            Some(6),
+            "the last page: the current USN"
+        );
+        // Exactly a page's worth left: the last page is empty and carries the current USN.
+        let empty = dir
+            .do_changes(&ObjectType::USER, &Watermark::from_u64(6), None)
+            .unwrap();
+        assert!(empty.changes.is_empty() && empty.next.is_none());
+        assert_eq!(empty.watermark.to_u64(), Some(6));
+    }
+
+    #[test]
+    fn page_tokens_from_elsewhere_are_refused() {
+        let dir = dir_with_users(2, 3);
+        let since = Watermark::from_u64(1);
+        for bad in ["x", "0", "99", "-1", ""] {
+            let err = dir
+                .do_changes(&ObjectType::USER, &since, Some(&PageToken::new(bad)))
+                .unwrap_err();
+            assert_eq!(err.kind(), crate::ErrorKind::Permanent, "{bad:?}");
+        }
+        for bad in ["x", "12", "x:u-00000001"] {
+            let err = dir
+                .do_import_page(&ObjectType::USER, Some(&PageToken::new(bad)))
+                .unwrap_err();
+            assert_eq!(err.kind(), crate::ErrorKind::Permanent, "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn import_tokens_carry_the_starting_watermark_and_the_last_id() {
+        let dir = dir_with_users(2, 3);
+        let p1 = dir.do_import_page(&ObjectType::USER, None).unwrap();
+        assert_eq!(
+            p1.next.as_ref().map(PageToken::as_str),
+            Some("3:u-00000002")
+        );
+        dir.do_delete(&ObjectType::USER, &TargetId::new("u-00000003"), None)
+            .unwrap();
+        let p2 = dir
+            .do_import_page(&ObjectType::USER, p1.next.as_ref())
+            .unwrap();
+        assert!(p2.objects.is_empty() && p2.next.is_none());
+        assert_eq!(p2.watermark.map(|w| w.to_u64()), Some(Some(3)));
+        // An id that no longer exists is still a valid position.
+        let p = dir
+            .do_import_page(&ObjectType::USER, Some(&PageToken::new("3:u-00000002x")))
+            .unwrap();
+        assert!(p.objects.is_empty());
+    }
+
+    #[test]
+    fn guarded_attributes_are_found_in_every_patch_form() {
+        let cfg = TypeConfig::new(
+            ObjectType::USER,
+            scim_model::USER_SCHEMA,
+            &scim_model::SchemaRegistry::default(),
+        );
+        let guarded = |v: serde_json::Value| {
+            let p = PatchOp::from_value(&json!({
+                "schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
+                "Operations": v
+            }))
+            .unwrap();
+            touches_guarded(&p, &cfg)
+        };
+        assert!(guarded(
+            json!([{"op": "replace", "path": "USERNAME", "value": "x"}])
+        ));
+        assert!(guarded(
+            json!([{"op": "replace", "path": "urn:ietf:params:scim:schemas:core:2.0:User:userName", "value": "x"}])
+        ));
+        assert!(guarded(
+            json!([{"op": "replace", "value": {"externalId": "x"}}])
+        ));
+        assert!(guarded(
+            json!([{"op": "replace", "value": {"urn:ietf:params:scim:schemas:core:2.0:User:userName": "x"}}])
+        ));
+        assert!(!guarded(
+            json!([{"op": "replace", "path": "title", "value": "x"}])
+        ));
+        assert!(!guarded(
+            json!([{"op": "add", "value": {"name.givenName": "x", "ürn:x": 1}}])
+        ));
+        assert!(!guarded(
+            json!([{"op": "replace", "value": {"urn:ietf:params:scim:schemas:extension:enterprise:2.0:User": {"department": "x"}}}])
+        ));
     }
 }

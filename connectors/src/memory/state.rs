@@ -191,7 +191,7 @@ impl TypeState {
         &self,
         resource: &Resource,
         id: Option<&str>,
-        object: &ObjectRef,
+        object: impl FnOnce() -> ObjectRef,
     ) -> Result<()> {
         for ix in self.indexes.iter().filter(|i| i.spec.unique) {
             let Some(key) = ix.key_of(resource) else {
@@ -199,13 +199,15 @@ impl TypeState {
             };
             if let Some(holder) = ix.holder_other_than(&key, id) {
                 let value = resource.get(&ix.spec.name).cloned().unwrap_or(Value::Null);
+                let object = object();
+                let message = format!(
+                    "{} {value} is already in use by {} {holder:?}",
+                    ix.spec.name, object.object_type
+                );
                 return Err(Error::Uniqueness {
-                    object: object.clone(),
+                    object,
                     existing: Some(holder.to_string()),
-                    message: format!(
-                        "{} {value} is already in use by {} {holder:?}",
-                        ix.spec.name, object.object_type
-                    ),
+                    message,
                 });
             }
         }
@@ -361,7 +363,18 @@ impl State {
 }
 
 /// A resource with `schemas` first and `id` second, the way servers return them.
-pub(crate) fn with_id(resource: Resource, id: &str) -> Resource {
+pub(crate) fn with_id(mut resource: Resource, id: &str) -> Resource {
+    let attrs = resource.as_object_mut();
+    // The common case (a resource as clients send it: `schemas` first, no `id`) costs one
+    // insertion; anything else is rebuilt in order.
+    let schemas_first = attrs
+        .keys()
+        .next()
+        .is_some_and(|k| k.eq_ignore_ascii_case("schemas"));
+    if schemas_first && scim_model::get_ci(attrs, "id").is_none() {
+        attrs.shift_insert(1, "id".to_owned(), Value::String(id.to_owned()));
+        return resource;
+    }
     let mut attrs = resource.into_object();
     let mut out = Map::with_capacity(attrs.len() + 1);
     if let Some(schemas) = attrs.shift_remove("schemas") {
