@@ -19,6 +19,16 @@ const DEFAULT_PAGE_SIZE: usize = 500;
 /// The reference source and target, in memory; see the [module documentation](super).
 ///
 /// `Clone` is a handle to the same directory.
+///
+/// Both traits name methods `name`, `capabilities` and `get`: with both in scope, call them as
+/// `TargetConnector::get(&dir, …)` or `SourceConnector::get(&dir, …)` (or use
+/// [`MemoryDirectory::resource`]).
+///
+/// Ids and USNs are never reused within one directory. A directory rebuilt from a
+/// [`snapshot`](MemoryDirectory::snapshot) with [`load`](MemoryDirectory::load) keeps the ids
+/// and timestamps but starts a new change counter and has no tombstones: watermarks of the old
+/// one are refused ([`Error::ResyncRequired`] once they are ahead of the new counter) only by
+/// chance, so hand out a new one's watermarks only after a full import.
 #[derive(Clone)]
 pub struct MemoryDirectory {
     pub(crate) inner: Arc<Inner>,
