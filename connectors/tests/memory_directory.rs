@@ -887,6 +887,40 @@ fn clones_share_the_directory() {
     );
 }
 
+#[test]
+fn concurrent_writers_and_a_reader_lose_nothing() {
+    let dir = MemoryDirectory::builder().page_size(16).build();
+    let w0 = now_wm(&dir);
+    let writers: Vec<_> = (0..4)
+        .map(|t| {
+            let dir = dir.clone();
+            std::thread::spawn(move || {
+                for i in 0..100 {
+                    let o = create(&dir, &USER, &user(&format!("t{t}-{i}")));
+                    let p = PatchOp::new().replace(AttributePath::new("title"), json!("x"));
+                    patch(&dir, &USER, &o.id, &p).unwrap();
+                }
+            })
+        })
+        .collect();
+    // A reader pages through the changes while the writers run.
+    let mut seen = std::collections::BTreeSet::new();
+    let mut since = w0.clone();
+    for _ in 0..20 {
+        let (changes, w) = all_changes(&dir, &USER, &since);
+        seen.extend(changes.into_iter().map(|c| c.id.to_string()));
+        since = w;
+    }
+    for w in writers {
+        w.join().unwrap();
+    }
+    let (changes, _) = all_changes(&dir, &USER, &since);
+    seen.extend(changes.into_iter().map(|c| c.id.to_string()));
+    assert_eq!(dir.len(&USER), 400);
+    assert_eq!(dir.usn(), 800);
+    assert_eq!(seen.len(), 400, "every object reached the reader");
+}
+
 // ---------------------------------------------------------------------------------------------
 // Bulk loading.
 
@@ -1006,4 +1040,211 @@ fn loading_and_reading_100000_users_stays_linear() {
         }
     }
     assert_eq!(n, 10_000);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Convergence: a delta reader that reads at any moments, page by page, ends with what a full
+// import gives — whatever the writes in between (the change log's compaction, tombstones and
+// merged member deltas lose nothing).
+
+mod convergence {
+    use std::collections::{BTreeMap, BTreeSet};
+
+    use proptest::prelude::*;
+
+    use super::*;
+
+    #[derive(Clone, Debug)]
+    enum Op {
+        CreateUser,
+        RetitleUser(usize, u8),
+        DeleteUser(usize),
+        CreateGroup,
+        RenameGroup(usize, u8),
+        DeleteGroup(usize),
+        AddMembers(usize, Vec<usize>),
+        RemoveMember(usize, usize),
+        /// The reader reads one page and keeps its watermark.
+        ReadPage,
+        /// The reader reads everything there is.
+        ReadAll,
+    }
+
+    fn op() -> impl Strategy<Value = Op> {
+        prop_oneof![
+            3 => Just(Op::CreateUser),
+            2 => (any::<usize>(), any::<u8>()).prop_map(|(i, t)| Op::RetitleUser(i, t)),
+            1 => any::<usize>().prop_map(Op::DeleteUser),
+            1 => Just(Op::CreateGroup),
+            1 => (any::<usize>(), any::<u8>()).prop_map(|(i, t)| Op::RenameGroup(i, t)),
+            1 => any::<usize>().prop_map(Op::DeleteGroup),
+            3 => (any::<usize>(), prop::collection::vec(any::<usize>(), 1..4))
+                .prop_map(|(g, us)| Op::AddMembers(g, us)),
+            2 => (any::<usize>(), any::<usize>()).prop_map(|(g, u)| Op::RemoveMember(g, u)),
+            2 => Just(Op::ReadPage),
+            1 => Just(Op::ReadAll),
+        ]
+    }
+
+    /// What a reader of one object type holds: id → resource (without `meta`).
+    #[derive(Default)]
+    struct Replica {
+        objects: BTreeMap<String, Resource>,
+        watermark: Option<Watermark>,
+    }
+
+    impl Replica {
+        fn apply(&mut self, change: &connectors::Change) {
+            let id = change.id.to_string();
+            match &change.kind {
+                ChangeKind::Upsert(r) => {
+                    let mut r = r.clone();
+                    r.remove("meta");
+                    self.objects.insert(id, r);
+                }
+                ChangeKind::Delete => {
+                    self.objects.remove(&id);
+                }
+                ChangeKind::Members { added, removed } => {
+                    let g = self
+                        .objects
+                        .get_mut(&id)
+                        .expect("a delta for a group the reader has");
+                    let mut values = member_set(g);
+                    values.extend(added.iter().map(|s| s.to_string()));
+                    for r in removed {
+                        values.remove(r.as_str());
+                    }
+                    let list: Vec<Value> =
+                        values.into_iter().map(|v| json!({"value": v})).collect();
+                    if list.is_empty() {
+                        g.remove("members");
+                    } else {
+                        g.set("members", Value::Array(list));
+                    }
+                }
+                other => panic!("{other:?}"),
+            }
+        }
+
+        /// Reads one page (or all of them) from the replica's watermark.
+        fn read(&mut self, dir: &MemoryDirectory, ty: &ObjectType, all: bool) {
+            let since = self
+                .watermark
+                .clone()
+                .unwrap_or_else(|| Watermark::from_u64(0));
+            let mut token: Option<PageToken> = None;
+            loop {
+                let page = block_on(dir.changes(ty, &since, token.as_ref())).unwrap();
+                for c in &page.changes {
+                    self.apply(c);
+                }
+                // The engine stores a page's watermark once the page is applied.
+                self.watermark = Some(page.watermark.clone());
+                match page.next {
+                    Some(t) if all => token = Some(t),
+                    _ => return,
+                }
+            }
+        }
+    }
+
+    fn member_set(r: &Resource) -> BTreeSet<String> {
+        match r.get("members") {
+            Some(Value::Array(items)) => items
+                .iter()
+                .filter_map(|m| m.get("value").and_then(Value::as_str).map(str::to_owned))
+                .collect(),
+            _ => BTreeSet::new(),
+        }
+    }
+
+    /// Objects compared with members as a set (a delta reader cannot know their order).
+    fn normal(objects: &BTreeMap<String, Resource>) -> BTreeMap<String, (Value, BTreeSet<String>)> {
+        objects
+            .iter()
+            .map(|(id, r)| {
+                let mut r = r.clone();
+                r.remove("meta");
+                let members = member_set(&r);
+                r.remove("members");
+                (id.clone(), (r.to_value(), members))
+            })
+            .collect()
+    }
+
+    fn pick(ids: &[TargetId], i: usize) -> Option<TargetId> {
+        (!ids.is_empty()).then(|| ids[i % ids.len()].clone())
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(48))]
+
+        #[test]
+        fn a_delta_reader_converges_with_a_full_import(
+            page_size in 1usize..5,
+            ops in prop::collection::vec(op(), 1..60),
+        ) {
+            let dir = MemoryDirectory::builder().page_size(page_size).build();
+            let (mut users, mut groups) = (Vec::new(), Vec::new());
+            let (mut u_reader, mut g_reader) = (Replica::default(), Replica::default());
+            let mut n = 0;
+            for op in ops {
+                n += 1;
+                match op {
+                    Op::CreateUser => users.push(create(&dir, &USER, &user(&format!("p{n}"))).id),
+                    Op::RetitleUser(i, t) => if let Some(id) = pick(&users, i) {
+                        let p = PatchOp::new().replace(AttributePath::new("title"), json!(format!("t{t}")));
+                        patch(&dir, &USER, &id, &p).unwrap();
+                    },
+                    Op::DeleteUser(i) => if let Some(id) = pick(&users, i) {
+                        block_on(TargetConnector::delete(&dir, &USER, &id, None)).unwrap();
+                        users.retain(|u| *u != id);
+                    },
+                    Op::CreateGroup => groups.push(create(&dir, &GROUP, &group(&format!("g{n}"))).id),
+                    Op::RenameGroup(i, t) => if let Some(id) = pick(&groups, i) {
+                        let p = PatchOp::new().replace(AttributePath::new("displayName"), json!(format!("g{n}-{t}")));
+                        patch(&dir, &GROUP, &id, &p).unwrap();
+                    },
+                    Op::DeleteGroup(i) => if let Some(id) = pick(&groups, i) {
+                        block_on(TargetConnector::delete(&dir, &GROUP, &id, None)).unwrap();
+                        groups.retain(|g| *g != id);
+                    },
+                    Op::AddMembers(g, us) => if let Some(gid) = pick(&groups, g) {
+                        let ids: Vec<TargetId> = us.iter().filter_map(|u| pick(&users, *u)).collect();
+                        if !ids.is_empty() {
+                            let refs: Vec<&TargetId> = ids.iter().collect();
+                            patch(&dir, &GROUP, &gid, &PatchOp::new().add(AttributePath::new("members"), members(&refs))).unwrap();
+                        }
+                    },
+                    Op::RemoveMember(g, u) => if let (Some(gid), Some(uid)) = (pick(&groups, g), pick(&users, u)) {
+                        let path = AttributePath::parse(&format!("members[value eq \"{uid}\"]")).unwrap();
+                        patch(&dir, &GROUP, &gid, &PatchOp::new().remove(path)).unwrap();
+                    },
+                    Op::ReadPage => {
+                        u_reader.read(&dir, &USER, false);
+                        g_reader.read(&dir, &GROUP, false);
+                    }
+                    Op::ReadAll => {
+                        u_reader.read(&dir, &USER, true);
+                        g_reader.read(&dir, &GROUP, true);
+                    }
+                }
+            }
+            u_reader.read(&dir, &USER, true);
+            g_reader.read(&dir, &GROUP, true);
+            // A reader that starts at the end, and the full state, agree with it.
+            for (ty, reader) in [(&USER, &u_reader), (&GROUP, &g_reader)] {
+                let mut late = Replica::default();
+                late.read(&dir, ty, true);
+                let full: BTreeMap<String, Resource> = dir
+                    .snapshot(ty)
+                    .into_iter()
+                    .map(|r| (r.id().unwrap().to_owned(), r))
+                    .collect();
+                prop_assert_eq!(normal(&reader.objects), normal(&full));
+                prop_assert_eq!(normal(&late.objects), normal(&full));
+            }
+        }
+    }
 }
