@@ -6,6 +6,7 @@
 //! multi-valued attribute (a group's members) is never copied to make the request atomic.
 
 use std::borrow::Cow;
+use std::collections::BTreeMap;
 use std::mem;
 
 use serde_json::{Map, Value};
@@ -1094,8 +1095,17 @@ impl<'r> Engine<'r> {
         };
         let mut new: Vec<Value> = Vec::with_capacity(items.len());
         let mut updates: Vec<(usize, Map<String, Value>)> = Vec::new();
+        let index = ValueIndex::worth_it(existing.len(), items.len())
+            .then(|| ValueIndex::build(existing, t.def));
         for item in items {
-            if let Some(i) = existing.iter().position(|e| same_record(e, &item, t.def)) {
+            let found = match index.as_ref().and_then(|ix| ix.candidates(&item)) {
+                Some(candidates) => candidates
+                    .iter()
+                    .copied()
+                    .find(|&i| same_record(&existing[i], &item, t.def)),
+                None => existing.iter().position(|e| same_record(e, &item, t.def)),
+            };
+            if let Some(i) = found {
                 if let (Value::Object(stored), Value::Object(given)) = (&existing[i], &item) {
                     let changes: Map<String, Value> = given
                         .iter()
@@ -1248,12 +1258,32 @@ impl<'r> Engine<'r> {
         };
         match cur {
             Some(Value::Array(elements)) => {
-                let indices: Vec<usize> = elements
-                    .iter()
-                    .enumerate()
-                    .filter(|(_, e)| selectors.iter().any(|s| selects(s, e)))
-                    .map(|(i, _)| i)
-                    .collect();
+                let index = ValueIndex::worth_it(elements.len(), selectors.len())
+                    .then(|| ValueIndex::build(elements, t.def));
+                let mut indices: Vec<usize> = Vec::new();
+                let mut scan_all = false;
+                for selector in &selectors {
+                    match index.as_ref().and_then(|ix| ix.candidates(selector)) {
+                        Some(candidates) => indices.extend(
+                            candidates
+                                .iter()
+                                .copied()
+                                .filter(|&i| selects(selector, &elements[i], t.def)),
+                        ),
+                        None => scan_all = true,
+                    }
+                }
+                if scan_all || index.is_none() {
+                    indices = elements
+                        .iter()
+                        .enumerate()
+                        .filter(|(_, e)| selectors.iter().any(|s| selects(s, e, t.def)))
+                        .map(|(i, _)| i)
+                        .collect();
+                } else {
+                    indices.sort_unstable();
+                    indices.dedup();
+                }
                 if indices.is_empty() {
                     return Ok(());
                 }
@@ -1267,7 +1297,7 @@ impl<'r> Engine<'r> {
                 self.drop_if_empty(root, t)
             }
             Some(single) => {
-                if selectors.iter().any(|s| selects(s, single)) {
+                if selectors.iter().any(|s| selects(s, single, t.def)) {
                     self.check_mutability(t.def, cur, None, || t.describe(None))?;
                     self.remove_attr(root, t)?;
                 }
@@ -2013,6 +2043,78 @@ impl<'a> Matcher<'a> {
     }
 }
 
+/// The values of a long multi-valued attribute by their `value` sub-attribute, so that adding
+/// or removing k members of a group of n costs about n + k comparisons instead of n × k.
+///
+/// Lookups give candidates (every value equal ignoring case, or exactly when `value` is
+/// caseExact); callers still test each candidate with [`same_record`] or [`selects`], so the
+/// index only ever narrows the search.
+struct ValueIndex {
+    by_value: BTreeMap<String, Vec<usize>>,
+    case_exact: bool,
+    /// False when some value is not an object: lookups then answer `None` (scan).
+    usable: bool,
+}
+
+impl ValueIndex {
+    /// Whether n × k is large enough for building the index to pay.
+    fn worth_it(n: usize, k: usize) -> bool {
+        n.saturating_mul(k) >= 1024
+    }
+
+    fn build(elements: &[Value], def: Option<&Attribute>) -> Self {
+        let case_exact = def
+            .and_then(|d| d.sub_attribute("value"))
+            .is_some_and(|sd| sd.case_exact);
+        let mut by_value: BTreeMap<String, Vec<usize>> = BTreeMap::new();
+        let mut usable = true;
+        for (i, e) in elements.iter().enumerate() {
+            match e {
+                Value::Object(o) => {
+                    if let Some(Value::String(v)) = get_ci(o, "value") {
+                        by_value.entry(fold(v, case_exact)).or_default().push(i);
+                    }
+                }
+                // A simple value can equal a string selector itself: scan instead.
+                _ => usable = false,
+            }
+        }
+        ValueIndex {
+            by_value,
+            case_exact,
+            usable,
+        }
+    }
+
+    /// The indices (ascending) of the values whose `value` may equal the one `item` gives;
+    /// `None` when `item` gives no string `value` (then every value must be scanned).
+    fn candidates(&self, item: &Value) -> Option<&[usize]> {
+        if !self.usable {
+            return None;
+        }
+        let v = match item {
+            Value::Object(o) => get_ci(o, "value")?.as_str()?,
+            Value::String(s) => s.as_str(),
+            _ => return None,
+        };
+        Some(
+            self.by_value
+                .get(&fold(v, self.case_exact))
+                .map_or(&[][..], Vec::as_slice),
+        )
+    }
+}
+
+/// The form a `value` is indexed by: itself, or lower-cased char by char (as
+/// [`eq_ignore_case`] compares).
+fn fold(s: &str, case_exact: bool) -> String {
+    if case_exact {
+        s.to_owned()
+    } else {
+        s.chars().flat_map(char::to_lowercase).collect()
+    }
+}
+
 /// Absent, null, `[]` or `{}`: unassigned (RFC 7643 §2.5).
 fn is_empty(v: &Value) -> bool {
     match v {
@@ -2106,16 +2208,25 @@ fn eq_ignore_case_to(s: &str, text: &str, text_ascii: bool) -> bool {
     eq_ignore_case(s, text)
 }
 
-/// Whether a value given with `remove` selects `element`: as [`contains`], and a bare string
-/// also selects a complex value whose `value` is that string.
-fn selects(selector: &Value, element: &Value) -> bool {
+/// Whether a value given with `remove` selects `element`: the same record as for `add`
+/// ([`same_record`]: same `value`, compared as the schema says, and same `type` when both give
+/// one), and a bare string selects a complex value whose `value` it is. A selector whose
+/// members are all null selects nothing.
+fn selects(selector: &Value, element: &Value, def: Option<&Attribute>) -> bool {
     match (selector, element) {
         (Value::Object(s), _) if s.values().all(Value::is_null) => false,
-        (Value::String(s), Value::Object(e)) => {
-            get_ci(e, "value").and_then(Value::as_str) == Some(s.as_str())
+        (Value::String(s), Value::Object(_)) => {
+            same_record(element, &Value::Object(value_only(s)), def)
         }
-        _ => contains(element, selector),
+        _ => same_record(element, selector, def),
     }
+}
+
+/// `{"value": s}`.
+fn value_only(s: &str) -> Map<String, Value> {
+    let mut m = Map::new();
+    m.insert("value".to_owned(), Value::String(s.to_owned()));
+    m
 }
 
 /// The element an `eq`-only filter describes: `type eq "work" and primary eq true` gives

@@ -69,10 +69,18 @@
 //! - **`remove` through a filter that matches nothing** is a no-op in lenient mode (removing a
 //!   member twice succeeds, as Entra expects) and `noTarget` in strict mode (RFC 7644 Table 9).
 //! - **`remove` with a `value`** (Entra: `{"op": "Remove", "path": "members", "value":
-//!   [{"value": "id"}]}`) removes only the listed values; a listed value selects a stored one
-//!   when every non-null member it gives is equal (`"$ref": null` is ignored). On a
-//!   single-valued attribute the value is a condition: the attribute is removed only if it
-//!   matches.
+//!   [{"value": "id"}]}`) removes only the listed values, never all of them. A listed value
+//!   names a stored one as `add` does (below); `"$ref": null` and other null members are
+//!   ignored, and a value with only null members names nothing. On a single-valued attribute
+//!   the value is a condition: the attribute is removed only if it matches.
+//! - **Values already present**: `add` to a multi-valued attribute appends only values that
+//!   are not there. A value with a `value` sub-attribute (emails, members, ...) is there when a
+//!   stored one has the same `value` — compared as the schema says, so member ids and email
+//!   addresses ignore case — and, when both give one, the same `type`; the other
+//!   sub-attributes it gives that a client may write (`primary`, say) then update the stored
+//!   value. Other values are there when every non-null sub-attribute they give is equal.
+//!   Long lists (a group's members) are indexed by `value` for the request, so adding or
+//!   removing k members of a group of n costs about n + k comparisons.
 //! - **Removing an absent attribute** succeeds and changes nothing. **Removing the last value**
 //!   of a multi-valued attribute, or the last sub-attribute of a complex one, or the last
 //!   attribute of an extension, removes the attribute (or the extension's block: its URN stays

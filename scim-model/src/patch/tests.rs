@@ -144,12 +144,12 @@ fn same_record_uses_value_and_type() {
 #[test]
 fn remove_selectors() {
     let member = json!({"value": "1", "display": "One"});
-    assert!(selects(&json!({"value": "1", "$ref": null}), &member));
-    assert!(selects(&json!("1"), &member));
-    assert!(!selects(&json!({"value": "2"}), &member));
+    assert!(selects(&json!({"value": "1", "$ref": null}), &member, None));
+    assert!(selects(&json!("1"), &member, None));
+    assert!(!selects(&json!({"value": "2"}), &member, None));
     // An all-null selector selects nothing (never "remove everything").
-    assert!(!selects(&json!({"value": null}), &member));
-    assert!(selects(&json!("x"), &json!("x")));
+    assert!(!selects(&json!({"value": null}), &member, None));
+    assert!(selects(&json!("x"), &json!("x"), None));
 }
 
 #[test]

@@ -1141,6 +1141,41 @@ fn large_group_member_removal_is_exact() {
     assert_eq!(after[0]["value"], "m1");
     assert_eq!(after[4]["value"], "m6");
     assert_eq!(after[1997]["value"], "new");
+
+    // Member ids compare ignoring case (members.value is not caseExact): a re-added member is
+    // not listed twice, and removing by value finds it whatever the case.
+    let (changed, again) = run(
+        &group,
+        &ops(json!([
+            {"op": "add", "path": "members", "value": [{"value": "M10"}, {"value": "M11", "$ref": null}]},
+            {"op": "remove", "path": "members", "value": [{"value": "m12"}, "m13", {"value": "M14"}]}
+        ])),
+        &PatchOptions::default(),
+    );
+    assert!(changed.unwrap());
+    let again = again["members"].as_array().unwrap();
+    assert_eq!(again.len(), 1997);
+    for gone in ["m12", "m13", "m14"] {
+        assert!(!again.iter().any(|m| m["value"] == gone), "{gone}");
+    }
+    assert_eq!(again.iter().filter(|m| m["value"] == "m10").count(), 1);
+
+    // A long list of simple values (no index): removal by value still works.
+    let mut user = user();
+    user["schemas"] = json!(
+        std::iter::once(json!("urn:ietf:params:scim:schemas:core:2.0:User"))
+            .chain((0..600).map(|i| json!(format!("urn:example:{i}"))))
+            .collect::<Vec<_>>()
+    );
+    let (changed, after) = run(
+        &user,
+        &ops(
+            json!([{"op": "remove", "path": "schemas", "value": ["urn:example:5", "urn:example:7"]}]),
+        ),
+        &PatchOptions::default(),
+    );
+    assert!(changed.unwrap());
+    assert_eq!(after["schemas"].as_array().unwrap().len(), 599);
 }
 
 #[test]
