@@ -789,7 +789,6 @@ impl SourceConnector for MemoryDirectory {
 mod tests {
     use super::*;
     use crate::memory::MemoryDirectory;
-    use futures::executor::block_on;
     use serde_json::json;
 
     fn dir_with_users(page_size: usize, n: usize) -> MemoryDirectory {
