@@ -592,6 +592,183 @@ fn a_generated_hr_file_of_thousands_of_rows_keeps_its_line_numbers() {
     );
 }
 
+// ---------------------------------------------------------------------------------------------
+// The source conformance kit, with a fixture that rewrites the file
+
+/// Changes the HR file as the `idflow sync` tool's users do: by rewriting it whole.
+#[derive(Debug)]
+struct RewriteFixture {
+    path: PathBuf,
+    rows: std::sync::Mutex<Vec<(String, Resource)>>,
+    next: std::sync::atomic::AtomicU64,
+}
+
+const FIXTURE_COLUMNS: [&str; 5] = [
+    "userName",
+    "name.givenName",
+    "name.familyName",
+    "active",
+    "title",
+];
+
+impl RewriteFixture {
+    fn new(path: PathBuf) -> Self {
+        let f = RewriteFixture {
+            path,
+            rows: std::sync::Mutex::new(Vec::new()),
+            next: std::sync::atomic::AtomicU64::new(1),
+        };
+        f.rewrite(&[]);
+        f
+    }
+
+    fn rewrite(&self, rows: &[(String, Resource)]) {
+        let mut w = csv::Writer::from_writer(Vec::new());
+        let mut header = vec!["externalId"];
+        header.extend(FIXTURE_COLUMNS);
+        w.write_record(&header).unwrap();
+        for (id, r) in rows {
+            let mut cells = vec![id.clone()];
+            for column in FIXTURE_COLUMNS {
+                let (name, sub) = column
+                    .split_once('.')
+                    .map_or((column, None), |(n, s)| (n, Some(s)));
+                let v = r.get(name).and_then(|v| match sub {
+                    Some(s) => v.get(s),
+                    None => Some(v),
+                });
+                cells.push(match v {
+                    Some(serde_json::Value::String(s)) => s.clone(),
+                    Some(serde_json::Value::Bool(b)) => b.to_string(),
+                    Some(other) => other.to_string(),
+                    None => String::new(),
+                });
+            }
+            w.write_record(&cells).unwrap();
+        }
+        std::fs::write(&self.path, w.into_inner().unwrap()).unwrap();
+    }
+
+    fn change(
+        &self,
+        f: impl FnOnce(&mut Vec<(String, Resource)>) -> connectors::Result<()>,
+    ) -> connectors::Result<()> {
+        let mut rows = self.rows.lock().unwrap();
+        f(&mut rows)?;
+        self.rewrite(&rows);
+        Ok(())
+    }
+}
+
+#[async_trait::async_trait]
+impl connectors::conformance::source::SourceFixture for RewriteFixture {
+    async fn create(
+        &self,
+        object_type: &ObjectType,
+        resource: &Resource,
+    ) -> connectors::Result<SourceId> {
+        if *object_type != ObjectType::USER {
+            return Err(connectors::Error::unsupported(
+                "csv fixture",
+                "create of a non-User",
+            ));
+        }
+        let n = self.next.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        let id = format!("C{n:05}");
+        self.change(|rows| {
+            rows.push((id.clone(), resource.clone()));
+            Ok(())
+        })?;
+        Ok(SourceId::new(id))
+    }
+
+    async fn update(
+        &self,
+        object_type: &ObjectType,
+        id: &SourceId,
+        resource: &Resource,
+    ) -> connectors::Result<()> {
+        self.change(
+            |rows| match rows.iter_mut().find(|(i, _)| i == id.as_str()) {
+                Some(row) => {
+                    row.1 = resource.clone();
+                    Ok(())
+                }
+                None => Err(connectors::Error::not_found(
+                    object_type.clone(),
+                    id.as_str(),
+                )),
+            },
+        )
+    }
+
+    async fn delete(&self, object_type: &ObjectType, id: &SourceId) -> connectors::Result<()> {
+        self.change(|rows| {
+            let before = rows.len();
+            rows.retain(|(i, _)| i != id.as_str());
+            if rows.len() == before {
+                Err(connectors::Error::not_found(
+                    object_type.clone(),
+                    id.as_str(),
+                ))
+            } else {
+                Ok(())
+            }
+        })
+    }
+
+    async fn add_members(
+        &self,
+        _group: &SourceId,
+        _members: &[SourceId],
+    ) -> connectors::Result<()> {
+        Err(connectors::Error::unsupported("csv fixture", "add_members"))
+    }
+
+    async fn remove_members(
+        &self,
+        _group: &SourceId,
+        _members: &[SourceId],
+    ) -> connectors::Result<()> {
+        Err(connectors::Error::unsupported(
+            "csv fixture",
+            "remove_members",
+        ))
+    }
+}
+
+#[test]
+fn csv_source_passes_the_source_conformance_kit() {
+    use connectors::conformance::source;
+    let dir = tempfile::tempdir().unwrap();
+    let fixture = RewriteFixture::new(dir.path().join("hr.csv"));
+    let csv = CsvSource::open(
+        dir.path().join("hr.csv"),
+        CsvOptions::default().with_page_size(5),
+    )
+    .unwrap();
+    block_on(source::run_all(&csv, &fixture)).unwrap();
+    // As a trait object too.
+    let dynamic: std::sync::Arc<dyn SourceConnector> = std::sync::Arc::new(csv);
+    block_on(source::run_all(&*dynamic, &fixture)).unwrap();
+    // The kit cleaned up after itself: the file is back to its header.
+    let pages = import_all_dyn(&*dynamic);
+    assert_eq!(pages.iter().map(|p| p.objects.len()).sum::<usize>(), 0);
+}
+
+fn import_all_dyn(source: &dyn SourceConnector) -> Vec<ImportPage> {
+    let mut pages = Vec::new();
+    let mut token: Option<PageToken> = None;
+    loop {
+        let page = block_on(source.import_page(&ObjectType::USER, token.as_ref())).unwrap();
+        token = page.next.clone();
+        pages.push(page);
+        if token.is_none() {
+            return pages;
+        }
+    }
+}
+
 #[test]
 fn a_page_size_of_zero_still_makes_progress() {
     let dir = tempfile::tempdir().unwrap();

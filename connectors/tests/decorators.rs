@@ -517,3 +517,33 @@ fn watermarks_and_ids_pass_unchanged() {
     .unwrap();
     assert_eq!(got.resource, created.resource);
 }
+
+#[test]
+fn the_source_and_target_kits_pass_through_stacked_decorators() {
+    use connectors::conformance::{source as source_kit, target as target_kit};
+    let clock = clock();
+    let dir = MemoryDirectory::builder().page_size(5).build();
+    let wrapped = Recording::new(Latency::new(
+        Flaky::new(dir.clone(), FailurePlan::never()),
+        clock.clone(),
+        Delay::fixed(Duration::from_millis(1)),
+    ));
+    block_on(target_kit::run_all(&wrapped)).unwrap();
+    block_on(source_kit::run_all(&wrapped, &dir)).unwrap();
+    let log = wrapped.log();
+    for op in [
+        "create",
+        "patch",
+        "delete",
+        "find",
+        "import_page",
+        "changes",
+        "get",
+    ] {
+        assert!(
+            log.count(op) > 0,
+            "no {op} call went through the decorators"
+        );
+    }
+    assert!(log.calls().iter().all(|c| c.outcome != Outcome::Pending));
+}
