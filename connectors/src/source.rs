@@ -163,6 +163,14 @@ impl Change {
             kind: ChangeKind::Delete,
         }
     }
+
+    /// Members added to and removed from a group.
+    pub fn members(id: impl Into<SourceId>, added: Vec<SourceId>, removed: Vec<SourceId>) -> Self {
+        Change {
+            id: id.into(),
+            kind: ChangeKind::Members { added, removed },
+        }
+    }
 }
 
 /// One page of changes since a watermark.

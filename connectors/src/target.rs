@@ -32,6 +32,9 @@ pub struct TargetCapabilities {
     pub sort: bool,
     /// Whether objects carry versions and `If-Match` is honoured.
     pub etag: bool,
+    /// Whether [`TargetConnector::query`] pages by cursor ([`Query::cursor`],
+    /// [`QueryPage::next`]) as well as by index.
+    pub cursor: bool,
     /// The largest page [`TargetConnector::query`] returns.
     pub max_page_size: Option<usize>,
 }
@@ -47,12 +50,13 @@ impl TargetCapabilities {
             filter: false,
             sort: false,
             etag: false,
+            cursor: false,
             max_page_size: None,
         }
     }
 
     /// A target of the given object types that supports everything (PATCH, PUT, soft delete,
-    /// filters, sorting, ETags).
+    /// filters, sorting, ETags, cursors).
     pub fn full(object_types: impl IntoIterator<Item = ObjectType>) -> Self {
         TargetCapabilities {
             patch: true,
@@ -61,6 +65,7 @@ impl TargetCapabilities {
             filter: true,
             sort: true,
             etag: true,
+            cursor: true,
             ..Self::new(object_types)
         }
     }
