@@ -157,4 +157,3 @@ impl<'de> serde::Deserialize<'de> for AttributePath {
         AttributePath::parse(&s).map_err(serde::de::Error::custom)
     }
 }
-

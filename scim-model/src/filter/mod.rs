@@ -78,12 +78,16 @@ impl CompareOp {
             CompareOp::Lt,
             CompareOp::Le,
         ];
-        ALL.into_iter().find(|op| op.as_str().eq_ignore_ascii_case(s))
+        ALL.into_iter()
+            .find(|op| op.as_str().eq_ignore_ascii_case(s))
     }
 
     /// Whether this is an ordering operator (`gt`, `ge`, `lt`, `le`).
     pub fn is_ordering(self) -> bool {
-        matches!(self, CompareOp::Gt | CompareOp::Ge | CompareOp::Lt | CompareOp::Le)
+        matches!(
+            self,
+            CompareOp::Gt | CompareOp::Ge | CompareOp::Lt | CompareOp::Le
+        )
     }
 }
 
