@@ -16,6 +16,108 @@
 //!
 //! The traits are async (through `async-trait`) but tied to no runtime, `Send + Sync`, usable
 //! as `Arc<dyn …>`, and forwarded through `Arc` and `Box`.
+//!
+//! # Writing a connector
+//!
+//! A connector is a type that implements one of the traits. Read the trait's *Contract*
+//! section first: it says what the engine relies on (stable ids, each object once per import,
+//! watermarks that cover their page, which errors are temporary). Map your backend's failures
+//! into [`Error`] by what they mean — a timeout or HTTP 429/503 is [`Error::Temporary`] (with
+//! `retry_after` when the backend says), bad data is [`Error::InvalidInput`] or
+//! [`Error::Permanent`], bad credentials are [`Error::Fatal`] — because the engine retries,
+//! escrows or quarantines on that classification.
+//!
+//! Here is a complete source: an HR system's export held in memory, without delta support
+//! (the engine then diffs each full import against what it stored).
+//!
+//! ```
+//! use async_trait::async_trait;
+//! use connectors::{
+//!     ChangePage, Error, ImportPage, ObjectType, PageToken, Result, SourceCapabilities,
+//!     SourceConnector, SourceId, SourceObject, Watermark,
+//! };
+//! use scim_model::Resource;
+//!
+//! #[derive(Debug)]
+//! struct HrExport {
+//!     workers: Vec<(String, Resource)>, // (worker id, attributes)
+//! }
+//!
+//! const PAGE: usize = 100;
+//!
+//! #[async_trait]
+//! impl SourceConnector for HrExport {
+//!     fn name(&self) -> &str {
+//!         "hr-export"
+//!     }
+//!
+//!     fn capabilities(&self) -> SourceCapabilities {
+//!         SourceCapabilities::new([ObjectType::USER]).with_max_page_size(PAGE)
+//!     }
+//!
+//!     async fn import_page(&self, ty: &ObjectType, page: Option<&PageToken>) -> Result<ImportPage> {
+//!         if *ty != ObjectType::USER {
+//!             return Ok(ImportPage::default());
+//!         }
+//!         // The token is the offset of the page; a real source would use a keyset cursor.
+//!         let start: usize = match page {
+//!             None => 0,
+//!             Some(t) => t.as_str().parse().map_err(|_| Error::permanent(self.name(), format!("bad page token {t}")))?,
+//!         };
+//!         let end = (start + PAGE).min(self.workers.len());
+//!         let mut out = ImportPage::default();
+//!         for (id, resource) in &self.workers[start.min(end)..end] {
+//!             out.objects.push(SourceObject::new(id.as_str(), resource.clone()));
+//!         }
+//!         out.next = (end < self.workers.len()).then(|| PageToken::new(end.to_string()));
+//!         Ok(out)
+//!     }
+//!
+//!     async fn changes(&self, _: &ObjectType, _: &Watermark, _: Option<&PageToken>) -> Result<ChangePage> {
+//!         Err(Error::unsupported(self.name(), "changes"))
+//!     }
+//!
+//!     async fn current_watermark(&self, _: &ObjectType) -> Result<Watermark> {
+//!         Err(Error::unsupported(self.name(), "current_watermark"))
+//!     }
+//!
+//!     async fn get(&self, _: &ObjectType, id: &SourceId) -> Result<Option<Resource>> {
+//!         Ok(self.workers.iter().find(|(w, _)| w == id.as_str()).map(|(_, r)| r.clone()))
+//!     }
+//! }
+//!
+//! # futures::executor::block_on(async {
+//! let user: Resource = serde_json::from_str(r#"{"schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"], "userName": "bjensen"}"#).unwrap();
+//! let source = HrExport { workers: vec![("E1042".into(), user)] };
+//! // Hosts hand sources to the engine as trait objects.
+//! let source: std::sync::Arc<dyn SourceConnector> = std::sync::Arc::new(source);
+//! let page = source.import_page(&ObjectType::USER, None).await?;
+//! assert_eq!(page.objects[0].id, SourceId::new("E1042"));
+//! assert!(page.next.is_none());
+//! # Ok::<(), Error>(())
+//! # }).unwrap();
+//! ```
+//!
+//! A target is written the same way against [`TargetConnector`]; a state store against
+//! [`StateStore`] — a handful of key-value operations, so any database with transactions can
+//! hold idflow's state.
+//!
+//! # Checking a connector
+//!
+//! The `conformance` feature turns on [`conformance`], async checks of every contract point
+//! that a host runs from its own tests against its own implementation — the same checks the
+//! reference implementations pass. In the host's `Cargo.toml`:
+//! `connectors = { version = "…", features = ["conformance"] }` (as a dev-dependency), then in a
+//! test: `connectors::conformance::target::run_all(&my_target).await.unwrap()`.
+//!
+//! # Reference implementations
+//!
+//! - [`memory::MemoryDirectory`]: a source and a target at once, ordered, with a change
+//!   counter as its watermark (like AD's USN), tombstones, member deltas and indexes.
+//! - [`CsvSource`]: an HR export as CSV, header cells as attribute paths, bad rows reported by
+//!   line number.
+//! - [`state::MemoryStateStore`] and [`state::RedbStateStore`] (durable, on redb).
+//! - [`testing`]: decorators that fail, delay or record calls of any implementation.
 
 mod clock;
 #[cfg(any(test, doc, feature = "conformance"))]
@@ -32,11 +134,14 @@ mod types;
 pub use clock::{Clock, FakeClock, SystemClock};
 pub use csv_source::{CsvOptions, CsvSource, DEFAULT_PAGE_SIZE as CSV_DEFAULT_PAGE_SIZE};
 pub use error::{Error, ErrorKind, ObjectRef, Result};
+pub use memory::MemoryDirectory;
 pub use source::{
     Change, ChangeKind, ChangePage, DynSource, ImportPage, RecordProblem, SourceCapabilities,
     SourceConnector, SourceObject,
 };
-pub use state::{DynStateStore, Lease, StateStore, Table, WriteBatch, WriteOp};
+pub use state::{
+    DynStateStore, Lease, MemoryStateStore, RedbStateStore, StateStore, Table, WriteBatch, WriteOp,
+};
 pub use target::{
     DynTarget, Query, QueryPage, SortOrder, TargetCapabilities, TargetConnector,
     TargetConnectorExt, TargetObject,
