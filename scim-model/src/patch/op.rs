@@ -7,6 +7,7 @@ use std::str::FromStr;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use serde_json::{Map, Value};
 
+use crate::remove_ci;
 use crate::resource::find_key;
 use crate::{AttributePath, Error, Limits, Result};
 
@@ -140,15 +141,15 @@ impl PatchOperation {
 
     /// Reads one operation from its JSON object; `index` is its position in `Operations`, for
     /// error messages.
-    fn from_json(index: usize, value: &Value, limits: &Limits) -> Result<Self> {
+    fn from_json(index: usize, value: Value, limits: &Limits) -> Result<Self> {
         let at = |field: &str| format!("Operations[{index}]{field}");
-        let Value::Object(map) = value else {
+        let Value::Object(mut map) = value else {
             return Err(Error::InvalidSyntax {
                 context: at(""),
-                message: format!("expected an object, found {}", kind_of(value)),
+                message: format!("expected an object, found {}", kind_of(&value)),
             });
         };
-        let op = match find_key(map, "op").map(|(_, v)| v) {
+        let op = match find_key(&map, "op").map(|(_, v)| v) {
             None => {
                 return Err(Error::InvalidSyntax {
                     context: at(".op"),
@@ -168,7 +169,7 @@ impl PatchOperation {
                 });
             }
         };
-        let path = match find_key(map, "path").map(|(_, v)| v) {
+        let path = match find_key(&map, "path").map(|(_, v)| v) {
             None | Some(Value::Null) => None,
             // An empty path is no path: some clients send `"path": ""` with a path-less add.
             Some(Value::String(s)) if s.trim().is_empty() => None,
@@ -182,7 +183,8 @@ impl PatchOperation {
                 });
             }
         };
-        let value = find_key(map, "value").map(|(_, v)| v.clone());
+        // Moved, not copied: the value may be a long list of members.
+        let value = remove_ci(&mut map, "value");
         let operation = PatchOperation { op, path, value };
         operation.check(index)?;
         Ok(operation)
@@ -275,7 +277,7 @@ impl Serialize for PatchOperation {
 impl<'de> Deserialize<'de> for PatchOperation {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> std::result::Result<Self, D::Error> {
         let value = Value::deserialize(deserializer)?;
-        PatchOperation::from_json(0, &value, &Limits::DEFAULT).map_err(serde::de::Error::custom)
+        PatchOperation::from_json(0, value, &Limits::DEFAULT).map_err(serde::de::Error::custom)
     }
 }
 
@@ -413,7 +415,7 @@ impl PatchOp {
             });
         }
         let value: Value = serde_json::from_str(text).map_err(|e| Error::json("PatchOp", e))?;
-        Self::from_value_with(&value, limits)
+        Self::from_owned(value, limits)
     }
 
     /// Reads a PATCH request from a JSON value with the default [`Limits`].
@@ -435,23 +437,29 @@ impl PatchOp {
     /// `add` or `replace` without a value (or, without a path, with a value that is not an
     /// object).
     pub fn from_value_with(value: &Value, limits: &Limits) -> Result<Self> {
-        let Value::Object(map) = value else {
+        Self::from_owned(value.clone(), limits)
+    }
+
+    /// Reads a PATCH request from a JSON value it takes: operation values are moved into the
+    /// operations, not copied.
+    fn from_owned(value: Value, limits: &Limits) -> Result<Self> {
+        let Value::Object(mut map) = value else {
             return Err(Error::InvalidSyntax {
                 context: "PatchOp".to_owned(),
-                message: format!("expected a JSON object, found {}", kind_of(value)),
+                message: format!("expected a JSON object, found {}", kind_of(&value)),
             });
         };
-        let schemas = read_schemas(map)?;
-        let operations = match find_key(map, "Operations").map(|(_, v)| v) {
+        let schemas = read_schemas(&map)?;
+        let operations = match remove_ci(&mut map, "Operations") {
             Some(Value::Array(items)) => items
-                .iter()
+                .into_iter()
                 .enumerate()
                 .map(|(i, item)| PatchOperation::from_json(i, item, limits))
                 .collect::<Result<Vec<_>>>()?,
             Some(other) => {
                 return Err(Error::InvalidSyntax {
                     context: "Operations".to_owned(),
-                    message: format!("expected an array, found {}", kind_of(other)),
+                    message: format!("expected an array, found {}", kind_of(&other)),
                 });
             }
             None => {
@@ -517,6 +525,6 @@ impl Serialize for PatchOp {
 impl<'de> Deserialize<'de> for PatchOp {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> std::result::Result<Self, D::Error> {
         let value = Value::deserialize(deserializer)?;
-        PatchOp::from_value(&value).map_err(serde::de::Error::custom)
+        PatchOp::from_owned(value, &Limits::DEFAULT).map_err(serde::de::Error::custom)
     }
 }
