@@ -902,7 +902,11 @@ impl<'r> Engine<'r> {
                 return self.apply_block(root, kind, key, value);
             }
         }
-        let path = match AttributePath::parse(key) {
+        let parsed = match super::op::simple_path(key, &crate::Limits::DEFAULT) {
+            Some(path) => Ok(path),
+            None => AttributePath::parse(key),
+        };
+        let path = match parsed {
             Ok(path) => path,
             Err(_) if !self.strict => AttributePath::new(key),
             Err(e) => return Err(e),

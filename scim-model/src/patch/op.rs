@@ -173,9 +173,10 @@ impl PatchOperation {
             None | Some(Value::Null) => None,
             // An empty path is no path: some clients send `"path": ""` with a path-less add.
             Some(Value::String(s)) if s.trim().is_empty() => None,
-            Some(Value::String(s)) => {
-                Some(AttributePath::parse_with(s, limits).map_err(|e| in_operation(e, index))?)
-            }
+            Some(Value::String(s)) => Some(match simple_path(s, limits) {
+                Some(path) => path,
+                None => AttributePath::parse_with(s, limits).map_err(|e| in_operation(e, index))?,
+            }),
             Some(other) => {
                 return Err(Error::InvalidSyntax {
                     context: at(".path"),
@@ -213,6 +214,27 @@ impl PatchOperation {
             }
             _ => Ok(()),
         }
+    }
+}
+
+/// `name` or `name.sub` made of plain attribute names (RFC 7643 §2.1 `ATTRNAME`: a letter,
+/// then letters, digits, `_` or `-`), read without the full parser: most PATCH paths Entra
+/// sends (`active`, `name.familyName`) have this form. `None` for anything else.
+pub(crate) fn simple_path(s: &str, limits: &Limits) -> Option<AttributePath> {
+    fn attr_name(n: &str) -> bool {
+        let mut bytes = n.bytes();
+        bytes.next().is_some_and(|b| b.is_ascii_alphabetic())
+            && bytes.all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
+    }
+    if s.len() > limits.max_filter_len {
+        return None;
+    }
+    match s.split_once('.') {
+        None if attr_name(s) => Some(AttributePath::new(s)),
+        Some((name, sub)) if attr_name(name) && attr_name(sub) => {
+            Some(AttributePath::new(name).with_sub_attribute(sub))
+        }
+        _ => None,
     }
 }
 

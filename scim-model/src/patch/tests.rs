@@ -294,3 +294,32 @@ fn matcher_shortcut_agrees_with_the_evaluator() {
         Matcher::EqText { .. }
     ));
 }
+
+#[test]
+fn simple_paths_read_as_the_parser_reads_them() {
+    use super::super::op::simple_path;
+    let limits = crate::Limits::DEFAULT;
+    for s in [
+        "active",
+        "name.familyName",
+        "x509Certificates",
+        "a_b-c.d9",
+        "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:department",
+        "emails[type eq \"work\"].value",
+        "1abc",
+        "name.",
+        ".name",
+        "a.b.c",
+        "$ref",
+        "name .x",
+    ] {
+        let parsed = AttributePath::parse(s).ok();
+        // When the shortcut answers, it answers as the parser does; else the parser decides.
+        if let Some(fast) = simple_path(s, &limits) {
+            assert_eq!(Some(fast), parsed, "{s}");
+        }
+    }
+    assert!(simple_path("name.familyName", &limits).is_some());
+    assert!(simple_path("a.b.c", &limits).is_none());
+    assert!(simple_path("1abc", &limits).is_none());
+}
