@@ -139,17 +139,66 @@ impl PatchOperation {
         Self::new(PatchOpKind::Remove, Some(path), Some(values))
     }
 
-    /// Reads one operation from its JSON object; `index` is its position in `Operations`, for
-    /// error messages.
+    /// Reads one operation from its JSON object, taking it; `index` is its position in
+    /// `Operations`, for error messages.
     fn from_json(index: usize, value: Value, limits: &Limits) -> Result<Self> {
-        let at = |field: &str| format!("Operations[{index}]{field}");
-        let Value::Object(mut map) = value else {
-            return Err(Error::InvalidSyntax {
-                context: at(""),
-                message: format!("expected an object, found {}", kind_of(&value)),
-            });
+        let Value::Object(map) = value else {
+            return Err(not_an_object(index, &value));
         };
-        let op = match find_key(&map, "op").map(|(_, v)| v) {
+        // One pass over the members, taking them by value (no lookups, no copies).
+        let mut fields: [Option<(Value, bool)>; 3] = [None, None, None];
+        for (k, v) in map {
+            if let Some((i, exact)) = field_of(&k)
+                && fields[i]
+                    .as_ref()
+                    .is_none_or(|(_, was_exact)| exact && !was_exact)
+            {
+                fields[i] = Some((v, exact));
+            }
+        }
+        let [op, path, value] = fields;
+        Self::from_fields(
+            index,
+            op.as_ref().map(|(v, _)| v),
+            path.as_ref().map(|(v, _)| v),
+            value.map(|(v, _)| v),
+            limits,
+        )
+    }
+
+    /// Reads one operation from a JSON object it borrows, copying only its `value`.
+    fn from_json_ref(index: usize, value: &Value, limits: &Limits) -> Result<Self> {
+        let Value::Object(map) = value else {
+            return Err(not_an_object(index, value));
+        };
+        let mut fields: [Option<(&Value, bool)>; 3] = [None, None, None];
+        for (k, v) in map {
+            if let Some((i, exact)) = field_of(k)
+                && fields[i].is_none_or(|(_, was_exact)| exact && !was_exact)
+            {
+                fields[i] = Some((v, exact));
+            }
+        }
+        let [op, path, value] = fields;
+        Self::from_fields(
+            index,
+            op.map(|(v, _)| v),
+            path.map(|(v, _)| v),
+            value.map(|(v, _)| v.clone()),
+            limits,
+        )
+    }
+
+    /// An operation from its `op`, `path` and `value` members.
+    fn from_fields(
+        index: usize,
+        op_field: Option<&Value>,
+        path_field: Option<&Value>,
+        value: Option<Value>,
+        limits: &Limits,
+    ) -> Result<Self> {
+        let at = |field: &str| format!("Operations[{index}]{field}");
+        let op = match op_field {
             None => {
                 return Err(Error::InvalidSyntax {
                     context: at(".op"),
@@ -169,7 +218,7 @@ impl PatchOperation {
                 });
             }
         };
-        let path = match find_key(&map, "path").map(|(_, v)| v) {
+        let path = match path_field {
             None | Some(Value::Null) => None,
             // An empty path is no path: some clients send `"path": ""` with a path-less add.
             Some(Value::String(s)) if s.trim().is_empty() => None,
@@ -184,8 +233,6 @@ impl PatchOperation {
                 });
             }
         };
-        // Moved, not copied: the value may be a long list of members.
-        let value = remove_ci(&mut map, "value");
         let operation = PatchOperation { op, path, value };
         operation.check(index)?;
         Ok(operation)
@@ -235,6 +282,23 @@ pub(crate) fn simple_path(s: &str, limits: &Limits) -> Option<AttributePath> {
             Some(AttributePath::new(name).with_sub_attribute(sub))
         }
         _ => None,
+    }
+}
+
+/// Which member of an operation a key names (`op`, `path`, `value`: 0, 1, 2), read
+/// case-insensitively, and whether it is spelled exactly (an exact spelling wins over another
+/// casing of the same name).
+fn field_of(key: &str) -> Option<(usize, bool)> {
+    let i = ["op", "path", "value"]
+        .iter()
+        .position(|n| key.eq_ignore_ascii_case(n))?;
+    Some((i, matches!(key, "op" | "path" | "value")))
+}
+
+fn not_an_object(index: usize, value: &Value) -> Error {
+    Error::InvalidSyntax {
+        context: format!("Operations[{index}]"),
+        message: format!("expected an object, found {}", kind_of(value)),
     }
 }
 
@@ -459,7 +523,25 @@ impl PatchOp {
     /// `add` or `replace` without a value (or, without a path, with a value that is not an
     /// object).
     pub fn from_value_with(value: &Value, limits: &Limits) -> Result<Self> {
-        Self::from_owned(value.clone(), limits)
+        let Value::Object(map) = value else {
+            return Err(Error::InvalidSyntax {
+                context: "PatchOp".to_owned(),
+                message: format!("expected a JSON object, found {}", kind_of(value)),
+            });
+        };
+        let schemas = read_schemas(map)?;
+        let operations = match find_key(map, "Operations").map(|(_, v)| v) {
+            Some(Value::Array(items)) => items
+                .iter()
+                .enumerate()
+                .map(|(i, item)| PatchOperation::from_json_ref(i, item, limits))
+                .collect::<Result<Vec<_>>>()?,
+            other => return Err(bad_operations(other)),
+        };
+        Ok(PatchOp {
+            schemas,
+            operations,
+        })
     }
 
     /// Reads a PATCH request from a JSON value it takes: operation values are moved into the
@@ -478,23 +560,23 @@ impl PatchOp {
                 .enumerate()
                 .map(|(i, item)| PatchOperation::from_json(i, item, limits))
                 .collect::<Result<Vec<_>>>()?,
-            Some(other) => {
-                return Err(Error::InvalidSyntax {
-                    context: "Operations".to_owned(),
-                    message: format!("expected an array, found {}", kind_of(&other)),
-                });
-            }
-            None => {
-                return Err(Error::InvalidSyntax {
-                    context: "Operations".to_owned(),
-                    message: "missing".to_owned(),
-                });
-            }
+            other => return Err(bad_operations(other.as_ref())),
         };
         Ok(PatchOp {
             schemas,
             operations,
         })
+    }
+}
+
+/// The error for an `Operations` member that is missing or not an array.
+fn bad_operations(found: Option<&Value>) -> Error {
+    Error::InvalidSyntax {
+        context: "Operations".to_owned(),
+        message: match found {
+            Some(other) => format!("expected an array, found {}", kind_of(other)),
+            None => "missing".to_owned(),
+        },
     }
 }
 

@@ -1312,3 +1312,27 @@ fn operation_builders() {
     );
     assert_eq!(resource.get("members"), Some(&json!([{"value": "2"}])));
 }
+
+/// Member names of the message are case-insensitive; an exact spelling wins over another
+/// casing. Borrowed (`from_value`) and owned (serde, text) reading agree.
+#[test]
+fn message_member_names_are_case_insensitive() {
+    let input = json!({"OPERATIONS": [
+        {"OP": "Add", "Path": "nickName", "VALUE": "x"},
+        {"Op": "remove", "op": "add", "path": "title", "value": "t"}
+    ]});
+    let borrowed = PatchOp::from_value(&input).unwrap();
+    let owned: PatchOp = serde_json::from_value(input.clone()).unwrap();
+    let text = PatchOp::from_json_str(&input.to_string(), &Limits::DEFAULT).unwrap();
+    assert_eq!(borrowed, owned);
+    assert_eq!(borrowed, text);
+    let ops = borrowed.operations();
+    assert_eq!(
+        ops[0],
+        PatchOperation::add(AttributePath::new("nickName"), json!("x"))
+    );
+    assert_eq!(
+        ops[1],
+        PatchOperation::add(AttributePath::new("title"), json!("t"))
+    );
+}
