@@ -6,3 +6,11 @@
 //!
 //! It is not built yet: its work is tracked by the scoping issue. Everything it reads, it reads
 //! from a [`scim_model`] resource by attribute path.
+
+mod error;
+pub mod filter;
+pub mod mapping;
+
+pub use error::{Error, Result};
+pub use filter::{CompiledScopingFilter, Explanation, ScopingFilter};
+pub use mapping::{AttributeMapping, FlowType, MappingSet, MappingSource};

@@ -1,0 +1,58 @@
+//! The scoping crate's error type.
+
+/// What went wrong loading or evaluating a scoping filter, a mapping or an expression.
+///
+/// Every variant carries the offending input: the group and clause index of a filter, the
+/// index and target attribute of a mapping.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// A scoping filter clause cannot be compiled (unknown operator, bad regex, missing value,
+    /// a value on a unary operator, bad path). `group` and `clause` are the 0-based indexes in
+    /// the JSON arrays.
+    #[error("scoping filter group {group}, clause {clause}: {message}")]
+    InvalidClause {
+        /// Index of the group in the filter.
+        group: usize,
+        /// Index of the clause in its group.
+        clause: usize,
+        /// What is wrong.
+        message: String,
+    },
+    /// A document (scoping filter, mapping set) is not valid JSON of the expected shape.
+    #[error("invalid {what} JSON: {message}")]
+    InvalidJson {
+        /// What was being read ("scoping filter", "mappings").
+        what: &'static str,
+        /// The parser's message, with line and column.
+        message: String,
+    },
+    /// An attribute mapping cannot be loaded. `index` is the 0-based index in the mapping
+    /// array; `target` its `targetAttribute` as written.
+    #[error("mapping {index} ({target}): {message}")]
+    InvalidMapping {
+        /// Index of the mapping in the set.
+        index: usize,
+        /// Its target attribute, as written.
+        target: String,
+        /// What is wrong.
+        message: String,
+    },
+    /// A mapping set as a whole is invalid (no matching attribute, duplicate targets).
+    #[error("mapping set: {message}")]
+    InvalidMappingSet {
+        /// What is wrong.
+        message: String,
+    },
+    /// A mapping could not be evaluated for one source object.
+    #[error("mapping {target}: {message}")]
+    MappingFailed {
+        /// The mapping's target attribute, as written.
+        target: String,
+        /// What went wrong.
+        message: String,
+    },
+}
+
+/// The crate's result type.
+pub type Result<T, E = Error> = std::result::Result<T, E>;

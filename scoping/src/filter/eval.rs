@@ -1,0 +1,327 @@
+//! Evaluating a compiled filter against a resource.
+
+use std::cmp::Ordering;
+use std::fmt::Write as _;
+use std::ops::ControlFlow;
+
+use scim_model::{Resource, get_ci};
+use serde_json::Value;
+
+use super::compile::{
+    CompiledClause, CompiledScopingFilter, Num, Operand, parse_instant, parse_num,
+};
+use super::{MultivaluedComparison, Operator};
+
+impl CompiledScopingFilter {
+    /// Whether `resource` is in scope: all clauses of some group hold, or there are no groups.
+    pub fn matches(&self, resource: &Resource) -> bool {
+        self.groups.is_empty()
+            || self
+                .groups
+                .iter()
+                .any(|group| group.iter().all(|clause| clause.holds(resource)))
+    }
+}
+
+/// Whether a value counts as empty: null, `""`, `[]`, `{}`.
+pub(crate) fn is_empty(v: &Value) -> bool {
+    match v {
+        Value::Null => true,
+        Value::String(s) => s.is_empty(),
+        Value::Array(a) => a.is_empty(),
+        Value::Object(o) => o.is_empty(),
+        _ => false,
+    }
+}
+
+impl CompiledClause {
+    /// Calls `f` with each non-empty value the clause's path reads, until it breaks.
+    pub(crate) fn visit<'a>(
+        &self,
+        resource: &'a Resource,
+        f: &mut impl FnMut(&'a Value) -> ControlFlow<()>,
+    ) {
+        let Some(top) = resource.attribute(self.path.urn(), self.path.name()) else {
+            return;
+        };
+        match top {
+            Value::Array(items) => {
+                for item in items {
+                    if !self.element_passes(item) {
+                        continue;
+                    }
+                    if self.leaf(item, f).is_break() {
+                        return;
+                    }
+                }
+            }
+            other => {
+                if self.element_passes(other) {
+                    let _ = self.leaf(other, f);
+                }
+            }
+        }
+    }
+
+    fn element_passes(&self, element: &Value) -> bool {
+        let Some(filter) = &self.element_filter else {
+            return true;
+        };
+        let Value::Object(obj) = element else {
+            return false;
+        };
+        Resource::from_object(obj.clone()).is_ok_and(|r| filter.matches(&r).unwrap_or(false))
+    }
+
+    fn leaf<'a>(
+        &self,
+        v: &'a Value,
+        f: &mut impl FnMut(&'a Value) -> ControlFlow<()>,
+    ) -> ControlFlow<()> {
+        let v = match (self.path.sub_attribute(), v) {
+            (Some(sub), Value::Object(o)) => match get_ci(o, sub) {
+                Some(v) => v,
+                None => return ControlFlow::Continue(()),
+            },
+            (Some(_), _) => return ControlFlow::Continue(()),
+            (None, Value::Object(o)) => match get_ci(o, "value") {
+                Some(v) => v,
+                None => return ControlFlow::Continue(()),
+            },
+            (None, v) => v,
+        };
+        match v {
+            Value::Array(items) => {
+                for item in items {
+                    if !is_empty(item) {
+                        f(item)?;
+                    }
+                }
+                ControlFlow::Continue(())
+            }
+            v if is_empty(v) => ControlFlow::Continue(()),
+            v => f(v),
+        }
+    }
+
+    /// Whether the clause holds for `resource`.
+    pub(crate) fn holds(&self, resource: &Resource) -> bool {
+        match self.op {
+            Operator::IsNull | Operator::IsNotNull => {
+                let mut seen = false;
+                self.visit(resource, &mut |_| {
+                    seen = true;
+                    ControlFlow::Break(())
+                });
+                seen == (self.op == Operator::IsNotNull)
+            }
+            Operator::MemberOfAny | Operator::UnderOu => {
+                let mut any = false;
+                self.visit(resource, &mut |v| {
+                    if self.value_holds(v) {
+                        any = true;
+                        ControlFlow::Break(())
+                    } else {
+                        ControlFlow::Continue(())
+                    }
+                });
+                any
+            }
+            _ => {
+                let (mut seen, mut any, mut all) = (false, false, true);
+                let mode = self.mode;
+                self.visit(resource, &mut |v| {
+                    seen = true;
+                    if self.value_holds(v) {
+                        any = true;
+                        if mode == MultivaluedComparison::Any {
+                            return ControlFlow::Break(());
+                        }
+                    } else {
+                        all = false;
+                        if mode == MultivaluedComparison::All {
+                            return ControlFlow::Break(());
+                        }
+                    }
+                    ControlFlow::Continue(())
+                });
+                seen && match mode {
+                    MultivaluedComparison::Any => any,
+                    _ => all,
+                }
+            }
+        }
+    }
+
+    /// Whether one (non-empty) value satisfies the clause.
+    pub(crate) fn value_holds(&self, v: &Value) -> bool {
+        let mut buf = StackText::new();
+        match (&self.operand, self.op) {
+            (Operand::None, Operator::IsTrue) => as_bool(v) == Some(true),
+            (Operand::None, Operator::IsFalse) => as_bool(v) == Some(false),
+            (Operand::None, _) => false,
+            (Operand::Regex(re), op) => match text_of(v, &mut buf) {
+                Some(t) => re.is_match(t) == (op == Operator::RegexMatch),
+                None => false,
+            },
+            (Operand::Order { number, instant }, op) => {
+                let ord = match (number, instant) {
+                    (Some(n), _) => value_num(v).and_then(|x| cmp_num(x, *n)),
+                    (None, Some(i)) => v.as_str().and_then(parse_instant).map(|x| x.cmp(i)),
+                    (None, None) => None,
+                };
+                match (ord, op) {
+                    (None, _) => false,
+                    (Some(o), Operator::GreaterThan) => o == Ordering::Greater,
+                    (Some(o), Operator::GreaterThanOrEquals) => o != Ordering::Less,
+                    (Some(o), Operator::LessThan) => o == Ordering::Less,
+                    (Some(o), Operator::LessThanOrEquals) => o != Ordering::Greater,
+                    (Some(_), _) => false,
+                }
+            }
+            (Operand::Ids(ids), _) => v
+                .as_str()
+                .is_some_and(|s| ids.iter().any(|id| id.eq_ignore_ascii_case(s))),
+            (Operand::Ous(ous), _) => v
+                .as_str()
+                .is_some_and(|s| ous.iter().any(|ou| ou.contains(s))),
+            (
+                Operand::Text {
+                    text,
+                    lower,
+                    number,
+                },
+                op,
+            ) => {
+                let equal = || text_equals(v, text, *number, &mut StackText::new());
+                let Some(t) = text_of(v, &mut buf) else {
+                    return false;
+                };
+                match op {
+                    Operator::Equals => equal(),
+                    Operator::NotEquals => !equal(),
+                    Operator::EqualsIgnoreCase => eq_ci(t, lower),
+                    Operator::NotEqualsIgnoreCase => !eq_ci(t, lower),
+                    Operator::ContainedIn => text.contains(t),
+                    Operator::NotContainedIn => !text.contains(t),
+                    Operator::Includes => t.contains(text.as_str()),
+                    Operator::IncludesIgnoreCase => contains_ci(t, lower),
+                    Operator::StartsWith => t.starts_with(text.as_str()),
+                    Operator::StartsWithIgnoreCase => starts_with_ci(t, lower),
+                    Operator::EndsWith => t.ends_with(text.as_str()),
+                    Operator::EndsWithIgnoreCase => ends_with_ci(t, lower),
+                    _ => false,
+                }
+            }
+        }
+    }
+}
+
+fn as_bool(v: &Value) -> Option<bool> {
+    match v {
+        Value::Bool(b) => Some(*b),
+        Value::String(s) if s.eq_ignore_ascii_case("true") => Some(true),
+        Value::String(s) if s.eq_ignore_ascii_case("false") => Some(false),
+        _ => None,
+    }
+}
+
+/// EQUALS: strings exactly; a boolean against `true`/`false` in any case; a number against a
+/// numeric clause value by value.
+fn text_equals(v: &Value, text: &str, number: Option<Num>, buf: &mut StackText) -> bool {
+    match v {
+        Value::String(s) => s == text,
+        Value::Bool(b) => text.eq_ignore_ascii_case(if *b { "true" } else { "false" }),
+        Value::Number(_) => match (value_num(v), number) {
+            (Some(x), Some(n)) => cmp_num(x, n) == Some(Ordering::Equal),
+            _ => text_of(v, buf).is_some_and(|t| t == text),
+        },
+        _ => false,
+    }
+}
+
+fn value_num(v: &Value) -> Option<Num> {
+    match v {
+        Value::Number(n) => n
+            .as_i64()
+            .map(Num::Int)
+            .or_else(|| n.as_f64().map(Num::Float)),
+        Value::String(s) => parse_num(s),
+        _ => None,
+    }
+}
+
+fn cmp_num(a: Num, b: Num) -> Option<Ordering> {
+    match (a, b) {
+        (Num::Int(x), Num::Int(y)) => Some(x.cmp(&y)),
+        (Num::Int(x), Num::Float(y)) => (x as f64).partial_cmp(&y),
+        (Num::Float(x), Num::Int(y)) => x.partial_cmp(&(y as f64)),
+        (Num::Float(x), Num::Float(y)) => x.partial_cmp(&y),
+    }
+}
+
+/// The text of a scalar value: a string as is, a number as JSON writes it, a boolean as .NET
+/// does (`True`, `False`). Objects and arrays have none.
+fn text_of<'a>(v: &'a Value, buf: &'a mut StackText) -> Option<&'a str> {
+    match v {
+        Value::String(s) => Some(s),
+        Value::Bool(true) => Some("True"),
+        Value::Bool(false) => Some("False"),
+        Value::Number(n) => {
+            write!(buf, "{n}").ok()?;
+            Some(buf.as_str())
+        }
+        _ => None,
+    }
+}
+
+fn eq_ci(t: &str, lower: &str) -> bool {
+    t.chars().flat_map(char::to_lowercase).eq(lower.chars())
+}
+
+fn starts_with_ci(t: &str, lower: &str) -> bool {
+    let mut hay = t.chars().flat_map(char::to_lowercase);
+    lower.chars().all(|c| hay.next() == Some(c))
+}
+
+fn ends_with_ci(t: &str, lower: &str) -> bool {
+    let mut hay = t.chars().rev().flat_map(|c| c.to_lowercase().rev());
+    lower.chars().rev().all(|c| hay.next() == Some(c))
+}
+
+fn contains_ci(t: &str, lower: &str) -> bool {
+    lower.is_empty()
+        || t.char_indices()
+            .any(|(i, _)| starts_with_ci(&t[i..], lower))
+}
+
+/// A small text buffer on the stack, for rendering numbers without allocating.
+pub(crate) struct StackText {
+    buf: [u8; 64],
+    len: usize,
+}
+
+impl StackText {
+    pub(crate) fn new() -> Self {
+        StackText {
+            buf: [0; 64],
+            len: 0,
+        }
+    }
+
+    pub(crate) fn as_str(&self) -> &str {
+        std::str::from_utf8(&self.buf[..self.len]).unwrap_or("")
+    }
+}
+
+impl std::fmt::Write for StackText {
+    fn write_str(&mut self, s: &str) -> std::fmt::Result {
+        let end = self.len + s.len();
+        if end > self.buf.len() {
+            return Err(std::fmt::Error);
+        }
+        self.buf[self.len..end].copy_from_slice(s.as_bytes());
+        self.len = end;
+        Ok(())
+    }
+}
