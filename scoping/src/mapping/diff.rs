@@ -1,0 +1,169 @@
+//! What a create sends, and the minimal PATCH an update sends.
+
+use scim_model::patch::PatchOp;
+use scim_model::{Resource, get_ci};
+use serde_json::{Map, Value};
+
+use super::flow::{CompiledMapping, Flow, is_empty, read_path};
+use super::{FlowType, MappingSet};
+use crate::{Error, Result};
+
+impl MappingSet {
+    /// What a create sends: a JSON object keyed by each flowing mapping's `targetAttribute`,
+    /// exactly as written, with its value. A null source gives the default value if the
+    /// mapping has one; otherwise the mapping is absent, as is one whose expression ignored
+    /// the flow.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::MappingFailed`] naming the mapping whose value cannot be computed.
+    pub fn create_attributes(&self, source: &Resource) -> Result<Map<String, Value>> {
+        let mut out = Map::new();
+        for m in &self.mappings {
+            if let Some(v) = create_value(m, source)? {
+                out.insert(m.spec.target_attribute.clone(), v);
+            }
+        }
+        Ok(out)
+    }
+
+    /// The resource a create sends: the values of [`MappingSet::create_attributes`] written,
+    /// as PATCH `add` operations, into an empty resource of the target schema (value-filter
+    /// paths create their element; extension attributes their extension block).
+    ///
+    /// # Errors
+    ///
+    /// [`Error::MappingFailed`] naming the mapping whose value cannot be computed or written
+    /// (a value the schema refuses, say).
+    pub fn create_resource(&self, source: &Resource) -> Result<Resource> {
+        let mut resource = Resource::new([self.target_schema.as_str()]);
+        for m in &self.mappings {
+            if let Some(v) = create_value(m, source)? {
+                PatchOp::new()
+                    .add(m.target.clone(), v)
+                    .apply(&mut resource, &self.registry)
+                    .map_err(|e| Error::MappingFailed {
+                        target: m.spec.target_attribute.clone(),
+                        message: e.to_string(),
+                    })?;
+            }
+        }
+        Ok(resource)
+    }
+
+    /// The minimal PATCH that brings `current` (the target object) up to date with `source`,
+    /// honouring each mapping's flow type and the rule that a null source never clears a
+    /// target value (unless `flowNullValues`). Empty when nothing changes.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::MappingFailed`] naming the mapping whose value cannot be computed.
+    pub fn update(&self, source: &Resource, current: &Resource) -> Result<PatchOp> {
+        let mut patch = PatchOp::new();
+        for m in &self.mappings {
+            if m.spec.flow_type == FlowType::ObjectAddOnly {
+                continue;
+            }
+            let now = read_path(current, &m.target);
+            match m.flow(source)? {
+                Flow::Ignore => {}
+                Flow::Null => {
+                    if matches!(m.source, super::flow::Source::None) {
+                        if let (None, Some(default)) = (&now, &m.spec.default_value)
+                            && !is_empty(default)
+                        {
+                            patch = patch.add(m.target.clone(), default.clone());
+                        }
+                    } else if m.spec.flow_null_values
+                        && m.spec.flow_type == FlowType::Always
+                        && now.is_some()
+                    {
+                        patch = patch.remove(m.target.clone());
+                    }
+                }
+                Flow::Value(v) => {
+                    if let Some(op) = update_value(m, now.as_ref(), v) {
+                        patch.push(op);
+                    }
+                }
+            }
+        }
+        Ok(patch)
+    }
+}
+
+fn create_value(m: &CompiledMapping, source: &Resource) -> Result<Option<Value>> {
+    Ok(match m.flow(source)? {
+        Flow::Value(v) => Some(v),
+        Flow::Null => m.spec.default_value.clone().filter(|d| !is_empty(d)),
+        Flow::Ignore => None,
+    })
+}
+
+fn update_value(
+    m: &CompiledMapping,
+    now: Option<&Value>,
+    v: Value,
+) -> Option<scim_model::patch::PatchOperation> {
+    use scim_model::patch::PatchOperation;
+    let path = m.target.clone();
+    let Some(now) = now else {
+        return Some(PatchOperation::add(path, v));
+    };
+    match m.spec.flow_type {
+        FlowType::AttributeAddOnly | FlowType::ObjectAddOnly => None,
+        FlowType::Always => (!equal(now, &v)).then(|| PatchOperation::replace(path, v)),
+        FlowType::ValueAddOnly | FlowType::MultiValueAddOnly => {
+            if let Value::Array(wanted) = &v {
+                let missing: Vec<Value> = wanted
+                    .iter()
+                    .filter(|w| !contains(now, w))
+                    .cloned()
+                    .collect();
+                (!missing.is_empty()).then(|| PatchOperation::add(path, Value::Array(missing)))
+            } else if let Value::Array(_) = now {
+                (!contains(now, &v)).then(|| PatchOperation::add(path, Value::Array(vec![v])))
+            } else if m.spec.flow_type == FlowType::ValueAddOnly {
+                (!equal(now, &v)).then(|| PatchOperation::replace(path, v))
+            } else {
+                None
+            }
+        }
+    }
+}
+
+fn contains(haystack: &Value, wanted: &Value) -> bool {
+    match haystack {
+        Value::Array(items) => items.iter().any(|i| equal(i, wanted)),
+        single => equal(single, wanted),
+    }
+}
+
+/// Whether the target's value already is the wanted one: strings exactly, a boolean and its
+/// `"True"`/`"False"` text, a number and its decimal text, arrays as sets, objects key by key
+/// (keys ignoring case).
+pub(crate) fn equal(now: &Value, wanted: &Value) -> bool {
+    match (now, wanted) {
+        (Value::String(a), Value::String(b)) => a == b,
+        (Value::Bool(a), Value::String(s)) | (Value::String(s), Value::Bool(a)) => {
+            s.eq_ignore_ascii_case(if *a { "true" } else { "false" })
+        }
+        (Value::Number(n), Value::String(s)) | (Value::String(s), Value::Number(n)) => {
+            n.to_string() == *s || (s.parse::<f64>().ok().is_some_and(|f| Some(f) == n.as_f64()))
+        }
+        (Value::Number(a), Value::Number(b)) => a == b || a.as_f64() == b.as_f64(),
+        (Value::Array(a), Value::Array(b)) => {
+            a.len() == b.len()
+                && b.iter().all(|w| a.iter().any(|x| equal(x, w)))
+                && a.iter().all(|x| b.iter().any(|w| equal(x, w)))
+        }
+        (Value::Object(a), Value::Object(b)) => {
+            let present = |m: &Map<String, Value>| m.values().filter(|v| !is_empty(v)).count();
+            present(a) == present(b)
+                && b.iter()
+                    .filter(|(_, v)| !is_empty(v))
+                    .all(|(k, w)| get_ci(a, k).is_some_and(|x| equal(x, w)))
+        }
+        (a, b) => a == b,
+    }
+}

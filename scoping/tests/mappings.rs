@@ -1,0 +1,529 @@
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+//! Attribute mappings: the reference's rules (section 2) as input → output, create and update.
+
+use proptest::prelude::*;
+use scim_model::patch::PatchOp;
+use scim_model::{Resource, SchemaRegistry};
+use scoping::{AttributeMapping, Error, FlowType, MappingSet, MappingSource};
+use serde_json::{Value, json};
+
+fn res(v: Value) -> Resource {
+    Resource::from_value(v).unwrap()
+}
+
+fn set(v: Value) -> MappingSet {
+    MappingSet::from_json_str(&v.to_string()).unwrap()
+}
+
+fn patch_json(p: &PatchOp) -> Value {
+    serde_json::to_value(p).unwrap()
+}
+
+fn ops(p: &PatchOp) -> Value {
+    patch_json(p)["Operations"].clone()
+}
+
+/// A matching mapping on userName plus the given ones.
+fn with_key(mut extra: Vec<Value>) -> MappingSet {
+    let mut all = vec![
+        json!({"targetAttribute": "userName", "source": {"type": "Direct", "path": "userPrincipalName"}, "matchingPriority": 1}),
+    ];
+    all.append(&mut extra);
+    set(Value::Array(all))
+}
+
+fn load_err(v: Value) -> Error {
+    MappingSet::from_json_str(&v.to_string()).unwrap_err()
+}
+
+#[test]
+fn direct_constant_none_on_create() {
+    let s = with_key(vec![
+        json!({"targetAttribute": "name.givenName", "source": {"type": "Direct", "path": "givenName"}}),
+        json!({"targetAttribute": "active", "source": {"type": "Constant", "value": "True"}}),
+        json!({"targetAttribute": "userType", "source": {"type": "None"}, "defaultValue": "Employee"}),
+        json!({"targetAttribute": "nickName", "source": {"type": "None"}}),
+        json!({"targetAttribute": "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:department",
+               "source": {"type": "Direct", "path": "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:department"}}),
+    ]);
+    let source = res(json!({
+        "userPrincipalName": "ann@contoso.com", "givenName": "Ann",
+        "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User": {"department": "Sales"}
+    }));
+    insta::assert_json_snapshot!(Value::Object(s.create_attributes(&source).unwrap()), @r#"
+    {
+      "userName": "ann@contoso.com",
+      "name.givenName": "Ann",
+      "active": "True",
+      "userType": "Employee",
+      "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:department": "Sales"
+    }
+    "#);
+    let created = s.create_resource(&source).unwrap();
+    assert_eq!(created.get("userName"), Some(&json!("ann@contoso.com")));
+    assert_eq!(created.get("name"), Some(&json!({"givenName": "Ann"})));
+    assert_eq!(created.get("active"), Some(&json!(true)));
+    assert_eq!(
+        created.attribute(
+            Some("urn:ietf:params:scim:schemas:extension:enterprise:2.0:User"),
+            "department"
+        ),
+        Some(&json!("Sales"))
+    );
+    assert!(created.has_schema("urn:ietf:params:scim:schemas:extension:enterprise:2.0:User"));
+}
+
+#[test]
+fn default_value_applies_on_create_only() {
+    let s = with_key(vec![
+        json!({"targetAttribute": "title", "source": {"type": "Direct", "path": "jobTitle"}, "defaultValue": "Staff"}),
+    ]);
+    let source = res(json!({"userPrincipalName": "a"}));
+    assert_eq!(
+        s.create_attributes(&source).unwrap().get("title"),
+        Some(&json!("Staff"))
+    );
+    // On update the default is not used: nothing is sent, even for an empty target.
+    let current = res(json!({"userName": "a"}));
+    assert!(s.update(&source, &current).unwrap().is_empty());
+    let current = res(json!({"userName": "a", "title": "Boss"}));
+    assert!(s.update(&source, &current).unwrap().is_empty());
+}
+
+#[test]
+fn none_mapping_fills_an_empty_target_with_its_default() {
+    let s = with_key(vec![
+        json!({"targetAttribute": "userType", "source": {"type": "None"}, "defaultValue": "Member"}),
+    ]);
+    let source = res(json!({"userPrincipalName": "a"}));
+    let p = s.update(&source, &res(json!({"userName": "a"}))).unwrap();
+    assert_eq!(
+        ops(&p),
+        json!([{"op": "add", "path": "userType", "value": "Member"}])
+    );
+    let p = s
+        .update(&source, &res(json!({"userName": "a", "userType": "Guest"})))
+        .unwrap();
+    assert!(p.is_empty());
+}
+
+#[test]
+fn null_or_empty_source_never_clears_a_target_value() {
+    let s = with_key(vec![
+        json!({"targetAttribute": "title", "source": {"type": "Direct", "path": "jobTitle"}}),
+    ]);
+    let current = res(json!({"userName": "a", "title": "Boss"}));
+    for source in [
+        json!({"userPrincipalName": "a"}),
+        json!({"userPrincipalName": "a", "jobTitle": null}),
+        json!({"userPrincipalName": "a", "jobTitle": ""}),
+    ] {
+        assert!(s.update(&res(source), &current).unwrap().is_empty());
+    }
+    // On create an empty source populates nothing.
+    let created = s
+        .create_attributes(&res(json!({"userPrincipalName": "a", "jobTitle": ""})))
+        .unwrap();
+    assert!(!created.contains_key("title"));
+}
+
+#[test]
+fn flow_null_values_clears_on_update_only() {
+    let s = with_key(vec![
+        json!({"targetAttribute": "title", "source": {"type": "Direct", "path": "jobTitle"}, "flowNullValues": true}),
+    ]);
+    let current = res(json!({"userName": "a", "title": "Boss"}));
+    let p = s
+        .update(
+            &res(json!({"userPrincipalName": "a", "jobTitle": ""})),
+            &current,
+        )
+        .unwrap();
+    assert_eq!(ops(&p), json!([{"op": "remove", "path": "title"}]));
+    // An omitted attribute clears too; a target without a value gets nothing.
+    let p = s
+        .update(&res(json!({"userPrincipalName": "a"})), &current)
+        .unwrap();
+    assert_eq!(ops(&p), json!([{"op": "remove", "path": "title"}]));
+    assert!(
+        s.update(
+            &res(json!({"userPrincipalName": "a"})),
+            &res(json!({"userName": "a"}))
+        )
+        .unwrap()
+        .is_empty()
+    );
+    // Create: null populates nothing.
+    assert!(
+        !s.create_attributes(&res(json!({"userPrincipalName": "a"})))
+            .unwrap()
+            .contains_key("title")
+    );
+}
+
+#[test]
+fn update_is_minimal() {
+    let s = with_key(vec![
+        json!({"targetAttribute": "title", "source": {"type": "Direct", "path": "jobTitle"}}),
+        json!({"targetAttribute": "displayName", "source": {"type": "Direct", "path": "displayName"}}),
+        json!({"targetAttribute": "active", "source": {"type": "Direct", "path": "accountEnabled"}}),
+    ]);
+    let source = res(
+        json!({"userPrincipalName": "a", "jobTitle": "Boss", "displayName": "Ann", "accountEnabled": "True"}),
+    );
+    let same = res(json!({"userName": "a", "title": "Boss", "displayName": "Ann", "active": true}));
+    let p = s.update(&source, &same).unwrap();
+    assert!(p.is_empty());
+    assert_eq!(
+        patch_json(&p),
+        json!({"schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"], "Operations": []})
+    );
+    let differs = res(json!({"userName": "a", "title": "boss", "active": false}));
+    let p = s.update(&source, &differs).unwrap();
+    insta::assert_json_snapshot!(patch_json(&p), @r#"
+    {
+      "schemas": [
+        "urn:ietf:params:scim:api:messages:2.0:PatchOp"
+      ],
+      "Operations": [
+        {
+          "op": "replace",
+          "path": "title",
+          "value": "Boss"
+        },
+        {
+          "op": "add",
+          "path": "displayName",
+          "value": "Ann"
+        },
+        {
+          "op": "replace",
+          "path": "active",
+          "value": "True"
+        }
+      ]
+    }
+    "#);
+    // The PATCH applied to the current target gives what the mappings want; a second pass is empty.
+    let mut after = differs.clone();
+    p.apply(&mut after, &SchemaRegistry::default()).unwrap();
+    assert!(s.update(&source, &after).unwrap().is_empty());
+}
+
+#[test]
+fn flow_types_on_update() {
+    let m = |flow: &str| {
+        with_key(vec![
+            json!({"targetAttribute": "title", "source": {"type": "Direct", "path": "jobTitle"}, "flowType": flow}),
+        ])
+    };
+    let source = res(json!({"userPrincipalName": "a", "jobTitle": "New"}));
+    let has = res(json!({"userName": "a", "title": "Old"}));
+    let empty = res(json!({"userName": "a"}));
+    let replace = json!([{"op": "replace", "path": "title", "value": "New"}]);
+    let add = json!([{"op": "add", "path": "title", "value": "New"}]);
+    assert_eq!(ops(&m("Always").update(&source, &has).unwrap()), replace);
+    assert_eq!(ops(&m("Always").update(&source, &empty).unwrap()), add);
+    assert!(m("ObjectAddOnly").update(&source, &has).unwrap().is_empty());
+    assert!(
+        m("ObjectAddOnly")
+            .update(&source, &empty)
+            .unwrap()
+            .is_empty()
+    );
+    assert!(
+        m("AttributeAddOnly")
+            .update(&source, &has)
+            .unwrap()
+            .is_empty()
+    );
+    assert_eq!(
+        ops(&m("AttributeAddOnly").update(&source, &empty).unwrap()),
+        add
+    );
+    assert_eq!(
+        ops(&m("ValueAddOnly").update(&source, &has).unwrap()),
+        replace
+    );
+    assert!(
+        m("MultiValueAddOnly")
+            .update(&source, &has)
+            .unwrap()
+            .is_empty()
+    );
+    assert_eq!(
+        ops(&m("MultiValueAddOnly").update(&source, &empty).unwrap()),
+        add
+    );
+    // Every flow type flows on create.
+    for flow in [
+        "Always",
+        "ObjectAddOnly",
+        "AttributeAddOnly",
+        "ValueAddOnly",
+        "MultiValueAddOnly",
+    ] {
+        assert_eq!(
+            m(flow).create_attributes(&source).unwrap().get("title"),
+            Some(&json!("New")),
+            "{flow}"
+        );
+    }
+}
+
+#[test]
+fn multi_valued_add_only_adds_missing_values_never_removes() {
+    for flow in ["ValueAddOnly", "MultiValueAddOnly"] {
+        let s = with_key(vec![
+            json!({"targetAttribute": "x-tags", "source": {"type": "Direct", "path": "tags"}, "flowType": flow}),
+        ]);
+        let source = res(json!({"userPrincipalName": "a", "tags": ["a", "b"]}));
+        let p = s
+            .update(
+                &source,
+                &res(json!({"userName": "a", "x-tags": ["b", "c"]})),
+            )
+            .unwrap();
+        assert_eq!(
+            ops(&p),
+            json!([{"op": "add", "path": "x-tags", "value": ["a"]}]),
+            "{flow}"
+        );
+        assert!(
+            s.update(
+                &source,
+                &res(json!({"userName": "a", "x-tags": ["a", "b", "c"]}))
+            )
+            .unwrap()
+            .is_empty()
+        );
+    }
+    // Always replaces the set, order aside.
+    let s = with_key(vec![
+        json!({"targetAttribute": "x-tags", "source": {"type": "Direct", "path": "tags"}}),
+    ]);
+    let source = res(json!({"userPrincipalName": "a", "tags": ["a", "b"]}));
+    assert!(
+        s.update(
+            &source,
+            &res(json!({"userName": "a", "x-tags": ["b", "a"]}))
+        )
+        .unwrap()
+        .is_empty()
+    );
+    assert_eq!(
+        ops(&s
+            .update(
+                &source,
+                &res(json!({"userName": "a", "x-tags": ["b", "c"]}))
+            )
+            .unwrap()),
+        json!([{"op": "replace", "path": "x-tags", "value": ["a", "b"]}])
+    );
+}
+
+#[test]
+fn value_filter_target_paths() {
+    let s = with_key(vec![
+        json!({"targetAttribute": "phoneNumbers[type eq \"work\"].value", "source": {"type": "Direct", "path": "telephoneNumber"}}),
+        json!({"targetAttribute": "phoneNumbers[type eq \"mobile\"].value", "source": {"type": "Direct", "path": "mobile"}}),
+        json!({"targetAttribute": "phoneNumbers[type eq \"fax\"].value", "source": {"type": "Direct", "path": "facsimileTelephoneNumber"}}),
+        json!({"targetAttribute": "roles[primary eq \"True\"].value", "source": {"type": "Direct", "path": "role"}}),
+    ]);
+    let source = res(
+        json!({"userPrincipalName": "a", "telephoneNumber": "111", "mobile": "222", "role": "admin"}),
+    );
+    let created = s.create_resource(&source).unwrap();
+    let phones = created.get("phoneNumbers").unwrap().as_array().unwrap();
+    assert_eq!(phones.len(), 2);
+    assert!(phones.contains(&json!({"type": "work", "value": "111"})));
+    assert!(phones.contains(&json!({"type": "mobile", "value": "222"})));
+    let roles = created.get("roles").unwrap().as_array().unwrap();
+    assert_eq!(roles.len(), 1);
+    assert_eq!(roles[0]["value"], json!("admin"));
+    // Update: the work number changed, no mobile element exists (add creates it), the role is the same.
+    let current = res(json!({"userName": "a",
+        "phoneNumbers": [{"type": "Work", "value": "000"}],
+        "roles": [{"primary": true, "value": "admin"}]}));
+    let p = s.update(&source, &current).unwrap();
+    assert_eq!(
+        ops(&p),
+        json!([
+            {"op": "replace", "path": "phoneNumbers[type eq \"work\"].value", "value": "111"},
+            {"op": "add", "path": "phoneNumbers[type eq \"mobile\"].value", "value": "222"}
+        ])
+    );
+    let mut after = current.clone();
+    p.apply(&mut after, &SchemaRegistry::default()).unwrap();
+    assert!(s.update(&source, &after).unwrap().is_empty());
+    assert_eq!(
+        after.get("phoneNumbers").unwrap().as_array().unwrap().len(),
+        2
+    );
+}
+
+#[test]
+fn matching_attributes_in_priority_order() {
+    let s = set(json!([
+        {"targetAttribute": "displayName", "source": {"type": "Direct", "path": "displayName"}},
+        {"targetAttribute": "externalId", "source": {"type": "Direct", "path": "employeeId"}, "matchingPriority": 2},
+        {"targetAttribute": "userName", "source": {"type": "Direct", "path": "userPrincipalName"}, "matchingPriority": 1},
+        {"targetAttribute": "emails[type eq \"work\"].value", "source": {"type": "Direct", "path": "mail"}, "matchingPriority": 3}
+    ]));
+    let order: Vec<&str> = s
+        .matching_mappings()
+        .map(|m| m.target_attribute.as_str())
+        .collect();
+    assert_eq!(
+        order,
+        ["userName", "externalId", "emails[type eq \"work\"].value"]
+    );
+    let values = s
+        .matching_values(&res(json!({"userPrincipalName": "a@x", "mail": "a@x.com"})))
+        .unwrap();
+    let shown: Vec<(String, Value)> = values
+        .into_iter()
+        .map(|(p, v)| (p.to_string(), v))
+        .collect();
+    assert_eq!(
+        shown,
+        vec![
+            ("userName".to_owned(), json!("a@x")),
+            (
+                "emails[type eq \"work\"].value".to_owned(),
+                json!("a@x.com")
+            )
+        ]
+    );
+}
+
+#[test]
+fn invalid_mapping_sets_are_rejected_when_loaded() {
+    let key = json!({"targetAttribute": "userName", "source": {"type": "Direct", "path": "upn"}, "matchingPriority": 1});
+    assert!(matches!(
+        load_err(
+            json!([{"targetAttribute": "userName", "source": {"type": "Direct", "path": "upn"}}])
+        ),
+        Error::InvalidMappingSet { .. }
+    ));
+    assert!(matches!(
+        load_err(
+            json!([{"targetAttribute": "userName", "source": {"type": "Direct", "path": "upn"}, "matchingPriority": 0}])
+        ),
+        Error::InvalidMappingSet { .. }
+    ));
+    let bad = |m: Value| match load_err(json!([key.clone(), m])) {
+        Error::InvalidMapping { index, message, .. } => {
+            assert_eq!(index, 1);
+            message
+        }
+        other => panic!("{other:?}"),
+    };
+    assert!(bad(json!({"targetAttribute": "mail", "source": {"type": "Expression", "expression": "SelectUniqueValue(Join(\"@\", [mailNickname], \"contoso.com\"))"}, "matchingPriority": 2})).contains("SelectUniqueValue"));
+    assert!(
+        bad(json!({"targetAttribute": "userName", "source": {"type": "Constant", "value": "x"}}))
+            .contains("already writes")
+    );
+    assert!(
+        bad(json!({"targetAttribute": "id", "source": {"type": "Direct", "path": "objectId"}}))
+            .contains("id")
+    );
+    assert!(
+        bad(
+            json!({"targetAttribute": "emails[type eq", "source": {"type": "Direct", "path": "x"}})
+        )
+        .contains("bad target")
+    );
+    assert!(
+        bad(json!({"targetAttribute": "x", "source": {"type": "Direct", "path": "a[b"}}))
+            .contains("bad source path")
+    );
+    assert!(bad(json!({"targetAttribute": "x", "source": {"type": "Expression", "expression": "a".repeat(10_001)}})).contains("10000"));
+    assert!(
+        bad(json!({"targetAttribute": "x", "source": {"type": "None"}, "matchingPriority": 2}))
+            .contains("needs a source")
+    );
+    assert!(matches!(
+        load_err(
+            json!([key.clone(), {"targetAttribute": "x", "source": {"type": "Direct", "path": "a"}, "matchingPriority": 1}])
+        ),
+        Error::InvalidMappingSet { .. }
+    ));
+    // SelectUniqueValue on a non-matching attribute is fine; 10,000 characters are fine.
+    assert!(
+        MappingSet::new(vec![
+            serde_json::from_value(key.clone()).unwrap(),
+            AttributeMapping::new("mail", MappingSource::expression("SelectUniqueValue([a])")),
+            AttributeMapping::new("nickName", MappingSource::expression("a".repeat(10_000))),
+        ])
+        .is_ok()
+    );
+    assert!(matches!(
+        load_err(json!([{"targetAttribute": "x", "source": {"type": "Formula"}}])),
+        Error::InvalidJson { .. }
+    ));
+    assert!(matches!(
+        load_err(
+            json!([{"targetAttribute": "x", "source": {"type": "None"}, "flowType": "Sometimes"}])
+        ),
+        Error::InvalidJson { .. }
+    ));
+}
+
+#[test]
+fn expression_sources_report_that_they_cannot_run_yet() {
+    let s = MappingSet::new(vec![
+        AttributeMapping::new("userName", MappingSource::direct("upn")).with_matching_priority(1),
+        AttributeMapping::new("mail", MappingSource::expression("Join(\"@\", [a], \"x\")")),
+    ])
+    .unwrap();
+    match s.create_attributes(&res(json!({"upn": "a"}))).unwrap_err() {
+        Error::MappingFailed { target, .. } => assert_eq!(target, "mail"),
+        other => panic!("{other:?}"),
+    }
+}
+
+#[test]
+fn builders_and_serde_agree() {
+    let built = AttributeMapping::new("title", MappingSource::direct("jobTitle"))
+        .with_default("Staff")
+        .with_flow_type(FlowType::AttributeAddOnly)
+        .with_matching_priority(1)
+        .with_flow_null_values(true);
+    let text = json!({"targetAttribute": "title", "source": {"type": "Direct", "path": "jobTitle"}, "defaultValue": "Staff", "flowType": "AttributeAddOnly", "matchingPriority": 1, "flowNullValues": true});
+    assert_eq!(serde_json::to_value(&built).unwrap(), text);
+    let s: MappingSet = serde_json::from_value(json!([text])).unwrap();
+    assert_eq!(serde_json::to_value(&s).unwrap(), json!([text]));
+}
+
+proptest! {
+    /// Whatever the source and the current target, applying the update PATCH leaves nothing to
+    /// do, and a target value is never cleared by a missing source.
+    #[test]
+    fn update_then_update_is_empty(
+        title in prop::option::of("[a-c]{0,2}"),
+        now in prop::option::of("[a-c]{0,2}"),
+        phone in prop::option::of("[0-9]{1,2}"),
+        now_phone in prop::option::of("[0-9]{1,2}"),
+    ) {
+        let s = with_key(vec![
+            json!({"targetAttribute": "title", "source": {"type": "Direct", "path": "jobTitle"}}),
+            json!({"targetAttribute": "phoneNumbers[type eq \"work\"].value", "source": {"type": "Direct", "path": "tel"}}),
+        ]);
+        let mut src = json!({"userPrincipalName": "a"});
+        if let Some(t) = &title { src["jobTitle"] = json!(t); }
+        if let Some(p) = &phone { src["tel"] = json!(p); }
+        let mut cur = json!({"userName": "a"});
+        if let Some(t) = &now { cur["title"] = json!(t); }
+        if let Some(p) = &now_phone { cur["phoneNumbers"] = json!([{"type": "work", "value": p}]); }
+        let source = res(src);
+        let mut current = res(cur);
+        let p = s.update(&source, &current).unwrap();
+        p.apply(&mut current, &SchemaRegistry::default()).unwrap();
+        prop_assert!(s.update(&source, &current).unwrap().is_empty());
+        let source_empty = title.as_deref().is_none_or(str::is_empty);
+        if let Some(t) = now.filter(|t| !t.is_empty() && source_empty) {
+            prop_assert_eq!(current.get("title"), Some(&json!(t)));
+        }
+    }
+}
