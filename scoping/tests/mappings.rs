@@ -527,3 +527,47 @@ proptest! {
         }
     }
 }
+
+#[test]
+fn custom_extension_target_attributes() {
+    let ext = "urn:ietf:params:scim:schemas:extension:CustomExtensionName:2.0:User";
+    let s = with_key(vec![
+        json!({"targetAttribute": format!("{ext}:CustomAttribute"), "source": {"type": "Direct", "path": "costCenter"}}),
+    ]);
+    let source = res(json!({"userPrincipalName": "a", "costCenter": "CC-1"}));
+    let created = s.create_resource(&source).unwrap();
+    assert!(created.has_schema(ext));
+    assert_eq!(
+        created.attribute(Some(ext), "CustomAttribute"),
+        Some(&json!("CC-1"))
+    );
+    assert_eq!(
+        s.create_attributes(&source)
+            .unwrap()
+            .get(&format!("{ext}:CustomAttribute")),
+        Some(&json!("CC-1"))
+    );
+    // Unchanged → nothing; changed → replace through the URN-qualified path.
+    assert!(s.update(&source, &created).unwrap().is_empty());
+    let changed = res(json!({"userPrincipalName": "a", "costCenter": "CC-2"}));
+    assert_eq!(
+        ops(&s.update(&changed, &created).unwrap()),
+        json!([{"op": "replace", "path": format!("{ext}:CustomAttribute"), "value": "CC-2"}])
+    );
+}
+
+#[test]
+fn empty_string_from_the_source_is_null() {
+    // The HR doc says an empty string flows "as-is"; idflow treats it as null (the rule that
+    // an empty source never blanks a target), and Flow null values opts into clearing.
+    let s = with_key(vec![
+        json!({"targetAttribute": "title", "source": {"type": "Direct", "path": "jobTitle"}}),
+    ]);
+    let source = res(json!({"userPrincipalName": "a", "jobTitle": ""}));
+    assert!(!s.create_attributes(&source).unwrap().contains_key("title"));
+    assert!(
+        s.update(&source, &res(json!({"userName": "a", "title": "x"})))
+            .unwrap()
+            .is_empty()
+    );
+}

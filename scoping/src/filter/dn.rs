@@ -231,4 +231,36 @@ mod tests {
         assert!(!under("OU=Sales", ""));
         assert!(!under("OU=Sales", "\\"));
     }
+
+    proptest::proptest! {
+        #[test]
+        fn arbitrary_text_never_panics(ou in ".{0,30}", object in ".{0,30}") {
+            if let Some(dn) = Dn::parse(&ou) {
+                let _ = dn.contains(&object);
+            }
+        }
+
+        #[test]
+        fn a_dn_is_under_itself_and_its_parents(
+            rdns in proptest::collection::vec(("[A-Za-z]{1,3}", r"[A-Za-z0-9 ,\\]{1,6}"), 1..4),
+        ) {
+            // Escape the values as RFC 4514 asks (`,` and `\` escaped; spaces kept inside).
+            let text: Vec<String> = rdns
+                .iter()
+                .map(|(t, v)| {
+                    let v = v.trim().replace('\\', "\\\\").replace(',', "\\,");
+                    format!("{t}={}", if v.is_empty() { "x".to_owned() } else { v })
+                })
+                .collect();
+            let full = text.join(",");
+            let dn = Dn::parse(&full).unwrap();
+            proptest::prop_assert!(dn.contains(&full));
+            proptest::prop_assert!(dn.contains(&full.to_uppercase()));
+            let parent = text[1..].join(",");
+            if let Some(p) = Dn::parse(&parent) {
+                proptest::prop_assert!(p.contains(&full));
+                proptest::prop_assert!(!dn.contains(&parent));
+            }
+        }
+    }
 }
