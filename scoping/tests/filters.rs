@@ -293,6 +293,24 @@ fn multi_valued_all_and_any() {
         json!("@contoso.com"),
     );
     assert!(work.matches(&r));
+    // Filter strings ignore case; other operators go through scim-model's filter evaluation.
+    assert!(
+        one(
+            r#"emails[type eq "WORK"].value"#,
+            "EQUALS",
+            json!("a@contoso.com")
+        )
+        .matches(&r)
+    );
+    assert!(
+        one(
+            r#"emails[value ew "gmail.com"].type"#,
+            "EQUALS",
+            json!("home")
+        )
+        .matches(&r)
+    );
+    assert!(one(r#"emails[type eq "fax"].value"#, "IS NULL", Value::Null).matches(&r));
     // Arrays of strings, and complex values read through their `value`.
     let r = user(json!({"tags": ["a", "b"], "roles": [{"value": "admin"}, {"value": "user"}]}));
     assert!(one("tags", "IS NOT NULL", Value::Null).matches(&r));

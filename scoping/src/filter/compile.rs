@@ -14,7 +14,7 @@ use crate::{Error, Result};
 ///
 /// Built by [`ScopingFilter::compile`] (or deserialised from the same JSON, which compiles
 /// it). Paths are parsed, regexes built and values converted once; evaluation allocates
-/// nothing (except to test a value-filter path such as `emails[type eq "work"].value`).
+/// nothing (except to test a value filter with operators other than `eq`, `ne` and `pr`).
 ///
 /// ```
 /// use scoping::ScopingFilter;
@@ -40,14 +40,21 @@ pub struct CompiledScopingFilter {
 #[derive(Clone, Debug)]
 pub(crate) struct CompiledClause {
     pub(crate) path: AttributePath,
-    /// The element filter of the path, compiled (`emails[type eq "work"]`).
-    pub(crate) element_filter: Option<CompiledFilter>,
+    /// The element filter of the path (`emails[type eq "work"]`): tested in place when it uses
+    /// only `eq`, `ne`, `pr`, `and`, `or`, `not`, otherwise compiled by scim-model.
+    pub(crate) element_filter: Option<ElementFilter>,
     pub(crate) path_text: String,
     pub(crate) op: Operator,
     pub(crate) mode: MultivaluedComparison,
     pub(crate) operand: Operand,
     /// `department EQUALS 'IT'`, for explanations.
     pub(crate) text: String,
+}
+
+#[derive(Clone, Debug)]
+pub(crate) enum ElementFilter {
+    Simple(scim_model::Filter),
+    Compiled(Box<CompiledFilter>),
 }
 
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -97,7 +104,13 @@ impl CompiledScopingFilter {
                         clause.source_attribute
                     ))
                 })?;
-                let element_filter = path.filter().map(|f| f.compile(&registry, ""));
+                let element_filter = path.filter().map(|f| {
+                    if crate::mapping::flow::is_simple(f) {
+                        ElementFilter::Simple(f.clone())
+                    } else {
+                        ElementFilter::Compiled(Box::new(f.compile(&registry, "")))
+                    }
+                });
                 let value = clause.value.as_ref().filter(|v| !v.is_null());
                 let operand = compile_operand(op, value).map_err(fail)?;
                 let text = clause_text(&clause.source_attribute, op, value);

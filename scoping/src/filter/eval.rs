@@ -8,7 +8,7 @@ use scim_model::{Resource, get_ci};
 use serde_json::Value;
 
 use super::compile::{
-    CompiledClause, CompiledScopingFilter, Num, Operand, parse_instant, parse_num,
+    CompiledClause, CompiledScopingFilter, ElementFilter, Num, Operand, parse_instant, parse_num,
 };
 use super::{MultivaluedComparison, Operator};
 
@@ -64,13 +64,15 @@ impl CompiledClause {
     }
 
     fn element_passes(&self, element: &Value) -> bool {
-        let Some(filter) = &self.element_filter else {
-            return true;
-        };
-        let Value::Object(obj) = element else {
-            return false;
-        };
-        Resource::from_object(obj.clone()).is_ok_and(|r| filter.matches(&r).unwrap_or(false))
+        match &self.element_filter {
+            None => true,
+            Some(ElementFilter::Simple(f)) => crate::mapping::flow::element_matches(f, element),
+            Some(ElementFilter::Compiled(filter)) => match element {
+                Value::Object(obj) => Resource::from_object(obj.clone())
+                    .is_ok_and(|r| filter.matches(&r).unwrap_or(false)),
+                _ => false,
+            },
+        }
     }
 
     fn leaf<'a>(

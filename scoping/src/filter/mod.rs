@@ -22,7 +22,8 @@
 //! - **Source attributes** are SCIM attribute paths (`department`, `name.givenName`,
 //!   `emails[type eq "work"].value`, `urn:…:enterprise:2.0:User:department`), read
 //!   case-insensitively. A complex value read without a sub-attribute stands for its `value`
-//!   sub-attribute (`groups` reads each `groups[].value`).
+//!   sub-attribute (`groups` reads each `groups[].value`). In a value filter, strings compare
+//!   ignoring case and `"True"` equals `true`.
 //! - **Empty values.** Missing, `null`, `""`, `[]` and `{}` are empty. `IS NULL` holds on an
 //!   empty attribute, `IS NOT NULL` on a non-empty one; every other operator is **false on an
 //!   empty attribute** ("scoping filters return false if the value is null/empty"), the

@@ -239,9 +239,30 @@ pub(crate) fn element_matches(filter: &Filter, element: &Value) -> bool {
     }
 }
 
+/// Whether `element_matches` decides `filter` by itself (only `eq`, `ne`, `pr`, `and`, `or`,
+/// `not`, over plain sub-attributes).
+pub(crate) fn is_simple(filter: &Filter) -> bool {
+    match filter {
+        Filter::Compare { path, op, .. } => {
+            matches!(op, CompareOp::Eq | CompareOp::Ne)
+                && path.urn().is_none()
+                && path.filter().is_none()
+        }
+        Filter::Present(path) => {
+            path.urn().is_none() && path.filter().is_none() && path.sub_attribute().is_none()
+        }
+        Filter::And(a, b) | Filter::Or(a, b) => is_simple(a) && is_simple(b),
+        Filter::Not(a) => is_simple(a),
+        _ => false,
+    }
+}
+
 fn loosely_equal(actual: &Value, literal: &CompValue) -> bool {
     match (actual, literal) {
-        (Value::String(a), CompValue::String(b)) => a.to_lowercase() == b.to_lowercase(),
+        (Value::String(a), CompValue::String(b)) => a
+            .chars()
+            .flat_map(char::to_lowercase)
+            .eq(b.chars().flat_map(char::to_lowercase)),
         (Value::Bool(a), CompValue::Bool(b)) => a == b,
         (Value::Bool(a), CompValue::String(b)) => {
             b.eq_ignore_ascii_case(if *a { "true" } else { "false" })

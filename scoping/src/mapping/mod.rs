@@ -51,7 +51,7 @@
 //! `SelectUniqueValue` (a unique value generated at create cannot be matched on).
 
 mod diff;
-mod flow;
+pub(crate) mod flow;
 
 use scim_model::{AttributePath, SchemaRegistry, USER_SCHEMA};
 use serde::{Deserialize, Serialize};
