@@ -52,6 +52,38 @@ pub enum Error {
         /// What went wrong.
         message: String,
     },
+    /// An expression cannot be parsed: `position` is the 0-based character position,
+    /// `expected` what the parser expected there and `found` what it found.
+    #[error("expression, at position {position}: expected {expected}, found {found}")]
+    ExpressionSyntax {
+        /// 0-based character position in the expression text.
+        position: usize,
+        /// What was expected.
+        expected: String,
+        /// What was found.
+        found: String,
+    },
+    /// An expression could not be evaluated: `function` names the function (or operator),
+    /// `message` the argument and what is wrong with it.
+    #[error("{function}: {message}")]
+    ExpressionFailed {
+        /// The function or operator.
+        function: String,
+        /// What is wrong, naming the argument ("argument 2 (start) must be a number, found \"x\"").
+        message: String,
+    },
+    /// The expression called `Error(message)`: the object is reported with this message.
+    #[error("expression raised an error: {message}")]
+    ExpressionRaised {
+        /// The message given to `Error`.
+        message: String,
+    },
+    /// `SelectUniqueValue` found every candidate taken (Entra escrows the object).
+    #[error("SelectUniqueValue: every candidate value is taken: {tried:?}")]
+    ExpressionNoUniqueValue {
+        /// The candidates tried, in order.
+        tried: Vec<String>,
+    },
 }
 
 /// The crate's result type.

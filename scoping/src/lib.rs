@@ -8,9 +8,11 @@
 //! from a [`scim_model`] resource by attribute path.
 
 mod error;
+pub mod expr;
 pub mod filter;
 pub mod mapping;
 
 pub use error::{Error, Result};
+pub use expr::{EvalContext, ExprValue, Expression};
 pub use filter::{CompiledScopingFilter, Explanation, ScopingFilter};
 pub use mapping::{AttributeMapping, FlowType, MappingSet, MappingSource};

@@ -1,0 +1,320 @@
+//! The evaluator: walks the syntax tree against a source resource.
+
+use std::collections::BTreeMap;
+
+use regex::Regex;
+use scim_model::{Resource, SchemaRegistry};
+use serde_json::Value;
+
+use super::ast::{CompareOp, Node};
+use super::functions::{dates, other, text};
+use super::value::ExprValue;
+use super::{EvalContext, Expression};
+use crate::error::{Error, Result};
+
+/// Compiles every regex pattern written as a constant (argument 3 of `Replace`).
+pub(crate) fn collect_regexes(node: &Node, out: &mut BTreeMap<String, Regex>) -> Result<()> {
+    match node {
+        Node::Call { name, args } => {
+            if name == "Replace"
+                && let Some(Some(Node::Str(pattern))) = args.get(2)
+                && !out.contains_key(pattern)
+            {
+                let re = compile_regex(pattern)?;
+                out.insert(pattern.clone(), re);
+            }
+            for arg in args.iter().flatten() {
+                collect_regexes(arg, out)?;
+            }
+        }
+        Node::Concat(parts) => {
+            for p in parts {
+                collect_regexes(p, out)?;
+            }
+        }
+        Node::Compare { left, right, .. } => {
+            collect_regexes(left, out)?;
+            collect_regexes(right, out)?;
+        }
+        _ => {}
+    }
+    Ok(())
+}
+
+pub(crate) fn compile_regex(pattern: &str) -> Result<Regex> {
+    regex::RegexBuilder::new(pattern)
+        .size_limit(1 << 20)
+        .build()
+        .map_err(|e| {
+            fail(
+                "Replace",
+                format!("argument 3 (regexPattern) is not a supported regular expression: {e}"),
+            )
+        })
+}
+
+/// An evaluation error of `function`.
+pub(crate) fn fail(function: &str, message: impl Into<String>) -> Error {
+    Error::ExpressionFailed {
+        function: function.to_owned(),
+        message: message.into(),
+    }
+}
+
+/// How a value is shown in an error message.
+pub(crate) fn show(value: &ExprValue) -> String {
+    match value {
+        ExprValue::Null | ExprValue::IgnoreFlow => "null".to_owned(),
+        ExprValue::String(s) => format!("{s:?}"),
+        ExprValue::Multi(_) => format!("multiple values [{value}]"),
+        other => other.to_string(),
+    }
+}
+
+/// An argument error: "argument 2 (start) must be a number, found \"x\"".
+pub(crate) fn bad_arg(
+    function: &str,
+    index: usize,
+    name: &str,
+    must: &str,
+    found: &ExprValue,
+) -> Error {
+    fail(
+        function,
+        format!(
+            "argument {index} ({name}) must be {must}, found {}",
+            show(found)
+        ),
+    )
+}
+
+pub(crate) struct Eval<'e> {
+    pub(crate) resource: &'e Resource,
+    pub(crate) ctx: &'e EvalContext<'e>,
+    pub(crate) regexes: &'e BTreeMap<String, Regex>,
+    pub(crate) redacted: bool,
+}
+
+pub(crate) fn evaluate(
+    expr: &Expression,
+    resource: &Resource,
+    ctx: &EvalContext<'_>,
+) -> Result<ExprValue> {
+    let mut ev = Eval {
+        resource,
+        ctx,
+        regexes: &expr.regexes,
+        redacted: false,
+    };
+    let value = ev.node(&expr.root, true)?;
+    Ok(if ev.redacted && !value.is_ignore_flow() {
+        ExprValue::Redacted(Box::new(value))
+    } else {
+        value
+    })
+}
+
+impl Eval<'_> {
+    pub(crate) fn node(&mut self, node: &Node, top: bool) -> Result<ExprValue> {
+        Ok(match node {
+            Node::Str(s) => ExprValue::String(s.clone()),
+            Node::Number { value, .. } => ExprValue::Number(*value),
+            Node::Name(n) => match n.as_str() {
+                "True" => ExprValue::Bool(true),
+                "False" => ExprValue::Bool(false),
+                "vbTextCompare" => ExprValue::Number(1),
+                _ => ExprValue::Number(0),
+            },
+            Node::Attribute(a) => self.attribute(a),
+            Node::Concat(parts) => {
+                let mut s = String::new();
+                for p in parts {
+                    let v = self.node(p, false)?;
+                    s.push_str(&scalar_text("&", 0, "operand", &v)?);
+                }
+                ExprValue::String(s)
+            }
+            Node::Compare { op, left, right } => {
+                let l = self.node(left, false)?;
+                let r = self.node(right, false)?;
+                ExprValue::Bool(compare(*op, &l, &r)?)
+            }
+            Node::Call { name, args } => {
+                let v = self.call(name, args, top)?;
+                if top {
+                    v
+                } else if v.is_ignore_flow() {
+                    ExprValue::Null
+                } else {
+                    v
+                }
+            }
+        })
+    }
+
+    /// Argument `i` (0-based): Null when omitted.
+    pub(crate) fn arg(&mut self, args: &[Option<Node>], i: usize) -> Result<ExprValue> {
+        match args.get(i) {
+            Some(Some(n)) => {
+                let v = self.node(n, false)?;
+                Ok(if v.is_ignore_flow() {
+                    ExprValue::Null
+                } else {
+                    v
+                })
+            }
+            _ => Ok(ExprValue::Null),
+        }
+    }
+
+    /// Whether argument `i` is written.
+    pub(crate) fn given(args: &[Option<Node>], i: usize) -> bool {
+        matches!(args.get(i), Some(Some(_)))
+    }
+
+    fn attribute(&self, a: &super::ast::AttributeRef) -> ExprValue {
+        let Some(path) = a.path() else {
+            return self
+                .resource
+                .get(a.text().trim())
+                .map(ExprValue::from_json)
+                .unwrap_or(ExprValue::Null);
+        };
+        let Some(value) = self.resource.attribute(path.urn(), path.name()) else {
+            return ExprValue::Null;
+        };
+        let filtered: Value = match (path.filter(), value) {
+            (Some(filter), Value::Array(items)) => Value::Array(
+                items
+                    .iter()
+                    .filter(|item| match item {
+                        Value::Object(m) => Resource::from_object(m.clone())
+                            .ok()
+                            .and_then(|r| filter.matches(&r, &SchemaRegistry::default()).ok())
+                            .unwrap_or(false),
+                        _ => false,
+                    })
+                    .cloned()
+                    .collect(),
+            ),
+            _ => value.clone(),
+        };
+        let Some(sub) = path.sub_attribute() else {
+            return ExprValue::from_json(&filtered);
+        };
+        match &filtered {
+            Value::Object(m) => scim_model::get_ci(m, sub)
+                .map(ExprValue::from_json)
+                .unwrap_or(ExprValue::Null),
+            Value::Array(items) => {
+                let values: Vec<ExprValue> = items
+                    .iter()
+                    .filter_map(|item| item.as_object().and_then(|m| scim_model::get_ci(m, sub)))
+                    .map(ExprValue::from_json)
+                    .collect();
+                match values.len() {
+                    0 => ExprValue::Null,
+                    _ => ExprValue::Multi(values),
+                }
+            }
+            _ => ExprValue::Null,
+        }
+    }
+
+    fn call(&mut self, name: &str, args: &[Option<Node>], top: bool) -> Result<ExprValue> {
+        if let Some(v) = text::call(self, name, args)? {
+            return Ok(v);
+        }
+        if let Some(v) = dates::call(self, name, args)? {
+            return Ok(v);
+        }
+        if let Some(v) = other::call(self, name, args, top)? {
+            return Ok(v);
+        }
+        Err(fail(name, "unknown function"))
+    }
+}
+
+/// One value as text; a multi-valued value is an error, Null is `""`.
+pub(crate) fn scalar_text(
+    function: &str,
+    index: usize,
+    name: &str,
+    v: &ExprValue,
+) -> Result<String> {
+    match v {
+        ExprValue::Multi(items) if items.len() > 1 => {
+            Err(bad_arg(function, index, name, "a single value", v))
+        }
+        ExprValue::Multi(items) => Ok(items.first().map(ExprValue::to_text).unwrap_or_default()),
+        other => Ok(other.to_text()),
+    }
+}
+
+/// One value as an integer (integers, and strings holding one).
+pub(crate) fn number(function: &str, index: usize, name: &str, v: &ExprValue) -> Result<i64> {
+    match v {
+        ExprValue::Number(n) => Ok(*n),
+        ExprValue::String(s) => s
+            .trim()
+            .parse::<i64>()
+            .map_err(|_| bad_arg(function, index, name, "a number", v)),
+        ExprValue::Multi(items) if items.len() == 1 => number(function, index, name, &items[0]),
+        _ => Err(bad_arg(function, index, name, "a number", v)),
+    }
+}
+
+/// A value as a boolean: booleans, `True`/`False` in any case, integers (non-zero is true).
+pub(crate) fn boolean(v: &ExprValue) -> Option<bool> {
+    match v {
+        ExprValue::Bool(b) => Some(*b),
+        ExprValue::Number(n) => Some(*n != 0),
+        ExprValue::String(s) => {
+            let t = s.trim();
+            if t.eq_ignore_ascii_case("true") {
+                Some(true)
+            } else if t.eq_ignore_ascii_case("false") {
+                Some(false)
+            } else {
+                t.parse::<i64>().ok().map(|n| n != 0)
+            }
+        }
+        ExprValue::Multi(items) if items.len() == 1 => boolean(&items[0]),
+        _ => None,
+    }
+}
+
+fn compare(op: CompareOp, l: &ExprValue, r: &ExprValue) -> Result<bool> {
+    let ls = scalar_text(op.as_str(), 1, "left", l)?;
+    let rs = scalar_text(op.as_str(), 2, "right", r)?;
+    let ord = match (ls.trim().parse::<i64>(), rs.trim().parse::<i64>()) {
+        (Ok(a), Ok(b)) => a.cmp(&b),
+        _ => ls.cmp(&rs),
+    };
+    Ok(match op {
+        CompareOp::Eq => ord.is_eq(),
+        CompareOp::Ne => ord.is_ne(),
+        CompareOp::Gt => ord.is_gt(),
+        CompareOp::Ge => ord.is_ge(),
+        CompareOp::Lt => ord.is_lt(),
+        CompareOp::Le => ord.is_le(),
+    })
+}
+
+/// Applies `f` to the text of each value: Null stays Null, Multi maps per value.
+pub(crate) fn map_text(
+    v: ExprValue,
+    f: &mut dyn FnMut(&str) -> Result<ExprValue>,
+) -> Result<ExprValue> {
+    match v {
+        ExprValue::Null | ExprValue::IgnoreFlow => Ok(ExprValue::Null),
+        ExprValue::Multi(items) => {
+            let mut out = Vec::with_capacity(items.len());
+            for item in items {
+                out.push(map_text(item, f)?);
+            }
+            Ok(ExprValue::Multi(out))
+        }
+        other => f(&other.to_text()),
+    }
+}

@@ -1,0 +1,538 @@
+//! String functions.
+
+use super::super::ast::Node;
+use super::super::eval::{Eval, bad_arg, compile_regex, fail, map_text, number, scalar_text};
+use super::super::value::ExprValue;
+use crate::error::Result;
+
+/// Runs the string function `name`, or returns `None` when it is not one.
+pub(crate) fn call(
+    ev: &mut Eval<'_>,
+    name: &str,
+    args: &[Option<Node>],
+) -> Result<Option<ExprValue>> {
+    let v = match name {
+        "Append" => {
+            let source = ev.arg(args, 0)?;
+            let suffix = scalar_text(name, 2, "suffix", &ev.arg(args, 1)?)?;
+            match source {
+                ExprValue::Null => ExprValue::String(suffix),
+                s => map_text(s, &mut |t| Ok(ExprValue::String(format!("{t}{suffix}"))))?,
+            }
+        }
+        "ConvertToBase64" => map_text(ev.arg(args, 0)?, &mut |t| {
+            let bytes: Vec<u8> = t.encode_utf16().flat_map(u16::to_le_bytes).collect();
+            Ok(ExprValue::String(base64_encode(&bytes)))
+        })?,
+        "ConvertFromBase64" => {
+            let encoding = scalar_text(name, 2, "encoding", &ev.arg(args, 1)?)?;
+            map_text(ev.arg(args, 0)?, &mut |t| {
+                let bytes = base64_decode(t).ok_or_else(|| {
+                    bad_arg(name, 1, "source", "base64 text", &ExprValue::from(t))
+                })?;
+                decode_bytes(&bytes, &encoding).map(ExprValue::String)
+            })?
+        }
+        "ConvertToUTF8Hex" => map_text(ev.arg(args, 0)?, &mut |t| {
+            Ok(ExprValue::String(
+                t.bytes().map(|b| format!("{b:02X}")).collect(),
+            ))
+        })?,
+        "InStr" => {
+            let hay = scalar_text(name, 1, "value1", &ev.arg(args, 0)?)?;
+            let needle = scalar_text(name, 2, "value2", &ev.arg(args, 1)?)?;
+            let start = if Eval::given(args, 2) {
+                number(name, 3, "start", &ev.arg(args, 2)?)?
+            } else {
+                1
+            };
+            if start < 1 {
+                return Err(bad_arg(
+                    name,
+                    3,
+                    "start",
+                    "at least 1",
+                    &ExprValue::Number(start),
+                ));
+            }
+            let text_compare =
+                Eval::given(args, 3) && number(name, 4, "compareType", &ev.arg(args, 3)?)? == 1;
+            let (hay, needle) = if text_compare {
+                (hay.to_lowercase(), needle.to_lowercase())
+            } else {
+                (hay, needle)
+            };
+            let chars: Vec<char> = hay.chars().collect();
+            let skip = usize::try_from(start - 1)
+                .unwrap_or(usize::MAX)
+                .min(chars.len());
+            let rest: String = chars[skip..].iter().collect();
+            let pos = rest
+                .find(&needle)
+                .map(|b| rest[..b].chars().count() + skip + 1)
+                .unwrap_or(0);
+            ExprValue::Number(i64::try_from(pos).unwrap_or(0))
+        }
+        "Join" => {
+            let sep = scalar_text(name, 1, "separator", &ev.arg(args, 0)?)?;
+            let mut parts = Vec::new();
+            for i in 1..args.len() {
+                collect_values(ev.arg(args, i)?, &mut parts);
+            }
+            ExprValue::String(parts.join(&sep))
+        }
+        "Left" => {
+            let source = ev.arg(args, 0)?;
+            let n = number(name, 2, "numChars", &ev.arg(args, 1)?)?;
+            match source {
+                ExprValue::Null => ExprValue::string(""),
+                s => map_text(s, &mut |t| {
+                    Ok(ExprValue::String(if n < 0 {
+                        t.to_owned()
+                    } else {
+                        t.chars()
+                            .take(usize::try_from(n).unwrap_or(usize::MAX))
+                            .collect()
+                    }))
+                })?,
+            }
+        }
+        "Mid" => {
+            let source = ev.arg(args, 0)?;
+            let start = number(name, 2, "start", &ev.arg(args, 1)?)?;
+            let length = number(name, 3, "length", &ev.arg(args, 2)?)?;
+            if start < 1 {
+                return Err(bad_arg(
+                    name,
+                    2,
+                    "start",
+                    "at least 1",
+                    &ExprValue::Number(start),
+                ));
+            }
+            if length < 0 {
+                return Err(bad_arg(
+                    name,
+                    3,
+                    "length",
+                    "at least 0",
+                    &ExprValue::Number(length),
+                ));
+            }
+            let skip = usize::try_from(start - 1).unwrap_or(usize::MAX);
+            let take = usize::try_from(length).unwrap_or(usize::MAX);
+            map_text(source, &mut |t| {
+                Ok(ExprValue::String(t.chars().skip(skip).take(take).collect()))
+            })?
+        }
+        "NormalizeDiacritics" => map_text(ev.arg(args, 0)?, &mut |t| {
+            Ok(ExprValue::String(normalize_diacritics(t)))
+        })?,
+        "PCase" => {
+            let seps = if Eval::given(args, 1) {
+                Some(scalar_text(name, 2, "wordSeparators", &ev.arg(args, 1)?)?)
+            } else {
+                None
+            };
+            map_text(ev.arg(args, 0)?, &mut |t| {
+                Ok(ExprValue::String(pcase(t, seps.as_deref())))
+            })?
+        }
+        "Replace" => replace(ev, args)?,
+        "Split" => {
+            let delim = scalar_text(name, 2, "delimiter", &ev.arg(args, 1)?)?;
+            match ev.arg(args, 0)? {
+                ExprValue::Null => ExprValue::Null,
+                v => {
+                    let t = scalar_text(name, 1, "source", &v)?;
+                    if delim.is_empty() {
+                        ExprValue::Multi(vec![ExprValue::String(t)])
+                    } else {
+                        ExprValue::Multi(t.split(delim.as_str()).map(ExprValue::from).collect())
+                    }
+                }
+            }
+        }
+        "StripSpaces" => map_text(ev.arg(args, 0)?, &mut |t| {
+            Ok(ExprValue::String(t.replace(' ', "")))
+        })?,
+        "ToLower" | "ToUpper" => {
+            // The culture argument is accepted and ignored: Unicode's default (invariant) mapping.
+            if Eval::given(args, 1) {
+                ev.arg(args, 1)?;
+            }
+            let upper = name == "ToUpper";
+            map_text(ev.arg(args, 0)?, &mut |t| {
+                Ok(ExprValue::String(if upper {
+                    t.to_uppercase()
+                } else {
+                    t.to_lowercase()
+                }))
+            })?
+        }
+        "Trim" => map_text(ev.arg(args, 0)?, &mut |t| {
+            Ok(ExprValue::String(t.trim().to_owned()))
+        })?,
+        "Word" => {
+            let source = ev.arg(args, 0)?;
+            let n = number(name, 2, "wordNumber", &ev.arg(args, 1)?)?;
+            let delims = scalar_text(name, 3, "delimiters", &ev.arg(args, 2)?)?;
+            let t = scalar_text(name, 1, "string", &source)?;
+            let word = if n < 1 {
+                String::new()
+            } else {
+                t.split(|c| delims.contains(c))
+                    .filter(|w| !w.is_empty())
+                    .nth(usize::try_from(n - 1).unwrap_or(usize::MAX))
+                    .unwrap_or("")
+                    .to_owned()
+            };
+            ExprValue::String(word)
+        }
+        "DNComponent" => {
+            let dn = ev.arg(args, 0)?;
+            let n = number(name, 2, "n", &ev.arg(args, 1)?)?;
+            match dn {
+                ExprValue::Null => ExprValue::Null,
+                dn => {
+                    let t = scalar_text(name, 1, "dn", &dn)?;
+                    let rdns = split_dn(&t);
+                    match usize::try_from(n)
+                        .ok()
+                        .and_then(|n| n.checked_sub(1))
+                        .and_then(|i| rdns.get(i))
+                    {
+                        Some(rdn) => ExprValue::String(
+                            rdn.split_once('=')
+                                .map(|(_, v)| v.trim().to_owned())
+                                .unwrap_or_default(),
+                        ),
+                        None => ExprValue::Null,
+                    }
+                }
+            }
+        }
+        "RemoveDuplicates" => match ev.arg(args, 0)? {
+            ExprValue::Multi(items) => {
+                let mut out: Vec<ExprValue> = Vec::new();
+                for item in items {
+                    if !out.contains(&item) {
+                        out.push(item);
+                    }
+                }
+                ExprValue::Multi(out)
+            }
+            other => other,
+        },
+        _ => return Ok(None),
+    };
+    Ok(Some(v))
+}
+
+/// Expands multi-valued values, skipping null and empty ones.
+fn collect_values(v: ExprValue, out: &mut Vec<String>) {
+    match v {
+        ExprValue::Multi(items) => {
+            for item in items {
+                collect_values(item, out);
+            }
+        }
+        v if v.is_null_or_empty() => {}
+        v => out.push(v.to_text()),
+    }
+}
+
+/// The RDNs of a DN, split on commas not escaped with a backslash.
+fn split_dn(dn: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut cur = String::new();
+    let mut escaped = false;
+    for c in dn.chars() {
+        if escaped {
+            cur.push(c);
+            escaped = false;
+        } else if c == '\\' {
+            cur.push(c);
+            escaped = true;
+        } else if c == ',' {
+            out.push(std::mem::take(&mut cur).trim().to_owned());
+        } else {
+            cur.push(c);
+        }
+    }
+    if !cur.trim().is_empty() {
+        out.push(cur.trim().to_owned());
+    }
+    out
+}
+
+fn pcase(t: &str, seps: Option<&str>) -> String {
+    let mut out = String::with_capacity(t.len());
+    let mut start = true;
+    for c in t.chars() {
+        let is_sep = match seps {
+            Some(s) => s.contains(c),
+            None => !(c.is_alphanumeric() || c == '\''),
+        };
+        if is_sep {
+            out.push(c);
+            start = true;
+        } else if start {
+            out.extend(c.to_uppercase());
+            start = false;
+        } else {
+            out.extend(c.to_lowercase());
+        }
+    }
+    out
+}
+
+/// Entra's diacritics table (documented for `NormalizeDiacritics`), lower and upper case.
+const DIACRITICS: &[(&str, &str)] = &[
+    ("äàâãåáąăāǎ", "a"),
+    ("ÄÀÂÃÅÁĄĂĀǍ", "A"),
+    ("æ", "ae"),
+    ("Æ", "AE"),
+    ("çčćĉċ", "c"),
+    ("ÇČĆĈĊ", "C"),
+    ("ďđ", "d"),
+    ("ĎĐ", "D"),
+    ("ëèéêęěėēĕ", "e"),
+    ("ËÈÉÊĘĚĖĒĔ", "E"),
+    ("ğĝġģ", "g"),
+    ("ĞĜĠĢ", "G"),
+    ("ĥħ", "h"),
+    ("ĤĦ", "H"),
+    ("ïîìíıīĭįĩ", "i"),
+    ("ÏÎÌÍİĪĬĮĨ", "I"),
+    ("ĵ", "j"),
+    ("Ĵ", "J"),
+    ("ķ", "k"),
+    ("Ķ", "K"),
+    ("ľłĺļŀ", "l"),
+    ("ĽŁĹĻĿ", "L"),
+    ("ñńňņ", "n"),
+    ("ÑŃŇŅ", "N"),
+    ("öòőõôóōŏ", "o"),
+    ("ÖÒŐÕÔÓŌŎ", "O"),
+    ("ø", "oe"),
+    ("Ø", "OE"),
+    ("œ", "oe"),
+    ("Œ", "OE"),
+    ("řŕŗ", "r"),
+    ("ŘŔŖ", "R"),
+    ("šśșşŝ", "s"),
+    ("ŠŚȘŞŜ", "S"),
+    ("ß", "ss"),
+    ("ťțţŧ", "t"),
+    ("ŤȚŢŦ", "T"),
+    ("üùûúůűūŭųũ", "u"),
+    ("ÜÙÛÚŮŰŪŬŲŨ", "U"),
+    ("ŵ", "w"),
+    ("Ŵ", "W"),
+    ("ÿýŷ", "y"),
+    ("ŸÝŶ", "Y"),
+    ("żźž", "z"),
+    ("ŻŹŽ", "Z"),
+];
+
+pub(crate) fn normalize_diacritics(t: &str) -> String {
+    let mut out = String::with_capacity(t.len());
+    for c in t.chars() {
+        match DIACRITICS.iter().find(|(from, _)| from.contains(c)) {
+            Some((_, to)) => out.push_str(to),
+            None => out.push(c),
+        }
+    }
+    out
+}
+
+fn replace(ev: &mut Eval<'_>, args: &[Option<Node>]) -> Result<ExprValue> {
+    const F: &str = "Replace";
+    let source = ev.arg(args, 0)?;
+    let old = Eval::given(args, 1).then(|| ev.arg(args, 1)).transpose()?;
+    let pattern = Eval::given(args, 2).then(|| ev.arg(args, 2)).transpose()?;
+    let group = Eval::given(args, 3).then(|| ev.arg(args, 3)).transpose()?;
+    let replacement = Eval::given(args, 4).then(|| ev.arg(args, 4)).transpose()?;
+    let repl_attr = Eval::given(args, 5).then(|| ev.arg(args, 5)).transpose()?;
+    let template = Eval::given(args, 6).then(|| ev.arg(args, 6)).transpose()?;
+    if let Some(old) = old {
+        let old = scalar_text(F, 2, "oldValue", &old)?;
+        if let Some(template) = template {
+            // Mode 2: put the source in the template, in place of oldValue.
+            let template = scalar_text(F, 7, "template", &template)?;
+            return map_text(source, &mut |t| {
+                Ok(ExprValue::String(template.replace(&old, t)))
+            });
+        }
+        // Mode 1: replace every occurrence of oldValue.
+        let new = replacement
+            .map(|r| scalar_text(F, 5, "replacementValue", &r))
+            .transpose()?
+            .unwrap_or_default();
+        if old.is_empty() {
+            return Ok(source);
+        }
+        return map_text(source, &mut |t| {
+            Ok(ExprValue::String(t.replace(&old, &new)))
+        });
+    }
+    let Some(pattern) = pattern else {
+        return Err(fail(
+            F,
+            "needs argument 2 (oldValue) or argument 3 (regexPattern)",
+        ));
+    };
+    let pattern = scalar_text(F, 3, "regexPattern", &pattern)?;
+    let compiled;
+    let re = match ev.regexes.get(&pattern) {
+        Some(re) => re,
+        None => {
+            compiled = compile_regex(&pattern)?;
+            &compiled
+        }
+    };
+    let group = group
+        .map(|g| scalar_text(F, 4, "regexGroupName", &g))
+        .transpose()?;
+    match (group, replacement, repl_attr) {
+        (Some(group), _, Some(attr)) => {
+            // Mode 5 (app provisioning doc): the source when it has a value, else the named
+            // group extracted from replacementAttributeName.
+            if !source.is_null_or_empty() {
+                return Ok(source);
+            }
+            map_text(attr, &mut |t| {
+                Ok(re
+                    .captures(t)
+                    .and_then(|c| c.name(&group))
+                    .map(|m| ExprValue::string(m.as_str()))
+                    .unwrap_or(ExprValue::Null))
+            })
+        }
+        (Some(group), replacement, None) => {
+            // Mode 4: replace the text the named group matched.
+            let new = replacement
+                .map(|r| scalar_text(F, 5, "replacementValue", &r))
+                .transpose()?
+                .unwrap_or_default();
+            map_text(source, &mut |t| {
+                let mut out = String::with_capacity(t.len());
+                let mut last = 0;
+                for caps in re.captures_iter(t) {
+                    if let Some(m) = caps.name(&group) {
+                        out.push_str(&t[last..m.start()]);
+                        out.push_str(&new);
+                        last = m.end();
+                    }
+                }
+                out.push_str(&t[last..]);
+                Ok(ExprValue::String(out))
+            })
+        }
+        (None, replacement, _) => {
+            // Mode 3: regex replace; the replacement may use `${group}`.
+            let new = replacement
+                .map(|r| scalar_text(F, 5, "replacementValue", &r))
+                .transpose()?
+                .unwrap_or_default();
+            map_text(source, &mut |t| {
+                Ok(ExprValue::String(
+                    re.replace_all(t, new.as_str()).into_owned(),
+                ))
+            })
+        }
+    }
+}
+
+const B64: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+
+pub(crate) fn base64_encode(bytes: &[u8]) -> String {
+    let mut out = String::with_capacity(bytes.len().div_ceil(3) * 4);
+    for chunk in bytes.chunks(3) {
+        let b = [
+            chunk[0],
+            chunk.get(1).copied().unwrap_or(0),
+            chunk.get(2).copied().unwrap_or(0),
+        ];
+        let n = (u32::from(b[0]) << 16) | (u32::from(b[1]) << 8) | u32::from(b[2]);
+        for i in 0..4 {
+            if i <= chunk.len() {
+                out.push(char::from(B64[((n >> (18 - 6 * i)) & 63) as usize]));
+            } else {
+                out.push('=');
+            }
+        }
+    }
+    out
+}
+
+pub(crate) fn base64_decode(text: &str) -> Option<Vec<u8>> {
+    let mut out = Vec::with_capacity(text.len() / 4 * 3);
+    let mut acc: u32 = 0;
+    let mut bits = 0;
+    let mut padding = 0;
+    for c in text.bytes().filter(|c| !c.is_ascii_whitespace()) {
+        if c == b'=' {
+            padding += 1;
+            continue;
+        }
+        if padding > 0 {
+            return None;
+        }
+        let v = B64.iter().position(|&x| x == c)? as u32;
+        acc = (acc << 6) | v;
+        bits += 6;
+        if bits >= 8 {
+            bits -= 8;
+            out.push(((acc >> bits) & 0xFF) as u8);
+        }
+    }
+    if padding > 2 {
+        return None;
+    }
+    Some(out)
+}
+
+fn decode_bytes(bytes: &[u8], encoding: &str) -> Result<String> {
+    let e = encoding.trim().to_ascii_lowercase();
+    match e.as_str() {
+        "" | "unicode" | "utf-16" | "utf16" => {
+            if !bytes.len().is_multiple_of(2) {
+                return Err(fail(
+                    "ConvertFromBase64",
+                    "argument 1 (source) is not UTF-16 text: odd byte count",
+                ));
+            }
+            let units: Vec<u16> = bytes
+                .chunks(2)
+                .map(|c| u16::from_le_bytes([c[0], c[1]]))
+                .collect();
+            String::from_utf16(&units).map_err(|_| {
+                fail(
+                    "ConvertFromBase64",
+                    "argument 1 (source) is not UTF-16 text",
+                )
+            })
+        }
+        "utf8" | "utf-8" => String::from_utf8(bytes.to_vec())
+            .map_err(|_| fail("ConvertFromBase64", "argument 1 (source) is not UTF-8 text")),
+        "ascii" => {
+            if bytes.is_ascii() {
+                Ok(bytes.iter().map(|&b| char::from(b)).collect())
+            } else {
+                Err(fail(
+                    "ConvertFromBase64",
+                    "argument 1 (source) is not ASCII text",
+                ))
+            }
+        }
+        _ => Err(bad_arg(
+            "ConvertFromBase64",
+            2,
+            "encoding",
+            "Unicode, UTF8 or ASCII",
+            &ExprValue::string(encoding),
+        )),
+    }
+}

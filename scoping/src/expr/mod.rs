@@ -1,0 +1,193 @@
+//! Entra's attribute-mapping expression language: parse once, evaluate many times.
+//!
+//! ```
+//! use scoping::expr::{EvalContext, Expression, ExprValue};
+//! use scim_model::Resource;
+//!
+//! let expr = Expression::parse(r#"Append([userPrincipalName], ".test")"#).unwrap();
+//! let mut user = Resource::new(["urn:ietf:params:scim:schemas:core:2.0:User"]);
+//! user.set("userPrincipalName", "John.Doe@contoso.com".into());
+//! let now = chrono::DateTime::UNIX_EPOCH;
+//! let value = expr.evaluate(&user, &EvalContext::new(now)).unwrap();
+//! assert_eq!(value, ExprValue::from("John.Doe@contoso.com.test"));
+//! ```
+//!
+//! # Syntax
+//!
+//! Function calls `Name(arg, …)` (names are case-sensitive, as in Entra: `append(…)` is an
+//! error that suggests `Append`), attributes `[name]`, `[urn:…:User:HireDate]`,
+//! `[manager.value]`, `[emails[type eq "work"].value]` (resolved case-insensitively on the
+//! source resource), strings `"…"` with `\"` and `\\` escapes (any other backslash is kept, so
+//! regex patterns can be written either way), integers (`7`, `-1`, `&HF`), the names
+//! `vbBinaryCompare`, `vbTextCompare`, `True`, `False`, comparisons `= <> > >= < <=`, string
+//! concatenation `&` (binds tighter than comparisons) and parentheses. Omitted optional
+//! arguments are left empty between commas. Limits: 10,000 characters and 64 levels of
+//! nesting; both are errors, never a stack overflow. Errors give the character position
+//! (0-based) and what was expected.
+//!
+//! # Semantics
+//!
+//! See [`ExprValue`] for values. Where Entra is weak, idflow does better:
+//! - `IIF`: an absent or empty attribute in a condition compares as `""` (so
+//!   `IIF([country]="", …)` and `IIF(IsPresent([x]), …)` work) and never fails. Comparisons
+//!   are numeric when both sides are integers, else ordinal and case-sensitive.
+//! - `Switch`: evaluation is stateless, so an unchanged source never turns into null on an
+//!   update (Entra's documented bug). A null source matches the key `""`. When no key matches
+//!   the default is returned as given (`""` stays `""`, so E49's `IgnoreFlowIfNullOrEmpty`
+//!   idiom works; an omitted default is null).
+//! - Null propagates through the one-source text functions (`Trim([x])` of an absent `x` is
+//!   null, so the mapping's default value applies); `Append`, `Join` and `&` treat null as `""`;
+//!   `Left` and `Word` return `""` as documented.
+//! - Text functions given a multi-valued source apply to each value (`Trim`, `ToLower`,
+//!   `Replace`, …). Other functions that need one value reject a multi-valued one.
+//! - `Coalesce` skips null and empty values.
+//! - `Split` does not trim the parts (as .NET); `Trim(Split(…))` trims each.
+//! - `SelectUniqueValue` asks the context's [`UniquenessCheck`]; without one every value
+//!   counts as unique. Only allowed at the top of an expression.
+//! - `SingleAppRoleAssignment` / `AppRoleAssignmentsComplex` read a multi-valued attribute of
+//!   objects with `value` (and `displayName`); the single one is the first, deterministically.
+//! - Randomness (`Guid`, `RandomString`) comes from the context's [`RandomSource`], by default
+//!   the operating system's secure generator; `Now` reads the context's clock.
+
+mod ast;
+mod eval;
+mod functions;
+mod parser;
+mod print;
+mod value;
+
+use std::collections::BTreeMap;
+use std::fmt::{self, Debug, Display, Formatter};
+
+use chrono::{DateTime, Utc};
+use regex::Regex;
+use scim_model::Resource;
+
+pub use ast::{AttributeRef, CompareOp, Node};
+pub use parser::{MAX_DEPTH, MAX_LENGTH};
+pub use value::ExprValue;
+
+use crate::error::Result;
+
+/// A parsed expression, ready to be evaluated any number of times.
+#[derive(Clone, Debug)]
+pub struct Expression {
+    root: Node,
+    /// Regular expressions written as string constants, compiled once.
+    regexes: BTreeMap<String, Regex>,
+}
+
+impl Expression {
+    /// Parses expression text. Errors are [`crate::Error::ExpressionSyntax`] with the
+    /// position and what was expected; unknown functions, wrong argument counts and invalid
+    /// regular expressions are found here.
+    pub fn parse(text: &str) -> Result<Self> {
+        let root = parser::parse(text)?;
+        Self::from_node(root)
+    }
+
+    /// An expression from a syntax tree (checks its regular expressions, not its arity).
+    pub fn from_node(root: Node) -> Result<Self> {
+        let mut regexes = BTreeMap::new();
+        eval::collect_regexes(&root, &mut regexes)?;
+        Ok(Self { root, regexes })
+    }
+
+    /// The syntax tree.
+    pub fn root(&self) -> &Node {
+        &self.root
+    }
+
+    /// Evaluates the expression against a source resource.
+    ///
+    /// The result may be [`ExprValue::IgnoreFlow`] (leave the target attribute out) or
+    /// [`ExprValue::Redacted`] (flows, but logs show `[Redact]`).
+    pub fn evaluate(&self, resource: &Resource, ctx: &EvalContext<'_>) -> Result<ExprValue> {
+        eval::evaluate(self, resource, ctx)
+    }
+}
+
+impl Display for Expression {
+    fn fmt(&self, f: &mut Formatter<'_>) -> fmt::Result {
+        Display::fmt(&self.root, f)
+    }
+}
+
+impl std::str::FromStr for Expression {
+    type Err = crate::Error;
+    fn from_str(s: &str) -> Result<Self> {
+        Expression::parse(s)
+    }
+}
+
+/// A source of random bytes for `Guid` and `RandomString`.
+pub trait RandomSource: Debug + Send + Sync {
+    /// Fills `dest` with random bytes.
+    fn fill_bytes(&self, dest: &mut [u8]) -> std::io::Result<()>;
+}
+
+/// The operating system's cryptographically secure generator (the `getrandom` crate).
+#[derive(Clone, Copy, Debug, Default)]
+pub struct OsRandom;
+
+impl RandomSource for OsRandom {
+    fn fill_bytes(&self, dest: &mut [u8]) -> std::io::Result<()> {
+        getrandom::fill(dest).map_err(|e| std::io::Error::other(e.to_string()))
+    }
+}
+
+/// Asked by `SelectUniqueValue` whether a candidate value is free in the target directory.
+pub trait UniquenessCheck: Debug + Send + Sync {
+    /// Whether no object in the target has `value` (for the mapping's target attribute).
+    /// An error stops the evaluation with that message.
+    fn is_unique(&self, value: &str) -> std::result::Result<bool, String>;
+}
+
+static OS_RANDOM: OsRandom = OsRandom;
+
+/// What an evaluation reads besides the source object: the clock, the tenant's default
+/// domain, the random generator and the uniqueness check.
+#[derive(Clone, Copy, Debug)]
+#[non_exhaustive]
+pub struct EvalContext<'a> {
+    now: DateTime<Utc>,
+    default_domain: Option<&'a str>,
+    random: &'a dyn RandomSource,
+    uniqueness: Option<&'a dyn UniquenessCheck>,
+}
+
+impl<'a> EvalContext<'a> {
+    /// A context whose clock reads `now`, with the OS random generator, no default domain and
+    /// no uniqueness check.
+    pub fn new(now: DateTime<Utc>) -> Self {
+        Self {
+            now,
+            default_domain: None,
+            random: &OS_RANDOM,
+            uniqueness: None,
+        }
+    }
+
+    /// With the tenant's default domain, returned by `DefaultDomain()`.
+    pub fn with_default_domain(mut self, domain: &'a str) -> Self {
+        self.default_domain = Some(domain);
+        self
+    }
+
+    /// With another random generator (a seeded one in tests).
+    pub fn with_random(mut self, random: &'a dyn RandomSource) -> Self {
+        self.random = random;
+        self
+    }
+
+    /// With the uniqueness check `SelectUniqueValue` asks.
+    pub fn with_uniqueness(mut self, check: &'a dyn UniquenessCheck) -> Self {
+        self.uniqueness = Some(check);
+        self
+    }
+
+    /// The clock's reading.
+    pub fn now(&self) -> DateTime<Utc> {
+        self.now
+    }
+}
