@@ -8,6 +8,9 @@
 //! The rules are documented on [`Filter::matches`].
 
 mod compare;
+mod keys;
+#[cfg(test)]
+mod perf;
 
 use std::fmt;
 
@@ -18,8 +21,8 @@ use self::compare::{
     Num, contains_ci, ends_with_ci, num_cmp, parse_datetime, starts_with_ci, str_cmp, str_eq,
     with_number_text,
 };
+use self::keys::{Hint, lookup, lookup_hinted};
 use super::{CompValue, CompareOp, Filter};
-use crate::resource::get_ci;
 use crate::schema::{Attribute, AttributeType, Returned};
 use crate::{AttributePath, Error, Resource, Result, SchemaRegistry};
 
@@ -153,6 +156,67 @@ struct PathView<'p> {
     name: &'p str,
     sub: Option<&'p str>,
     info: PathInfo,
+    /// A compiled path's lookup hints; `None` for the interpreter.
+    hints: Option<&'p PathHints>,
+}
+
+/// The lookup hints of one compiled path (see [`keys`]), and its qualified name.
+#[derive(Clone, Debug, Default)]
+struct PathHints {
+    /// The attribute's name: at the top level, in an extension block, or in an element.
+    name: Hint,
+    /// The URN, as the key of an extension block.
+    urn: Hint,
+    /// `schemas`, read to decide whether the URN is the base schema's.
+    schemas: Hint,
+    /// `urn:name` as one top-level key.
+    whole: Hint,
+    /// The sub-attribute.
+    sub: Hint,
+    /// `value`, when a complex value is compared as a whole.
+    value: Hint,
+    /// `urn:name`, for a path with a URN.
+    qualified: Box<str>,
+}
+
+/// `name` in `m`, with `hint` if there is one.
+#[inline]
+fn find<'a>(m: &'a Map<String, Value>, name: &str, hint: Option<&Hint>) -> Option<&'a Value> {
+    match hint {
+        Some(h) => lookup_hinted(m, name, h),
+        None => lookup(m, name),
+    }
+}
+
+/// [`Resource::attribute`] for a URN-qualified name, with a compiled path's hints: the same
+/// steps, without hashing or allocating.
+fn attribute_hinted<'r>(
+    r: &'r Resource,
+    urn: &str,
+    name: &str,
+    h: &PathHints,
+) -> Option<&'r Value> {
+    let m = r.as_object();
+    // An extension block under this URN.
+    if let Some(Value::Object(block)) = lookup_hinted(m, urn, &h.urn) {
+        return lookup_hinted(block, name, &h.name);
+    }
+    // The base schema (`Resource::is_base_urn`; the URN is not an extension block here).
+    let base = match lookup_hinted(m, "schemas", &h.schemas) {
+        Some(Value::Array(schemas)) => schemas
+            .iter()
+            .any(|s| s.as_str().is_some_and(|s| s.eq_ignore_ascii_case(urn))),
+        Some(_) => false,
+        None => {
+            const CORE: &str = "urn:ietf:params:scim:schemas:core:";
+            urn.len() > CORE.len()
+                && urn.as_bytes()[..CORE.len()].eq_ignore_ascii_case(CORE.as_bytes())
+        }
+    };
+    if base {
+        return lookup_hinted(m, name, &h.name);
+    }
+    lookup_hinted(m, &h.qualified, &h.whole)
 }
 
 /// Which definition applies to a selected value.
@@ -172,39 +236,20 @@ fn elements(v: &Value) -> &[Value] {
     }
 }
 
-/// `name` in a JSON object, as [`get_ci`] finds it (an exact match first, else the first
-/// case-insensitive one), but without hashing when the object is small (an email, a name):
-/// one pass that compares lengths first.
-fn lookup<'a>(m: &'a Map<String, Value>, name: &str) -> Option<&'a Value> {
-    if m.len() > 8 {
-        return get_ci(m, name);
-    }
-    let mut folded = None;
-    for (k, v) in m {
-        if k.len() != name.len() {
-            continue;
-        }
-        if k == name {
-            return Some(v);
-        }
-        if folded.is_none() && k.eq_ignore_ascii_case(name) {
-            folded = Some(v);
-        }
-    }
-    folded
-}
-
 /// The attribute a path names, before its filter and sub-attribute.
 fn top_value<'r>(scope: Scope<'r>, p: &PathView<'_>) -> Option<&'r Value> {
     if p.info.hidden {
         return None;
     }
     match scope {
-        // Without a URN, `Resource::attribute` is a case-insensitive get of the top level.
-        Scope::Resource(r) if p.urn.is_none() => lookup(r.as_object(), p.name),
-        Scope::Resource(r) => r.attribute(p.urn, p.name),
+        Scope::Resource(r) => match (p.urn, p.hints) {
+            // Without a URN, `Resource::attribute` is a case-insensitive get of the top level.
+            (None, h) => find(r.as_object(), p.name, h.map(|h| &h.name)),
+            (Some(urn), Some(h)) => attribute_hinted(r, urn, p.name, h),
+            (Some(urn), None) => r.attribute(Some(urn), p.name),
+        },
         Scope::Element(_) if p.urn.is_some() => None,
-        Scope::Element(Value::Object(m)) => lookup(m, p.name),
+        Scope::Element(Value::Object(m)) => find(m, p.name, p.hints.map(|h| &h.name)),
         // A primitive element is its own pseudo sub-attribute `value`.
         Scope::Element(v) => (!v.is_array() && p.name.eq_ignore_ascii_case("value")).then_some(v),
     }
@@ -233,7 +278,7 @@ fn any_selected<'r>(
             }
             Some(sub) => match element {
                 Value::Object(m) => {
-                    if let Some(sv) = lookup(m, sub) {
+                    if let Some(sv) = find(m, sub, p.hints.map(|h| &h.sub)) {
                         for v in elements(sv) {
                             if f(v, Via::Sub)? {
                                 return Ok(true);
@@ -496,7 +541,7 @@ fn eval_compare<'r>(
     let any = any_selected(scope, p, keep, |v, via| match (via, v) {
         (Via::Sub, v) => compare_leaf(path, v, info.sub, op, operand, instant),
         // A complex value compared as a whole: compare its `value` sub-attribute.
-        (Via::Top, Value::Object(m)) => match lookup(m, "value") {
+        (Via::Top, Value::Object(m)) => match find(m, "value", p.hints.map(|h| &h.value)) {
             Some(inner) if !info.value.hidden => {
                 for x in elements(inner) {
                     if compare_leaf(path, x, info.value, op, operand, instant)? {
@@ -677,6 +722,7 @@ fn view_of(path: &AttributePath, info: PathInfo) -> PathView<'_> {
         name: path.name(),
         sub: path.sub_attribute(),
         info,
+        hints: None,
     }
 }
 
@@ -887,6 +933,7 @@ struct CompiledPath {
     name: Box<str>,
     sub: Option<Box<str>>,
     info: PathInfo,
+    hints: PathHints,
     /// The path's own value filter.
     keep: Option<Node>,
     /// The path as written, for error messages.
@@ -900,6 +947,7 @@ impl CompiledPath {
             name: &self.name,
             sub: self.sub.as_deref(),
             info: self.info,
+            hints: Some(&self.hints),
         }
     }
 
@@ -944,6 +992,13 @@ fn compile_path<'s>(
         name: path.name().into(),
         sub: path.sub_attribute().map(Box::from),
         info,
+        hints: PathHints {
+            qualified: path
+                .urn()
+                .map(|urn| format!("{urn}:{}", path.name()).into())
+                .unwrap_or_default(),
+            ..PathHints::default()
+        },
         keep,
         text: path.to_string().into(),
     };
@@ -1445,18 +1500,36 @@ mod tests {
     }
 
     #[test]
-    fn lookup_prefers_the_exact_key_like_get_ci() {
-        let small = json!({"Type": 1, "type": 2, "TYPE": 3});
-        let m = small.as_object().unwrap();
-        assert_eq!(lookup(m, "type"), Some(&json!(2)));
-        assert_eq!(lookup(m, "tYpE"), Some(&json!(1)));
-        assert_eq!(lookup(m, "value"), None);
-        let big: Map<String, Value> = (0..20).map(|i| (format!("k{i}"), json!(i))).collect();
-        for name in ["k3", "K3", "k19", "k20"] {
-            assert_eq!(lookup(&big, name), get_ci(&big, name), "{name}");
-        }
-        for name in ["Type", "type", "TYPE", "tyPE", "typ"] {
-            assert_eq!(lookup(m, name), get_ci(m, name), "{name}");
+    fn urn_paths_read_what_resource_attribute_reads() {
+        let registry = SchemaRegistry::default();
+        let ext = ENTERPRISE_USER_SCHEMA;
+        let resources = [
+            json!({"schemas": [USER_SCHEMA, ext], ext: {"department": "Sales"}}),
+            json!({"schemas": [USER_SCHEMA], ext.to_uppercase(): {"DEPARTMENT": "Sales"}}),
+            json!({"schemas": [USER_SCHEMA, ext], format!("{ext}:department"): "Sales"}),
+            json!({"schemas": [USER_SCHEMA], ext: "not a block", "department": "Sales"}),
+            json!({"schemas": [ext.to_lowercase()], "department": "Sales"}),
+            json!({"department": "Sales", "userName": "bjensen"}),
+            json!({"schemas": [USER_SCHEMA.to_uppercase()], "userName": "bjensen"}),
+            json!({"schemas": [], "userName": "bjensen"}),
+            json!({"schemas": [ext], "USERNAME": "bjensen", "userName": "x"}),
+        ];
+        let filters = [
+            format!(r#"{ext}:department eq "sales""#),
+            format!(r#"{ext}:DEPARTMENT pr"#),
+            format!(r#"{USER_SCHEMA}:userName eq "bjensen""#),
+            format!(r#"{}:username pr"#, USER_SCHEMA.to_lowercase()),
+            r#"urn:x:department eq "Sales""#.to_owned(),
+        ];
+        for f in &filters {
+            let f = Filter::parse(f).unwrap();
+            let compiled = f.compile(&registry, USER_SCHEMA);
+            // Twice over the list: hints left by one resource must not mislead on the next.
+            for r in resources.iter().chain(&resources) {
+                let r = Resource::from_value(r.clone()).unwrap();
+                let want = f.matches(&r, &registry).unwrap();
+                assert_eq!(compiled.matches(&r).unwrap(), want, "{f} on {r:?}");
+            }
         }
     }
 
