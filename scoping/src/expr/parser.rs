@@ -167,10 +167,19 @@ fn lex(text: &str) -> Result<Vec<(usize, Tok)>> {
                 i = j + 1;
             }
             '[' => {
+                // Up to the matching `]`: a value filter (`emails[type eq "work"].value`)
+                // nests brackets, and its quoted strings may hold any character.
                 let mut j = i + 1;
-                while j < chars.len() && chars[j] != ']' {
-                    if chars[j] == '[' {
-                        return Err(syntax(j, "`]` closing the attribute", "`[`"));
+                let mut depth = 0usize;
+                let mut quoted = false;
+                while j < chars.len() {
+                    match chars[j] {
+                        '\\' if quoted => j += 1,
+                        '"' => quoted = !quoted,
+                        '[' if !quoted => depth += 1,
+                        ']' if !quoted && depth == 0 => break,
+                        ']' if !quoted => depth -= 1,
+                        _ => {}
                     }
                     j += 1;
                 }
@@ -413,5 +422,65 @@ pub(crate) fn parse(text: &str) -> Result<Node> {
     match parser.next() {
         (_, Tok::End) => Ok(node),
         (p, t) => Err(syntax(p, "end of expression", describe(&t))),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn lexes_hex_concat_and_comparisons() {
+        let toks: Vec<Tok> = lex(r#"&HfF & "a" <> >= <= < > = -1"#)
+            .unwrap()
+            .into_iter()
+            .map(|(_, t)| t)
+            .collect();
+        assert_eq!(
+            toks,
+            vec![
+                Tok::Num(255, true),
+                Tok::Amp,
+                Tok::Str("a".into()),
+                Tok::Cmp(CompareOp::Ne),
+                Tok::Cmp(CompareOp::Ge),
+                Tok::Cmp(CompareOp::Le),
+                Tok::Cmp(CompareOp::Lt),
+                Tok::Cmp(CompareOp::Gt),
+                Tok::Cmp(CompareOp::Eq),
+                Tok::Minus,
+                Tok::Num(1, false),
+                Tok::End,
+            ]
+        );
+    }
+
+    #[test]
+    fn string_escapes_keep_other_backslashes() {
+        let toks = lex(r#""a\"b\\c\d""#).unwrap();
+        assert_eq!(toks[0].1, Tok::Str(r#"a"b\c\d"#.into()));
+    }
+
+    #[test]
+    fn omitted_arguments_are_none() {
+        let Node::Call { args, .. } = parse(r#"Replace([x], , "re", , "", , )"#).unwrap() else {
+            panic!("not a call");
+        };
+        let given: Vec<bool> = args.iter().map(Option::is_some).collect();
+        assert_eq!(given, vec![true, false, true, false, true, false, false]);
+    }
+
+    #[test]
+    fn concat_binds_tighter_than_comparison() {
+        let Node::Compare { left, .. } = parse(r#""t-" & [a] = "t-x""#).unwrap() else {
+            panic!("not a comparison");
+        };
+        assert!(matches!(*left, Node::Concat(ref p) if p.len() == 2));
+    }
+
+    #[test]
+    fn numbers_too_large_are_errors() {
+        assert!(parse("Left(\"a\", 99999999999999999999)").is_err());
+        assert!(parse("BitAnd(&HFFFFFFFFFFFFFFFFF, 1)").is_err());
     }
 }

@@ -485,3 +485,58 @@ fn parse_with(text: &str, toks: &[Tok]) -> Option<DateTime<FixedOffset>> {
     let time = NaiveTime::from_hms_nano_opt(hour, minute, second, nanos)?;
     offset.from_local_datetime(&date.and_time(time)).single()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn utc(text: &str) -> String {
+        parse_date(text)
+            .map(|d| d.with_timezone(&Utc).to_rfc3339())
+            .unwrap_or_default()
+    }
+
+    #[test]
+    fn reads_the_date_forms_entra_sources_send() {
+        assert_eq!(utc("2020-03-16-07:00"), "2020-03-16T07:00:00+00:00");
+        assert_eq!(utc("2021-08-31+08:00"), "2021-08-30T16:00:00+00:00");
+        assert_eq!(utc("2021-08-24"), "2021-08-24T00:00:00+00:00");
+        assert_eq!(utc("2021-08-24Z"), "2021-08-24T00:00:00+00:00");
+        assert_eq!(
+            utc("2009-06-15T01:45:30-07:00"),
+            "2009-06-15T08:45:30+00:00"
+        );
+        assert_eq!(
+            utc("2020-12-31 23:59:59-08:00"),
+            "2021-01-01T07:59:59+00:00"
+        );
+        assert_eq!(utc("2020-12-31T23:59:59"), "2020-12-31T23:59:59+00:00");
+        assert_eq!(utc("8/25/2021 5:41:18 PM"), "2021-08-25T17:41:18+00:00");
+        assert_eq!(utc("12/25/2020"), "2020-12-25T00:00:00+00:00");
+        assert_eq!(utc("not a date"), "");
+        assert_eq!(utc("2020-13-01"), "");
+    }
+
+    #[test]
+    fn renders_entra_style() {
+        let d = Utc
+            .with_ymd_and_hms(2021, 7, 2, 0, 3, 8)
+            .single()
+            .unwrap_or_default();
+        assert_eq!(render(d), "7/2/2021 12:03:08 AM");
+    }
+
+    #[test]
+    fn tokenizes_net_formats() {
+        assert_eq!(
+            tokens("yyyy-MM'T'\\z"),
+            vec![
+                Tok::Spec('y', 4),
+                Tok::Lit("-".into()),
+                Tok::Spec('M', 2),
+                Tok::Lit("T".into()),
+                Tok::Lit("z".into())
+            ]
+        );
+    }
+}

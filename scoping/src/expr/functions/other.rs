@@ -87,6 +87,19 @@ pub(crate) fn call(
             };
             ev.arg(args, if c { 1 } else { 2 })?
         }
+        "Switch" => {
+            // Case-sensitive; a null source reads as "" (so the key "" matches it).
+            let source = scalar_text(name, 1, "source", &ev.arg(args, 0)?)?;
+            let mut i = 2;
+            while i + 1 < args.len() {
+                let key = scalar_text(name, i + 1, "key", &ev.arg(args, i)?)?;
+                if key == source {
+                    return Ok(Some(ev.arg(args, i + 1)?));
+                }
+                i += 2;
+            }
+            ev.arg(args, 1)?
+        }
         "IsNull" => ExprValue::Bool(matches!(ev.arg(args, 0)?, ExprValue::Null)),
         "IsNullOrEmpty" => ExprValue::Bool(ev.arg(args, 0)?.is_null_or_empty()),
         "IsPresent" => ExprValue::Bool(!ev.arg(args, 0)?.is_null_or_empty()),

@@ -536,3 +536,33 @@ fn decode_bytes(bytes: &[u8], encoding: &str) -> Result<String> {
         )),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn base64_round_trips_every_length() {
+        for n in 0..10u8 {
+            let bytes: Vec<u8> = (0..n).map(|i| i.wrapping_mul(37)).collect();
+            assert_eq!(
+                base64_decode(&base64_encode(&bytes)).unwrap_or_default(),
+                bytes
+            );
+        }
+        assert_eq!(base64_encode(b"Man"), "TWFu");
+        assert_eq!(base64_encode(b"Ma"), "TWE=");
+        assert!(base64_decode("TW=u").is_none());
+        assert!(base64_decode("T!").is_none());
+    }
+
+    #[test]
+    fn dn_splitting_honours_escapes() {
+        assert_eq!(split_dn(r"cn=Doe\, J,ou=X"), vec![r"cn=Doe\, J", "ou=X"]);
+    }
+
+    #[test]
+    fn pcase_default_separators() {
+        assert_eq!(pcase("HELLO wORLD-x", None), "Hello World-X");
+    }
+}
