@@ -52,6 +52,16 @@ pub enum Error {
         /// What went wrong.
         message: String,
     },
+    /// A mapping's expression failed for one source object; `source` is the expression's
+    /// error ([`Error::ExpressionFailed`], [`Error::ExpressionRaised`],
+    /// [`Error::ExpressionNoUniqueValue`]).
+    #[error("mapping {target}: {source}")]
+    MappingExpression {
+        /// The mapping's target attribute, as written.
+        target: String,
+        /// The expression's error.
+        source: Box<Error>,
+    },
     /// An expression cannot be parsed: `position` is the 0-based character position,
     /// `expected` what the parser expected there and `found` what it found.
     #[error("expression, at position {position}: expected {expected}, found {found}")]

@@ -6,6 +6,7 @@ use serde_json::{Map, Value};
 
 use super::flow::{CompiledMapping, Flow, is_empty, read_path};
 use super::{FlowType, MappingSet};
+use crate::expr::EvalContext;
 use crate::{Error, Result};
 
 impl MappingSet {
@@ -17,11 +18,56 @@ impl MappingSet {
     /// # Errors
     ///
     /// [`Error::MappingFailed`] naming the mapping whose value cannot be computed.
-    pub fn create_attributes(&self, source: &Resource) -> Result<Map<String, Value>> {
+    pub fn create_attributes(
+        &self,
+        source: &Resource,
+        ctx: &EvalContext<'_>,
+    ) -> Result<Map<String, Value>> {
         let mut out = Map::new();
         for m in &self.mappings {
-            if let Some(v) = create_value(m, source)? {
+            if let Some((v, _)) = create_value(m, source, ctx)? {
                 out.insert(m.spec.target_attribute.clone(), v);
+            }
+        }
+        Ok(out)
+    }
+
+    /// As [`MappingSet::create_attributes`], for logs: a value produced through the
+    /// expression function `Redact` is shown as the string `[Redact]`.
+    ///
+    /// # Errors
+    ///
+    /// As [`MappingSet::create_attributes`].
+    pub fn create_attributes_for_log(
+        &self,
+        source: &Resource,
+        ctx: &EvalContext<'_>,
+    ) -> Result<Map<String, Value>> {
+        let mut out = Map::new();
+        for m in &self.mappings {
+            if let Some((v, redacted)) = create_value(m, source, ctx)? {
+                let v = if redacted { Value::from(REDACTED) } else { v };
+                out.insert(m.spec.target_attribute.clone(), v);
+            }
+        }
+        Ok(out)
+    }
+
+    /// The target attributes whose value for `source` came through `Redact`: a log of the
+    /// PATCH from [`MappingSet::update`] must show `[Redact]` for operations on these paths.
+    ///
+    /// # Errors
+    ///
+    /// As [`MappingSet::create_attributes`].
+    pub fn redacted_targets(
+        &self,
+        source: &Resource,
+        ctx: &EvalContext<'_>,
+    ) -> Result<Vec<String>> {
+        let mut out = Vec::new();
+        for m in &self.mappings {
+            if matches!(m.source, super::flow::Source::Expression(_)) && m.flow(source, ctx)?.1 {
+                out.push(m.spec.target_attribute.clone());
             }
         }
         Ok(out)
@@ -35,10 +81,10 @@ impl MappingSet {
     ///
     /// [`Error::MappingFailed`] naming the mapping whose value cannot be computed or written
     /// (a value the schema refuses, say).
-    pub fn create_resource(&self, source: &Resource) -> Result<Resource> {
+    pub fn create_resource(&self, source: &Resource, ctx: &EvalContext<'_>) -> Result<Resource> {
         let mut resource = Resource::new([self.target_schema.as_str()]);
         for m in &self.mappings {
-            if let Some(v) = create_value(m, source)? {
+            if let Some((v, _)) = create_value(m, source, ctx)? {
                 PatchOp::new()
                     .add(m.target.clone(), v)
                     .apply(&mut resource, &self.registry)
@@ -58,14 +104,19 @@ impl MappingSet {
     /// # Errors
     ///
     /// [`Error::MappingFailed`] naming the mapping whose value cannot be computed.
-    pub fn update(&self, source: &Resource, current: &Resource) -> Result<PatchOp> {
+    pub fn update(
+        &self,
+        source: &Resource,
+        current: &Resource,
+        ctx: &EvalContext<'_>,
+    ) -> Result<PatchOp> {
         let mut patch = PatchOp::new();
         for m in &self.mappings {
             if m.spec.flow_type == FlowType::ObjectAddOnly {
                 continue;
             }
             let now = read_path(current, &m.target);
-            match m.flow(source)? {
+            match m.flow(source, ctx)?.0 {
                 Flow::Ignore => {}
                 Flow::Null => {
                     if matches!(m.source, super::flow::Source::None) {
@@ -92,10 +143,23 @@ impl MappingSet {
     }
 }
 
-fn create_value(m: &CompiledMapping, source: &Resource) -> Result<Option<Value>> {
-    Ok(match m.flow(source)? {
-        Flow::Value(v) => Some(v),
-        Flow::Null => m.spec.default_value.clone().filter(|d| !is_empty(d)),
+/// What a log shows instead of a redacted value.
+const REDACTED: &str = "[Redact]";
+
+fn create_value(
+    m: &CompiledMapping,
+    source: &Resource,
+    ctx: &EvalContext<'_>,
+) -> Result<Option<(Value, bool)>> {
+    let (flow, redacted) = m.flow(source, ctx)?;
+    Ok(match flow {
+        Flow::Value(v) => Some((v, redacted)),
+        Flow::Null => m
+            .spec
+            .default_value
+            .clone()
+            .filter(|d| !is_empty(d))
+            .map(|d| (d, false)),
         Flow::Ignore => None,
     })
 }

@@ -4,6 +4,7 @@ use scim_model::{AttributePath, CompValue, CompareOp, Filter, Resource, get_ci};
 use serde_json::Value;
 
 use super::{AttributeMapping, MAX_EXPRESSION_LEN, MappingSource};
+use crate::expr::{EvalContext, Expression, Node};
 use crate::{Error, Result};
 
 /// What a mapping gives for one source object.
@@ -14,7 +15,6 @@ pub(crate) enum Flow {
     /// The source is null or empty.
     Null,
     /// The expression asked that the attribute not flow (`IgnoreFlowIfNullOrEmpty`).
-    #[allow(dead_code)]
     Ignore,
 }
 
@@ -22,8 +22,8 @@ pub(crate) enum Flow {
 pub(crate) enum Source {
     Direct(AttributePath),
     Constant(Value),
-    /// The expression's text, checked for length. Evaluating it needs the expression module.
-    Expression(String),
+    /// The parsed expression.
+    Expression(Box<Expression>),
     None,
 }
 
@@ -79,7 +79,9 @@ impl CompiledMapping {
                 if expression.trim().is_empty() {
                     return Err(invalid("the expression is empty".to_owned()));
                 }
-                Source::Expression(expression.clone())
+                let parsed = Expression::parse(expression)
+                    .map_err(|e| invalid(format!("bad expression: {e}")))?;
+                Source::Expression(Box::new(parsed))
             }
             MappingSource::None => Source::None,
         };
@@ -90,8 +92,8 @@ impl CompiledMapping {
                         .to_owned(),
                 ));
             }
-            if let Source::Expression(text) = &source
-                && calls_select_unique_value(text)
+            if let Source::Expression(expr) = &source
+                && calls_select_unique_value(expr.root())
             {
                 return Err(invalid(
                     "SelectUniqueValue cannot be used on a matching attribute".to_owned(),
@@ -106,64 +108,55 @@ impl CompiledMapping {
         })
     }
 
-    /// The value this mapping gives for `source` (before defaults).
-    pub(crate) fn flow(&self, source: &Resource) -> Result<Flow> {
+    /// The value this mapping gives for `source` (before defaults), and whether it was
+    /// produced through `Redact` (logs must hide it).
+    pub(crate) fn flow(&self, source: &Resource, ctx: &EvalContext<'_>) -> Result<(Flow, bool)> {
         let value = match &self.source {
             Source::Direct(path) => read_path(source, path),
             Source::Constant(v) => Some(v.clone()),
             Source::None => None,
-            Source::Expression(_) => {
-                return Err(Error::MappingFailed {
-                    target: self.spec.target_attribute.clone(),
-                    message: "expression sources cannot be evaluated yet (the expression language is not built)".to_owned(),
+            Source::Expression(expr) => {
+                let value = expr
+                    .evaluate(source, ctx)
+                    .map_err(|e| Error::MappingExpression {
+                        target: self.spec.target_attribute.clone(),
+                        source: Box::new(e),
+                    })?;
+                if value.is_ignore_flow() {
+                    return Ok((Flow::Ignore, false));
+                }
+                let redacted = value.is_redacted();
+                if value.is_null_or_empty() {
+                    return Ok((Flow::Null, redacted));
+                }
+                let json = value.unredacted().to_json();
+                return Ok(if is_empty(&json) {
+                    (Flow::Null, redacted)
+                } else {
+                    (Flow::Value(json), redacted)
                 });
             }
         };
         Ok(match value {
-            Some(v) if !is_empty(&v) => Flow::Value(v),
-            _ => Flow::Null,
+            Some(v) if !is_empty(&v) => (Flow::Value(v), false),
+            _ => (Flow::Null, false),
         })
     }
 }
 
-/// Whether an expression's text calls `SelectUniqueValue` (function names ignore case, as
-/// Entra's; a name inside a string literal does not count).
-pub(crate) fn calls_select_unique_value(text: &str) -> bool {
-    const NAME: &str = "selectuniquevalue";
-    let bytes = text.as_bytes();
-    let mut in_string = false;
-    let mut i = 0;
-    while i < bytes.len() {
-        let b = bytes[i];
-        if in_string {
-            if b == b'\\' {
-                i += 2;
-                continue;
-            }
-            if b == b'"' {
-                in_string = false;
-            }
-            i += 1;
-            continue;
+/// Whether an expression calls `SelectUniqueValue` anywhere (a unique value generated at
+/// create cannot be matched on).
+pub(crate) fn calls_select_unique_value(node: &Node) -> bool {
+    match node {
+        Node::Call { name, args } => {
+            name == "SelectUniqueValue" || args.iter().flatten().any(calls_select_unique_value)
         }
-        if b == b'"' {
-            in_string = true;
-            i += 1;
-            continue;
+        Node::Concat(parts) => parts.iter().any(calls_select_unique_value),
+        Node::Compare { left, right, .. } => {
+            calls_select_unique_value(left) || calls_select_unique_value(right)
         }
-        let word_start = i == 0 || !(bytes[i - 1].is_ascii_alphanumeric() || bytes[i - 1] == b'_');
-        if word_start
-            && bytes.len() - i >= NAME.len()
-            && bytes[i..i + NAME.len()].eq_ignore_ascii_case(NAME.as_bytes())
-        {
-            let rest = &text[i + NAME.len()..];
-            if rest.trim_start().starts_with('(') {
-                return true;
-            }
-        }
-        i += 1;
+        _ => false,
     }
-    false
 }
 
 /// Whether a value counts as empty: null, `""`, `[]`, `{}`.
@@ -282,15 +275,10 @@ mod tests {
 
     #[test]
     fn select_unique_value_is_found_as_a_call_only() {
-        assert!(calls_select_unique_value(
-            "SelectUniqueValue(Join(\"@\", [a], \"x\"))"
-        ));
-        assert!(calls_select_unique_value("Trim(selectuniquevalue ([a]))"));
-        assert!(!calls_select_unique_value(
-            "Join(\"\", \"SelectUniqueValue(\", [a])"
-        ));
-        assert!(!calls_select_unique_value("MySelectUniqueValue([a])"));
-        assert!(!calls_select_unique_value("[SelectUniqueValue]"));
+        let calls = |t: &str| calls_select_unique_value(Expression::parse(t).unwrap().root());
+        assert!(calls("SelectUniqueValue(Join(\"@\", [a], \"x\"), [b])"));
+        assert!(!calls("Join(\"\", \"SelectUniqueValue(\", [a])"));
+        assert!(!calls("[SelectUniqueValue]"));
     }
 
     #[test]

@@ -40,6 +40,14 @@
 //!   `roles[primary eq "True"].value`) read the first element the filter selects; when no
 //!   element matches, the value is written with `add`, which creates the element (as Entra
 //!   does). Filter comparisons of strings ignore case, and `"True"` equals `true`.
+//! - **Expressions** are parsed when the set is loaded (a syntax error is
+//!   [`Error::InvalidMapping`] with the position) and evaluated with the
+//!   [`EvalContext`] the caller passes (clock, random generator, uniqueness check for
+//!   `SelectUniqueValue`); a failure is [`Error::MappingExpression`] naming the target.
+//!   `IgnoreFlowIfNullOrEmpty` leaves the attribute out of the flow: absent on create (no
+//!   default value), untouched on update (even with `flowNullValues`). A value produced
+//!   through `Redact` flows as is; [`MappingSet::create_attributes_for_log`] and
+//!   [`MappingSet::redacted_targets`] let logs show `[Redact]` instead.
 //! - **Matching attributes** are the mappings with `matchingPriority` > 0; they are tried
 //!   lowest priority first ([`MappingSet::matching_values`]).
 //!
@@ -57,6 +65,7 @@ use scim_model::{AttributePath, SchemaRegistry, USER_SCHEMA};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
+use crate::expr::EvalContext;
 use crate::{Error, Result};
 
 /// Entra's limit on an expression's length.
@@ -206,7 +215,8 @@ pub enum FlowType {
 ///   {"targetAttribute": "title", "source": {"type": "Direct", "path": "jobTitle"}, "defaultValue": "Staff"}
 /// ]"#)?;
 /// let source = serde_json::from_str(r#"{"mail": "ann@contoso.com"}"#)?;
-/// let create = set.create_attributes(&source)?;
+/// let ctx = scoping::EvalContext::new(chrono::DateTime::UNIX_EPOCH);
+/// let create = set.create_attributes(&source, &ctx)?;
 /// assert_eq!(serde_json::Value::Object(create), serde_json::json!({"userName": "ann@contoso.com", "title": "Staff"}));
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
@@ -342,11 +352,12 @@ impl MappingSet {
     pub fn matching_values(
         &self,
         source: &scim_model::Resource,
+        ctx: &EvalContext<'_>,
     ) -> Result<Vec<(AttributePath, Value)>> {
         let mut out = Vec::new();
         for &i in &self.matching {
             let m = &self.mappings[i];
-            if let flow::Flow::Value(v) = m.flow(source)? {
+            if let (flow::Flow::Value(v), _) = m.flow(source, ctx)? {
                 out.push((m.target.clone(), v));
             }
         }
