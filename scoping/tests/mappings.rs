@@ -694,3 +694,31 @@ fn empty_string_from_the_source_is_null() {
         .is_empty()
     );
 }
+
+#[test]
+fn flow_null_values_through_a_value_filter_path() {
+    let s = with_key(vec![
+        json!({"targetAttribute": "phoneNumbers[type eq \"work\"].value",
+        "source": {"type": "Direct", "path": "tel"}, "flowNullValues": true}),
+    ]);
+    let source = res(json!({"userPrincipalName": "a"}));
+    let current = res(
+        json!({"userName": "a", "phoneNumbers": [{"type": "work", "value": "1"}, {"type": "mobile", "value": "2"}]}),
+    );
+    let p = s.update(&source, &current, &ctx()).unwrap();
+    assert_eq!(
+        ops(&p),
+        json!([{"op": "remove", "path": "phoneNumbers[type eq \"work\"].value"}])
+    );
+    let mut after = current.clone();
+    p.apply(&mut after, &SchemaRegistry::default()).unwrap();
+    assert!(s.update(&source, &after, &ctx()).unwrap().is_empty());
+    assert!(
+        after
+            .get("phoneNumbers")
+            .unwrap()
+            .as_array()
+            .unwrap()
+            .contains(&json!({"type": "mobile", "value": "2"}))
+    );
+}

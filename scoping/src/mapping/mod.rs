@@ -69,7 +69,7 @@ use crate::expr::EvalContext;
 use crate::{Error, Result};
 
 /// Entra's limit on an expression's length.
-pub const MAX_EXPRESSION_LEN: usize = 10_000;
+pub const MAX_EXPRESSION_LEN: usize = crate::expr::MAX_LENGTH;
 
 /// One attribute mapping, as configured (plain data, serde).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
