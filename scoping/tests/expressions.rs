@@ -979,6 +979,45 @@ fn escapes_and_printing() {
     assert_eq!(Expression::parse(&c.to_string()).unwrap().root(), c.root());
 }
 
+#[test]
+fn trees_built_in_code_are_checked() {
+    let mut deep = Node::Attribute(AttributeRef::new("a"));
+    for _ in 0..100 {
+        deep = Node::Call {
+            name: "Trim".into(),
+            args: vec![Some(deep)],
+        };
+    }
+    assert!(
+        Expression::from_node(deep)
+            .unwrap_err()
+            .to_string()
+            .contains("levels")
+    );
+    let unknown = Node::Call {
+        name: "Nope".into(),
+        args: vec![],
+    };
+    assert!(Expression::from_node(unknown).is_err());
+    let bad_attr = Node::Attribute(AttributeRef::new("a]b"));
+    assert!(Expression::from_node(bad_attr).is_err());
+    let one = Node::Call {
+        name: "Append".into(),
+        args: vec![Some(Node::Str("a".into())), Some(Node::Str("b".into()))],
+    };
+    let e = Expression::from_node(one).unwrap();
+    assert_eq!(e.to_string(), r#"Append("a", "b")"#);
+    assert_eq!(eval(&e.to_string(), json!({})), s("ab"));
+}
+
+#[test]
+fn filter_values_may_hold_brackets() {
+    let e = Expression::parse(r#"Join(",", [emails[value eq "a]b"].type])"#).unwrap();
+    let v = e.evaluate(&user(json!({"emails": [{"value": "a]b", "type": "work"}, {"value": "c", "type": "home"}]})), &EvalContext::new(now())).unwrap();
+    assert_eq!(v, s("work"));
+    assert_eq!(Expression::parse(&e.to_string()).unwrap().root(), e.root());
+}
+
 // ----- Properties -----
 
 proptest! {
@@ -1001,6 +1040,7 @@ proptest! {
         let printed = node.to_string();
         let parsed = Expression::parse(&printed).unwrap_or_else(|e| panic!("{printed}: {e}"));
         prop_assert_eq!(parsed.root(), &node, "{}", printed);
+        prop_assert!(Expression::from_node(node.clone()).is_ok());
     }
 }
 

@@ -83,14 +83,21 @@ impl Expression {
     /// regular expressions are found here.
     pub fn parse(text: &str) -> Result<Self> {
         let root = parser::parse(text)?;
-        Self::from_node(root)
+        Self::compile(root)
     }
 
-    /// An expression from a syntax tree (checks its regular expressions, not its arity).
-    pub fn from_node(root: Node) -> Result<Self> {
+    fn compile(root: Node) -> Result<Self> {
         let mut regexes = BTreeMap::new();
         eval::collect_regexes(&root, &mut regexes)?;
         Ok(Self { root, regexes })
+    }
+
+    /// An expression from a syntax tree built in code, checked as [`Expression::parse`]
+    /// checks text (nesting depth, known functions, argument counts, regular expressions);
+    /// error positions are 0.
+    pub fn from_node(root: Node) -> Result<Self> {
+        parser::check_tree(&root, 0)?;
+        Self::compile(root)
     }
 
     /// The syntax tree.

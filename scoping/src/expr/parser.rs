@@ -399,6 +399,60 @@ fn check_call(pos: usize, name: &str, count: usize) -> Result<()> {
     Err(syntax(pos, expected, format!("{count} argument(s)")))
 }
 
+/// Checks a syntax tree built in code as the parser checks text: nesting depth, known
+/// functions and their argument counts, bare names. Positions in its errors are 0.
+pub(crate) fn check_tree(node: &Node, depth: usize) -> Result<()> {
+    if depth > MAX_DEPTH {
+        return Err(syntax(
+            0,
+            format!("at most {MAX_DEPTH} levels of nesting"),
+            "deeper nesting",
+        ));
+    }
+    match node {
+        Node::Call { name, args } => {
+            check_call(0, name, args.len())?;
+            if args.len() == 1 && args[0].is_none() {
+                return Err(syntax(
+                    0,
+                    format!("{name}() or an argument"),
+                    "one omitted argument",
+                ));
+            }
+            for arg in args.iter().flatten() {
+                check_tree(arg, depth + 1)?;
+            }
+        }
+        Node::Name(name) => check_name(0, name)?,
+        Node::Attribute(a) => {
+            // It must print as one attribute token that reads back the same.
+            let printed = format!("[{}]", a.text());
+            let ok = matches!(lex(&printed).ok().as_deref(), Some([(_, Tok::Attr(t)), (_, Tok::End)]) if t == a.text());
+            if !ok {
+                return Err(syntax(0, "an attribute name", printed));
+            }
+        }
+        Node::Concat(parts) => {
+            if parts.len() < 2 {
+                return Err(syntax(
+                    0,
+                    "two or more parts joined with `&`",
+                    format!("{}", parts.len()),
+                ));
+            }
+            for p in parts {
+                check_tree(p, depth + 1)?;
+            }
+        }
+        Node::Compare { left, right, .. } => {
+            check_tree(left, depth + 1)?;
+            check_tree(right, depth + 1)?;
+        }
+        _ => {}
+    }
+    Ok(())
+}
+
 /// Parses expression text into its syntax tree.
 pub(crate) fn parse(text: &str) -> Result<Node> {
     let length = text.chars().count();
