@@ -1,6 +1,6 @@
 //! Attribute mappings: what the target should look like.
 //!
-//! A mapping fills one target attribute from a source [`Resource`]: a source attribute
+//! A mapping fills one target attribute from a source [`Resource`](scim_model::Resource): a source attribute
 //! (`Direct`), a fixed value (`Constant`), an expression (`Expression`) or nothing (`None`,
 //! which only supplies a default value). The JSON shape is the one `idflow map --mappings`
 //! reads (field names after Entra's Graph `attributeMapping`):
