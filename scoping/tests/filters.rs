@@ -570,4 +570,39 @@ proptest! {
             let _ = f.explain(&r).to_string();
         }
     }
+
+    #[test]
+    fn filters_round_trip_through_json(
+        groups in prop::collection::vec(
+            prop::collection::vec(
+                (
+                    "[a-z]{1,6}",
+                    prop::sample::select(Operator::all().filter(|o| !o.takes_set()).collect::<Vec<_>>()),
+                    "[0-9]{1,3}",
+                    prop::option::of(prop::sample::select(vec![MultivaluedComparison::All, MultivaluedComparison::Any])),
+                ),
+                1..4,
+            ),
+            0..4,
+        )
+    ) {
+        let filter = ScopingFilter::new(
+            groups
+                .into_iter()
+                .map(|g| {
+                    g.into_iter()
+                        .map(|(attr, op, value, mode)| {
+                            let c = if op.is_unary() { Clause::unary(attr, op.as_str()) } else { Clause::new(attr, op.as_str(), value) };
+                            match mode { Some(m) => c.with_multivalued(m), None => c }
+                        })
+                        .collect()
+                })
+                .collect(),
+        );
+        let text = serde_json::to_string(&filter).unwrap();
+        let back = ScopingFilter::from_json_str(&text).unwrap();
+        prop_assert_eq!(&back, &filter);
+        let compiled = back.compile().unwrap();
+        prop_assert_eq!(serde_json::to_string(&compiled).unwrap(), text);
+    }
 }
