@@ -276,3 +276,110 @@ fn never_panics_on_hostile_input() {
         }
     }
 }
+
+#[test]
+fn expr_prints_the_value_as_json() {
+    let o = idflow(
+        &[
+            "expr",
+            "--expr",
+            r#"ToLower(Join(".", [name.givenName], [name.familyName]))"#,
+        ],
+        USER,
+    );
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let out: Value = serde_json::from_str(&stdout(&o)).expect("prints JSON");
+    assert_eq!(out, json!("barbara.jensen"));
+    let o = idflow(
+        &[
+            "expr",
+            "--expr",
+            "[urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:department]",
+        ],
+        USER,
+    );
+    assert_eq!(stdout(&o).trim(), "\"Tour Operations\"");
+    let o = idflow(&["expr", "--expr", "Mid([userName], 1"], USER);
+    assert_bad_input(&o, "position");
+}
+
+#[test]
+fn scope_prints_true_false_or_an_explanation() {
+    let rules = temp_file(
+        "scope.json",
+        r#"[[{"sourceAttribute": "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:department", "operator": "EQUALS", "value": "IT"}],
+            [{"sourceAttribute": "active", "operator": "IS TRUE"}, {"sourceAttribute": "userName", "operator": "ENDS_WITH", "value": "sen"}]]"#,
+    );
+    let o = idflow(&["scope", "--rules", rules.to_str().unwrap()], USER);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert_eq!(stdout(&o).trim(), "true");
+    let o = idflow(
+        &["scope", "--rules", rules.to_str().unwrap(), "--explain"],
+        USER,
+    );
+    let out: Value = serde_json::from_str(&stdout(&o)).expect("prints JSON");
+    assert_eq!(out["inScope"], json!(true));
+    assert!(
+        out["explanation"].as_str().unwrap().contains("group 1"),
+        "{out}"
+    );
+    let everything = temp_file("all.json", "[]");
+    let o = idflow(&["scope", "--rules", everything.to_str().unwrap()], USER);
+    assert_eq!(stdout(&o).trim(), "true");
+    let bad = temp_file(
+        "bad-scope.json",
+        r#"[[{"sourceAttribute": "department", "operator": "IS NULL", "value": "x"}]]"#,
+    );
+    let o = idflow(&["scope", "--rules", bad.to_str().unwrap()], USER);
+    assert_bad_input(&o, "clause 0");
+}
+
+#[test]
+fn map_prints_create_attributes_or_the_update_patch() {
+    let mappings = temp_file(
+        "mappings.json",
+        &json!([
+            {"targetAttribute": "userName", "source": {"type": "Direct", "path": "userName"}, "matchingPriority": 1},
+            {"targetAttribute": "displayName", "source": {"type": "Expression", "expression": "Join(\" \", [name.givenName], [name.familyName])"}},
+            {"targetAttribute": "title", "source": {"type": "Constant", "value": "Guide"}, "flowType": "ObjectAddOnly"},
+            {"targetAttribute": "nickName", "source": {"type": "Direct", "path": "nickName"}}
+        ])
+        .to_string(),
+    );
+    let o = idflow(&["map", "--mappings", mappings.to_str().unwrap()], USER);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let out: Value = serde_json::from_str(&stdout(&o)).expect("prints JSON");
+    assert_eq!(
+        out,
+        json!({"userName": "bjensen", "displayName": "Barbara Jensen", "title": "Guide"})
+    );
+    let current = temp_file(
+        "current.json",
+        &json!({"schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"], "userName": "bjensen",
+                "displayName": "Babs", "nickName": "Babs", "title": "Boss"})
+        .to_string(),
+    );
+    let o = idflow(
+        &[
+            "map",
+            "--mappings",
+            mappings.to_str().unwrap(),
+            "--target",
+            current.to_str().unwrap(),
+        ],
+        USER,
+    );
+    let out: Value = serde_json::from_str(&stdout(&o)).expect("prints JSON");
+    // Only displayName changes: title flows on create only, and a missing nickName never
+    // clears the target's.
+    assert_eq!(
+        out["Operations"],
+        json!([{"op": "replace", "path": "displayName", "value": "Barbara Jensen"}])
+    );
+    let no_matching = temp_file(
+        "no-matching.json",
+        r#"[{"targetAttribute": "userName", "source": {"type": "Direct", "path": "userName"}}]"#,
+    );
+    let o = idflow(&["map", "--mappings", no_matching.to_str().unwrap()], USER);
+    assert_bad_input(&o, "no-matching.json");
+}

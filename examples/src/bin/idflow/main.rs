@@ -30,7 +30,8 @@ impl Failure {
     }
 }
 
-/// idflow: SCIM filters, PATCH and schema validation on the command line.
+/// idflow: SCIM filters, PATCH, schema validation, expressions, scoping and mappings on the
+/// command line.
 ///
 /// Every command reads a SCIM resource as JSON on stdin and prints JSON on stdout.
 /// Exit status: 0 on success, 2 on bad input (with a one-line error on stderr).
@@ -66,6 +67,26 @@ The request is atomic: if one operation fails, nothing is printed and the exit s
 
 A schema file is an RFC 7643 §7 schema document, or a JSON array of them."#)]
     Validate(commands::validate::Args),
+    /// Evaluate an attribute-mapping expression (Entra's language) against the resource on stdin;
+    /// prints the value as JSON.
+    #[command(after_help = r#"Example:
+  echo '{"schemas":["urn:ietf:params:scim:schemas:core:2.0:User"],"name":{"givenName":"Barbara","familyName":"Jensen"}}' \
+    | idflow expr --expr 'ToLower(Join(".", [name.givenName], [name.familyName]))'
+  "barbara.jensen""#)]
+    Expr(commands::expr::Args),
+    /// Evaluate a scoping filter against the resource on stdin; prints true or false.
+    #[command(after_help = r#"Example:
+  echo '[[{"sourceAttribute": "department", "operator": "EQUALS", "value": "Sales"}]]' > scope.json
+  idflow scope --rules scope.json --explain < user.json
+  {"inScope": false, "explanation": "out of scope: group 0: department EQUALS 'Sales' failed: ..."}"#)]
+    Scope(commands::scope::Args),
+    /// Compute the target attributes a create sends, or with --target the PATCH an update sends.
+    #[command(after_help = r#"Example:
+  echo '[{"targetAttribute": "userName", "source": {"type": "Direct", "path": "userName"}, "matchingPriority": 1},
+         {"targetAttribute": "displayName", "source": {"type": "Expression", "expression": "Join(\" \", [name.givenName], [name.familyName])"}}]' > mappings.json
+  idflow map --mappings mappings.json < source-user.json                  # what a create sends
+  idflow map --mappings mappings.json --target target-user.json < source-user.json   # the PATCH"#)]
+    Map(commands::map::Args),
 }
 
 fn main() -> ExitCode {
@@ -93,6 +114,9 @@ fn main() -> ExitCode {
         Command::Filter(args) => commands::filter::run(args),
         Command::Patch(args) => commands::patch::run(args),
         Command::Validate(args) => commands::validate::run(args),
+        Command::Expr(args) => commands::expr::run(args),
+        Command::Scope(args) => commands::scope::run(args),
+        Command::Map(args) => commands::map::run(args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

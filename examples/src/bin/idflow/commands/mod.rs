@@ -1,5 +1,8 @@
 //! One module per subcommand, each with its clap `Args` and a `run` function.
 
+pub(crate) mod expr;
 pub(crate) mod filter;
+pub(crate) mod map;
 pub(crate) mod patch;
+pub(crate) mod scope;
 pub(crate) mod validate;
