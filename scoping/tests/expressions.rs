@@ -1011,6 +1011,18 @@ fn trees_built_in_code_are_checked() {
 }
 
 #[test]
+fn calls_and_attributes() {
+    let e =
+        Expression::parse(r#"SelectUniqueValue(Join("@", [givenName], "x"), Append([sn], Now()))"#)
+            .unwrap();
+    assert!(e.calls("SelectUniqueValue"));
+    assert!(e.calls("Now"));
+    assert!(!e.calls("Guid"));
+    let names: Vec<&str> = e.attributes().iter().map(|a| a.text()).collect();
+    assert_eq!(names, vec!["givenName", "sn"]);
+}
+
+#[test]
 fn filter_values_may_hold_brackets() {
     let e = Expression::parse(r#"Join(",", [emails[value eq "a]b"].type])"#).unwrap();
     let v = e.evaluate(&user(json!({"emails": [{"value": "a]b", "type": "work"}, {"value": "c", "type": "home"}]})), &EvalContext::new(now())).unwrap();

@@ -48,6 +48,35 @@
 //!   objects with `value` (and `displayName`); the single one is the first, deterministically.
 //! - Randomness (`Guid`, `RandomString`) comes from the context's [`RandomSource`], by default
 //!   the operating system's secure generator; `Now` reads the context's clock.
+//!
+//! # Functions, briefly
+//!
+//! Indexes are 1-based (`Item`, `Mid`, `InStr`, `Word`, `DNComponent`); `Item` out of range
+//! is an error (as the cloud sync doc says). `Switch` and `Replace` are case-sensitive;
+//! `Replace` has the five modes of the app provisioning doc, mode 5 as that doc (and its
+//! example) describe it: the source when it has a value, else the named group extracted from
+//! `replacementAttributeName`. Regexes are the `regex` crate's (linear time; .NET named groups
+//! `(?<name>…)` and `${name}` replacements work, look-around and backreferences do not and are
+//! rejected when the expression is parsed). Dates are read as ISO 8601 (also a date with an
+//! offset and no time, `2020-03-16-07:00`) or as `M/d/yyyy h:mm:ss tt`; `CDate`, `DateAdd`,
+//! `DateFromNum` and `Now` return `M/d/yyyy h:mm:ss tt` in UTC. `DateAdd`/`DateDiff`
+//! intervals: `yyyy q m y d w ww h n s`; `DateDiff` counts whole units of the elapsed time,
+//! except `yyyy`, `q`, `m` which count calendar boundaries. `FormatDateTime` reads and writes
+//! .NET custom formats (`yyyy yy MMMM MMM MM M dddd ddd dd d HH H hh h mm m ss s f… F… tt t
+//! zzz zz z K`, quoted literals, `\x`); its `dateTimeStyles` argument is accepted and ignored
+//! (leading and trailing white space is always allowed) and a date keeps its own offset.
+//! `DateFromNum`/`NumFromDate` use AD FILETIME (100 ns since 1601-01-01 UTC).
+//! `ConvertToBase64` encodes UTF-16LE; `ConvertFromBase64` decodes `Unicode` (default),
+//! `UTF8` or `ASCII`. `ToLower`/`ToUpper` use Unicode's default (invariant) mapping; the
+//! culture argument is accepted and ignored. `PCase` upper-cases the first letter of each word
+//! and lower-cases the rest (also in all-capital words, unlike .NET's `ToTitleCase`); default
+//! separators are the characters that are neither letters, digits nor `'`. `Not` is `False`
+//! only for a true value. `RandomString` draws from digits, `!#$%&()*+,-./:;<=>?@[]^_{|}~`,
+//! capitals and lower-case letters, fills the rest from letters and digits (and specials when
+//! some are required), and shuffles; at most 256 characters. `StringFromSid` reads a binary SID
+//! given as base64 (how JSON carries `objectSid`). `CRef` returns its argument. `DefaultDomain`
+//! comes from the context (null without one). `Contains`, seen once in the cloud sync doc
+//! without a definition, is not supported.
 
 mod ast;
 mod eval;
@@ -105,12 +134,47 @@ impl Expression {
         &self.root
     }
 
+    /// Whether the expression calls `function` anywhere (e.g. `SelectUniqueValue`, to apply a
+    /// mapping on create only; `Now`/`Guid`/`RandomString`, which give a new value each time).
+    pub fn calls(&self, function: &str) -> bool {
+        let mut found = false;
+        visit(&self.root, &mut |n| {
+            found |= matches!(n, Node::Call { name, .. } if name == function);
+        });
+        found
+    }
+
+    /// The attributes the expression reads, in order of appearance (repeats included).
+    pub fn attributes(&self) -> Vec<&AttributeRef> {
+        let mut out = Vec::new();
+        visit(&self.root, &mut |n| {
+            if let Node::Attribute(a) = n {
+                out.push(a);
+            }
+        });
+        out
+    }
+
     /// Evaluates the expression against a source resource.
     ///
     /// The result may be [`ExprValue::IgnoreFlow`] (leave the target attribute out) or
     /// [`ExprValue::Redacted`] (flows, but logs show `[Redact]`).
     pub fn evaluate(&self, resource: &Resource, ctx: &EvalContext<'_>) -> Result<ExprValue> {
         eval::evaluate(self, resource, ctx)
+    }
+}
+
+/// Calls `f` on `node` and every node below it, depth first.
+fn visit<'n>(node: &'n Node, f: &mut dyn FnMut(&'n Node)) {
+    f(node);
+    match node {
+        Node::Call { args, .. } => args.iter().flatten().for_each(|a| visit(a, f)),
+        Node::Concat(parts) => parts.iter().for_each(|p| visit(p, f)),
+        Node::Compare { left, right, .. } => {
+            visit(left, f);
+            visit(right, f);
+        }
+        _ => {}
     }
 }
 

@@ -395,6 +395,9 @@ fn parse_with(text: &str, toks: &[Tok]) -> Option<DateTime<FixedOffset>> {
         if *i - start < min {
             return None;
         }
+        if *i == start {
+            return Some(0);
+        }
         chars[start..*i].iter().collect::<String>().parse().ok()
     };
     for t in toks {
