@@ -952,7 +952,15 @@ fn limits_are_errors_not_overflows() {
     let deep = format!("{}[a]{}", "Trim(".repeat(65), ")".repeat(65));
     assert!(parse_err(&deep).contains("at most 64 levels"));
     let ok = format!("{}[a]{}", "Trim(".repeat(64), ")".repeat(64));
-    assert!(Expression::parse(&ok).is_ok());
+    assert_eq!(eval(&ok, json!({"a": " x "})), s("x"));
+    // The deepest mix of calls, parentheses, comparisons and concatenations evaluates
+    // without exhausting the stack.
+    let mixed = format!(
+        "{}\"x\"{}",
+        r#"IIF(("a" & "#.repeat(32),
+        r#") = "", "t", "f")"#.repeat(32)
+    );
+    assert_eq!(eval(&mixed, json!({})), s("f"));
     let parens = format!("{}[a]{}", "(".repeat(10_000), ")".repeat(10_000));
     assert!(parse_err(&parens).contains("10000 characters"));
     let deep_parens = format!("{}[a]{}", "(".repeat(1000), ")".repeat(1000));
@@ -1045,6 +1053,34 @@ proptest! {
         if let Ok(e) = Expression::parse(&text) {
             let _ = e.evaluate(&user(json!({"a": "x"})), &EvalContext::new(now()));
         }
+    }
+
+    #[test]
+    fn random_string_meets_its_minimums(
+        length in 1usize..40, digits in 0usize..10, special in 0usize..10, capital in 0usize..10, lower in 0usize..10,
+        seed in 1u64..u64::MAX,
+    ) {
+        let rng = Seeded(Mutex::new(seed));
+        let ctx = EvalContext::new(now()).with_random(&rng);
+        let expr = format!("RandomString({length},{digits},{special},{capital},{lower})");
+        let result = Expression::parse(&expr).unwrap().evaluate(&user(json!({})), &ctx);
+        if digits + special + capital + lower > length {
+            prop_assert!(result.is_err());
+        } else {
+            let ExprValue::String(v) = result.unwrap() else { panic!("not a string") };
+            prop_assert_eq!(v.chars().count(), length);
+            prop_assert!(v.chars().filter(char::is_ascii_digit).count() >= digits);
+            prop_assert!(v.chars().filter(|c| c.is_ascii_punctuation()).count() >= special);
+            prop_assert!(v.chars().filter(char::is_ascii_uppercase).count() >= capital);
+            prop_assert!(v.chars().filter(char::is_ascii_lowercase).count() >= lower);
+            prop_assert!(special > 0 || !v.chars().any(|c| c.is_ascii_punctuation()));
+        }
+    }
+
+    #[test]
+    fn generated_trees_evaluate_without_panics(node in arb_node()) {
+        let e = Expression::from_node(node).unwrap();
+        let _ = e.evaluate(&user(json!({"a": "x", "b": ["1", "2"]})), &EvalContext::new(now()));
     }
 
     #[test]
