@@ -1007,6 +1007,13 @@ fn trees_built_in_code_are_checked() {
         args: vec![],
     };
     assert!(Expression::from_node(unknown).is_err());
+    assert!(
+        Expression::from_node(Node::Number {
+            value: i64::MIN,
+            hex: true
+        })
+        .is_err()
+    );
     let bad_attr = Node::Attribute(AttributeRef::new("a]b"));
     assert!(Expression::from_node(bad_attr).is_err());
     let one = Node::Call {

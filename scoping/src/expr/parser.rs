@@ -424,6 +424,15 @@ pub(crate) fn check_tree(node: &Node, depth: usize) -> Result<()> {
             }
         }
         Node::Name(name) => check_name(0, name)?,
+        Node::Number {
+            value: i64::MIN, ..
+        } => {
+            return Err(syntax(
+                0,
+                "a number above -9223372036854775808",
+                "-9223372036854775808",
+            ));
+        }
         Node::Attribute(a) => {
             // It must print as one attribute token that reads back the same.
             let printed = format!("[{}]", a.text());
