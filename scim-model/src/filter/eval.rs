@@ -8,6 +8,7 @@
 //! The rules are documented on [`Filter::matches`].
 
 mod compare;
+mod fast;
 mod keys;
 #[cfg(test)]
 mod perf;
@@ -21,6 +22,7 @@ use self::compare::{
     Num, contains_ci, ends_with_ci, num_cmp, parse_datetime, starts_with_ci, str_cmp, str_eq,
     with_number_text,
 };
+use self::fast::{Instant, Text, holds, instant_of, parse_instant};
 use self::keys::{Hint, lookup, lookup_hinted};
 use super::{CompValue, CompareOp, Filter};
 use crate::schema::{Attribute, AttributeType, Returned};
@@ -257,12 +259,13 @@ fn top_value<'r>(scope: Scope<'r>, p: &PathView<'_>) -> Option<&'r Value> {
 
 /// Calls `f` on every value `p` selects in `scope` whose element passes `keep` (the path's
 /// value filter), until `f` returns `true`.
-fn any_selected<'r>(
+#[inline]
+fn any_selected<'r, E>(
     scope: Scope<'r>,
     p: &PathView<'_>,
-    mut keep: impl FnMut(&'r Value) -> Result<bool>,
-    mut f: impl FnMut(&'r Value, Via) -> Result<bool>,
-) -> Result<bool> {
+    mut keep: impl FnMut(&'r Value) -> std::result::Result<bool, E>,
+    mut f: impl FnMut(&'r Value, Via) -> std::result::Result<bool, E>,
+) -> std::result::Result<bool, E> {
     let Some(top) = top_value(scope, p) else {
         return Ok(false);
     };
@@ -316,21 +319,21 @@ fn is_present(v: &Value) -> bool {
 }
 
 /// `path pr`.
-fn eval_present<'r>(
+fn eval_present<'r, E>(
     scope: Scope<'r>,
     p: &PathView<'_>,
-    keep: impl FnMut(&'r Value) -> Result<bool>,
-) -> Result<bool> {
+    keep: impl FnMut(&'r Value) -> std::result::Result<bool, E>,
+) -> std::result::Result<bool, E> {
     any_selected(scope, p, keep, |v, _| Ok(is_present(v)))
 }
 
 /// `path[filter]`: some selected element passes `inner`.
-fn eval_value_path<'r>(
+fn eval_value_path<'r, E>(
     scope: Scope<'r>,
     p: &PathView<'_>,
-    keep: impl FnMut(&'r Value) -> Result<bool>,
-    mut inner: impl FnMut(&'r Value) -> Result<bool>,
-) -> Result<bool> {
+    keep: impl FnMut(&'r Value) -> std::result::Result<bool, E>,
+    mut inner: impl FnMut(&'r Value) -> std::result::Result<bool, E>,
+) -> std::result::Result<bool, E> {
     any_selected(scope, p, keep, |v, _| inner(v))
 }
 
@@ -442,15 +445,24 @@ fn textual(op: CompareOp, hay: &str, needle: &str, case_exact: bool) -> bool {
     }
 }
 
+/// A stored boolean value under an ordering operator (`gt`, ...), which cannot mean anything:
+/// an [`Error::InvalidComparison`] `cannot order boolean values`.
+#[derive(Clone, Copy, Debug)]
+struct BoolOrder;
+
+/// The message of the error [`BoolOrder`] stands for.
+fn bool_order_message(op: CompareOp) -> String {
+    format!("`{op}` cannot order boolean values")
+}
+
 /// Orders one attribute value against the literal; `None` when they are not comparable.
 fn order(
-    path: &dyn fmt::Display,
     v: &Value,
     info: Info,
     op: CompareOp,
     operand: Operand<'_>,
     instant: Option<&DateTime<FixedOffset>>,
-) -> Result<Option<std::cmp::Ordering>> {
+) -> std::result::Result<Option<std::cmp::Ordering>, BoolOrder> {
     Ok(match (v, operand) {
         (Value::String(s), _)
             if info.kind == Some(AttributeType::DateTime) && instant.is_some() =>
@@ -473,9 +485,7 @@ fn order(
             }
         }
         (Value::Number(n), Operand::Num(lit)) => num_cmp(Num::of(n), lit),
-        (Value::Bool(_), _) if op.is_ordering() => {
-            return Err(invalid(path, format!("`{op}` cannot order boolean values")));
-        }
+        (Value::Bool(_), _) if op.is_ordering() => return Err(BoolOrder),
         (Value::Bool(b), Operand::Bool(lit)) => Some(b.cmp(&lit)),
         _ => None,
     })
@@ -483,13 +493,12 @@ fn order(
 
 /// Compares one selected value (not null literal: handled as presence).
 fn compare_leaf(
-    path: &dyn fmt::Display,
     v: &Value,
     info: Info,
     op: CompareOp,
     operand: Operand<'_>,
     instant: Option<&DateTime<FixedOffset>>,
-) -> Result<bool> {
+) -> std::result::Result<bool, BoolOrder> {
     use std::cmp::Ordering::{Equal, Greater, Less};
     match op {
         CompareOp::Co | CompareOp::Sw | CompareOp::Ew => Ok(value_text(v, |hay| {
@@ -504,47 +513,39 @@ fn compare_leaf(
             {
                 return Ok(str_eq(s, lit, info.case_exact));
             }
-            Ok(order(path, v, info, op, operand, instant)? == Some(Equal))
+            Ok(order(v, info, op, operand, instant)? == Some(Equal))
         }
-        CompareOp::Gt => Ok(order(path, v, info, op, operand, instant)? == Some(Greater)),
+        CompareOp::Gt => Ok(order(v, info, op, operand, instant)? == Some(Greater)),
         CompareOp::Ge => Ok(matches!(
-            order(path, v, info, op, operand, instant)?,
+            order(v, info, op, operand, instant)?,
             Some(Greater | Equal)
         )),
-        CompareOp::Lt => Ok(order(path, v, info, op, operand, instant)? == Some(Less)),
+        CompareOp::Lt => Ok(order(v, info, op, operand, instant)? == Some(Less)),
         CompareOp::Le => Ok(matches!(
-            order(path, v, info, op, operand, instant)?,
+            order(v, info, op, operand, instant)?,
             Some(Less | Equal)
         )),
     }
 }
 
-/// `path op value`, once [`check_compare`] has passed.
-fn eval_compare<'r>(
+/// `path op value` for a literal that is not null, once [`check_compare`] has passed: `leaf`
+/// compares one value, under the definition that applies to it. `negate` for `ne`.
+#[inline]
+fn eval_compare<'r, E>(
     scope: Scope<'r>,
     p: &PathView<'_>,
-    keep: impl FnMut(&'r Value) -> Result<bool>,
-    op: CompareOp,
-    operand: Operand<'_>,
-    instant: Option<&DateTime<FixedOffset>>,
-    path: &dyn fmt::Display,
-) -> Result<bool> {
-    if let Operand::Null = operand {
-        let present = eval_present(scope, p, keep)?;
-        return Ok(if op == CompareOp::Eq {
-            !present
-        } else {
-            present
-        });
-    }
+    keep: impl FnMut(&'r Value) -> std::result::Result<bool, E>,
+    negate: bool,
+    mut leaf: impl FnMut(&'r Value, Info) -> std::result::Result<bool, E>,
+) -> std::result::Result<bool, E> {
     let info = p.info;
     let any = any_selected(scope, p, keep, |v, via| match (via, v) {
-        (Via::Sub, v) => compare_leaf(path, v, info.sub, op, operand, instant),
+        (Via::Sub, v) => leaf(v, info.sub),
         // A complex value compared as a whole: compare its `value` sub-attribute.
         (Via::Top, Value::Object(m)) => match find(m, "value", p.hints.map(|h| &h.value)) {
             Some(inner) if !info.value.hidden => {
                 for x in elements(inner) {
-                    if compare_leaf(path, x, info.value, op, operand, instant)? {
+                    if leaf(x, info.value)? {
                         return Ok(true);
                     }
                 }
@@ -552,9 +553,9 @@ fn eval_compare<'r>(
             }
             _ => Ok(false),
         },
-        (Via::Top, v) => compare_leaf(path, v, info.top, op, operand, instant),
+        (Via::Top, v) => leaf(v, info.top),
     })?;
-    Ok(if op == CompareOp::Ne { !any } else { any })
+    Ok(any != negate)
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -658,15 +659,15 @@ fn interpret_compare<'s>(
         .map_err(|message| invalid(path, message))?;
     let keep = path_keep(path, def, registry, depth);
     let view = view_of(path, info);
-    eval_compare(
-        scope,
-        &view,
-        keep,
-        op,
-        Operand::of(value),
-        instant.as_ref(),
-        path,
-    )
+    let operand = Operand::of(value);
+    if let Operand::Null = operand {
+        let present = eval_present(scope, &view, keep)?;
+        return Ok(present != (op == CompareOp::Eq));
+    }
+    eval_compare(scope, &view, keep, op == CompareOp::Ne, |v, info| {
+        compare_leaf(v, info, op, operand, instant.as_ref())
+            .map_err(|BoolOrder| invalid(path, bool_order_message(op)))
+    })
 }
 
 #[inline(never)]
@@ -886,7 +887,9 @@ impl CompiledFilter {
     ///
     /// As [`Filter::matches`].
     pub fn matches(&self, resource: &Resource) -> Result<bool> {
-        self.root.eval(Scope::Resource(resource))
+        self.root
+            .eval(Scope::Resource(resource))
+            .map_err(Fault::error)
     }
 
     /// The filter this was compiled from.
@@ -951,7 +954,7 @@ impl CompiledPath {
         }
     }
 
-    fn keep(&self) -> impl FnMut(&Value) -> Result<bool> + '_ {
+    fn keep<'n>(&'n self) -> impl FnMut(&Value) -> Eval<'n> + 'n {
         move |e| match &self.keep {
             None => Ok(true),
             Some(node) => node.eval(Scope::Element(e)),
@@ -965,7 +968,10 @@ struct CompiledCompare {
     op: CompareOp,
     value: CompValue,
     num: Option<Num>,
-    instant: Option<DateTime<FixedOffset>>,
+    /// A string literal, prepared for comparing.
+    text: Option<Text>,
+    /// The literal as an instant, for a dateTime attribute.
+    instant: Option<Instant>,
 }
 
 impl CompiledCompare {
@@ -1069,12 +1075,17 @@ fn compile_compare<'s>(
                 CompValue::Number(n) => Some(Num::of(n)),
                 _ => None,
             };
+            let text = match value {
+                CompValue::String(s) => Some(Text::new(s)),
+                _ => None,
+            };
             Node::Compare(Box::new(CompiledCompare {
                 path,
                 op,
                 value: value.clone(),
                 num,
-                instant,
+                text,
+                instant: instant.as_ref().map(instant_of),
             }))
         }
     }
@@ -1107,9 +1118,31 @@ fn compile_value_path<'s>(
     Node::ValuePath(Box::new(compiled), Box::new(inner))
 }
 
+/// How evaluating a compiled node fails: which node, turned into an [`Error`] only when
+/// evaluation has stopped, so that the hot path passes two words around.
+#[derive(Clone, Copy, Debug)]
+enum Fault<'n> {
+    /// A stored boolean value under an ordering operator.
+    BoolOrder(&'n CompiledCompare),
+    /// A node that fails when reached.
+    Fixed(&'n Failure),
+}
+
+impl Fault<'_> {
+    fn error(self) -> Error {
+        match self {
+            Fault::BoolOrder(c) => invalid(&c.path.text, bool_order_message(c.op)),
+            Fault::Fixed(failure) => failure.error(),
+        }
+    }
+}
+
+/// What evaluating a compiled node gives.
+type Eval<'n> = std::result::Result<bool, Fault<'n>>;
+
 impl Node {
     /// Only `not`, `and`, `or` and value filters recurse here; leaves are out of line.
-    fn eval(&self, scope: Scope<'_>) -> Result<bool> {
+    fn eval(&self, scope: Scope<'_>) -> Eval<'_> {
         match self {
             Node::Compare(c) => c.eval(scope),
             Node::Present(p) => p.eval_present(scope),
@@ -1131,34 +1164,64 @@ impl Node {
                 }
                 Ok(false)
             }
-            Node::Fail(failure) => Err(failure.error()),
+            Node::Fail(failure) => Err(Fault::Fixed(failure)),
         }
     }
 }
 
 impl CompiledCompare {
     #[inline(never)]
-    fn eval(&self, scope: Scope<'_>) -> Result<bool> {
+    fn eval(&self, scope: Scope<'_>) -> Eval<'_> {
+        let p = &self.path;
+        if let CompValue::Null = self.value {
+            let present = eval_present(scope, &p.view(), p.keep())?;
+            return Ok(present != (self.op == CompareOp::Eq));
+        }
         eval_compare(
             scope,
-            &self.path.view(),
-            self.path.keep(),
-            self.op,
-            self.operand(),
-            self.instant.as_ref(),
-            &self.path.text,
+            &p.view(),
+            p.keep(),
+            self.op == CompareOp::Ne,
+            |v, info| {
+                self.leaf(v, info)
+                    .map_err(|BoolOrder| Fault::BoolOrder(self))
+            },
         )
+    }
+
+    /// [`compare_leaf`], with the literal prepared.
+    #[inline]
+    fn leaf(&self, v: &Value, info: Info) -> std::result::Result<bool, BoolOrder> {
+        if let Value::String(s) = v {
+            if info.kind == Some(AttributeType::DateTime)
+                && let Some(want) = self.instant
+            {
+                // A stored value that is not a dateTime matches nothing.
+                return Ok(parse_instant(s).is_some_and(|got| holds(self.op, got.cmp(&want))));
+            }
+            if let Some(text) = &self.text {
+                match self.op {
+                    CompareOp::Eq | CompareOp::Ne => return Ok(text.eq(s, info.case_exact)),
+                    CompareOp::Co | CompareOp::Sw | CompareOp::Ew => {
+                        return Ok(text.textual(self.op, s, info.case_exact));
+                    }
+                    _ => {}
+                }
+            }
+        }
+        // The instant only matters for a string value, handled above.
+        compare_leaf(v, info, self.op, self.operand(), None)
     }
 }
 
 impl CompiledPath {
     #[inline(never)]
-    fn eval_present(&self, scope: Scope<'_>) -> Result<bool> {
+    fn eval_present(&self, scope: Scope<'_>) -> Eval<'_> {
         eval_present(scope, &self.view(), self.keep())
     }
 
     #[inline(never)]
-    fn eval_value_path(&self, inner: &Node, scope: Scope<'_>) -> Result<bool> {
+    fn eval_value_path<'n>(&'n self, inner: &'n Node, scope: Scope<'_>) -> Eval<'n> {
         eval_value_path(scope, &self.view(), self.keep(), |e| {
             inner.eval(Scope::Element(e))
         })

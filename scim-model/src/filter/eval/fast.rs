@@ -1,0 +1,395 @@
+//! Comparisons against a literal prepared when a filter is compiled: string literals with their
+//! ASCII lower-case form, compared eight bytes at a time, and dateTimes as instants, read by a
+//! parser for the common RFC 3339 shape. Each gives exactly the answer of its general
+//! counterpart in [`compare`](super::compare), which it falls back to for anything else.
+
+use std::cmp::Ordering;
+
+use chrono::{DateTime, FixedOffset};
+
+use super::compare::{contains_ci, ends_with_ci, eq_ci, parse_datetime, starts_with_ci, str_eq};
+use crate::filter::CompareOp;
+
+/// A string literal, with its lower-case form when it is ASCII.
+#[derive(Clone, Debug)]
+pub(super) struct Text {
+    text: Box<str>,
+    /// The ASCII lower-case form, if the literal is ASCII.
+    lower: Option<Box<str>>,
+}
+
+impl Text {
+    /// Prepares a literal.
+    pub(super) fn new(text: &str) -> Text {
+        Text {
+            text: text.into(),
+            lower: text.is_ascii().then(|| text.to_ascii_lowercase().into()),
+        }
+    }
+
+    /// `compare::str_eq(s, literal, case_exact)`.
+    #[inline]
+    pub(super) fn eq(&self, s: &str, case_exact: bool) -> bool {
+        match &self.lower {
+            Some(lower) if !case_exact => {
+                // A match on the bytes is a match; a mismatch is one only if `s` is ASCII
+                // (a non-ASCII character such as the Kelvin sign may lower-case to ASCII).
+                if s.len() == lower.len() && eq_folded(s.as_bytes(), lower.as_bytes()) {
+                    return true;
+                }
+                if s.is_ascii() {
+                    return false;
+                }
+                eq_ci(s, &self.text)
+            }
+            _ => str_eq(s, &self.text, case_exact),
+        }
+    }
+
+    /// `co`, `sw` or `ew` (`op`) with this literal as the needle, as
+    /// [`textual`](super::textual) decides it.
+    #[inline]
+    pub(super) fn textual(&self, op: CompareOp, hay: &str, case_exact: bool) -> bool {
+        let needle = &*self.text;
+        match (&self.lower, case_exact) {
+            (_, true) => match op {
+                CompareOp::Co => hay.contains(needle),
+                CompareOp::Sw => hay.starts_with(needle),
+                CompareOp::Ew => hay.ends_with(needle),
+                _ => false,
+            },
+            (Some(lower), false) => {
+                let (h, n) = (hay.as_bytes(), lower.as_bytes());
+                let hit = match op {
+                    CompareOp::Co => contains_folded(h, n),
+                    CompareOp::Sw => h.len() >= n.len() && eq_folded(&h[..n.len()], n),
+                    CompareOp::Ew => h.len() >= n.len() && eq_folded(&h[h.len() - n.len()..], n),
+                    _ => return false,
+                };
+                if hit || hay.is_ascii() {
+                    return hit;
+                }
+                general_textual(op, hay, needle)
+            }
+            (None, false) => general_textual(op, hay, needle),
+        }
+    }
+}
+
+fn general_textual(op: CompareOp, hay: &str, needle: &str) -> bool {
+    match op {
+        CompareOp::Co => contains_ci(hay, needle),
+        CompareOp::Sw => starts_with_ci(hay, needle),
+        CompareOp::Ew => ends_with_ci(hay, needle),
+        _ => false,
+    }
+}
+
+/// Eight bytes with ASCII upper-case letters lowered; other bytes unchanged.
+#[inline]
+fn fold8(x: u64) -> u64 {
+    const HIGH: u64 = 0x8080_8080_8080_8080;
+    let low7 = x & !HIGH;
+    // The high bit of each byte: set where the byte is >= b'A', and where it is > b'Z'.
+    let ge_a = low7 + 0x3f3f_3f3f_3f3f_3f3f;
+    let gt_z = low7 + 0x2525_2525_2525_2525;
+    let upper = ge_a & !gt_z & !x & HIGH;
+    x | (upper >> 2)
+}
+
+/// Whether `a` with ASCII letters lowered is `lower` (lower-case ASCII of the same length).
+#[inline]
+fn eq_folded(a: &[u8], lower: &[u8]) -> bool {
+    if a.len() != lower.len() {
+        return false;
+    }
+    let (Some(a_last), Some(b_last)) = (a.last_chunk::<8>(), lower.last_chunk::<8>()) else {
+        return a
+            .iter()
+            .zip(lower)
+            .all(|(x, y)| x.to_ascii_lowercase() == *y);
+    };
+    let (a8, _) = a.as_chunks::<8>();
+    let (b8, _) = lower.as_chunks::<8>();
+    for (x, y) in a8.iter().zip(b8) {
+        if fold8(u64::from_le_bytes(*x)) != u64::from_le_bytes(*y) {
+            return false;
+        }
+    }
+    // The last eight bytes, overlapping the chunks when the length is not a multiple of 8.
+    fold8(u64::from_le_bytes(*a_last)) == u64::from_le_bytes(*b_last)
+}
+
+/// Whether `hay` with ASCII letters lowered contains `lower` (lower-case ASCII).
+fn contains_folded(hay: &[u8], lower: &[u8]) -> bool {
+    let Some((&first, rest)) = lower.split_first() else {
+        return true;
+    };
+    if hay.len() < lower.len() {
+        return false;
+    }
+    (0..=hay.len() - lower.len()).any(|i| {
+        hay[i].to_ascii_lowercase() == first && eq_folded(&hay[i + 1..i + lower.len()], rest)
+    })
+}
+
+/// An instant: seconds since the Unix epoch and nanoseconds, ordered as chrono orders
+/// [`DateTime`]s (a leap second has nanoseconds from 1 000 000 000).
+pub(super) type Instant = (i64, u32);
+
+/// The instant of a chrono [`DateTime`].
+pub(super) fn instant_of(dt: &DateTime<FixedOffset>) -> Instant {
+    (dt.timestamp(), dt.timestamp_subsec_nanos())
+}
+
+/// [`parse_datetime`] as an [`Instant`].
+#[inline]
+pub(super) fn parse_instant(s: &str) -> Option<Instant> {
+    match fast_rfc3339(s.as_bytes()) {
+        Some(i) => Some(i),
+        None => parse_datetime(s).map(|dt| instant_of(&dt)),
+    }
+}
+
+/// Whether `ord` (a value against the literal) satisfies an ordering or equality operator.
+#[inline]
+pub(super) fn holds(op: CompareOp, ord: Ordering) -> bool {
+    match op {
+        CompareOp::Eq | CompareOp::Ne => ord == Ordering::Equal,
+        CompareOp::Gt => ord == Ordering::Greater,
+        CompareOp::Ge => ord != Ordering::Less,
+        CompareOp::Lt => ord == Ordering::Less,
+        CompareOp::Le => ord != Ordering::Greater,
+        CompareOp::Co | CompareOp::Sw | CompareOp::Ew => false,
+    }
+}
+
+/// `YYYY-MM-DDThh:mm:ss[.f{1,9}](Z|±hh:mm)` with every field in range and a year from 1: the
+/// instant chrono reads from it. `None` for anything else, left to chrono.
+fn fast_rfc3339(b: &[u8]) -> Option<Instant> {
+    let (head, rest) = b.split_first_chunk::<19>()?;
+    if !fixed_shape(head) {
+        return None;
+    }
+    let d = |i: usize| u32::from(head[i] - b'0');
+    let year = d(0) * 1000 + d(1) * 100 + d(2) * 10 + d(3);
+    let month = d(5) * 10 + d(6);
+    let day = d(8) * 10 + d(9);
+    let hour = d(11) * 10 + d(12);
+    let minute = d(14) * 10 + d(15);
+    let second = d(17) * 10 + d(18);
+    let (nanos, zone) = match rest.split_first() {
+        Some((b'.', frac)) => {
+            let n = frac.iter().take_while(|c| c.is_ascii_digit()).count();
+            if n == 0 || n > 9 {
+                return None;
+            }
+            let mut nanos = 0u32;
+            for c in &frac[..n] {
+                nanos = nanos * 10 + u32::from(c - b'0');
+            }
+            (nanos * POW10[9 - n], &frac[n..])
+        }
+        _ => (0, rest),
+    };
+    let offset: i64 = match zone {
+        b"Z" => 0,
+        [sign @ (b'+' | b'-'), h1, h2, b':', m1, m2] => {
+            let all = [*h1, *h2, *m1, *m2];
+            if !all.iter().all(u8::is_ascii_digit) {
+                return None;
+            }
+            let h = u32::from(h1 - b'0') * 10 + u32::from(h2 - b'0');
+            let m = u32::from(m1 - b'0') * 10 + u32::from(m2 - b'0');
+            if h > 23 || m > 59 {
+                return None;
+            }
+            let secs = i64::from(h * 3600 + m * 60);
+            if *sign == b'-' { -secs } else { secs }
+        }
+        _ => return None,
+    };
+    let leap = year % 4 == 0 && (year % 100 != 0 || year % 400 == 0);
+    if year == 0 || !(1..=12).contains(&month) || hour > 23 || minute > 59 || second > 59 {
+        return None;
+    }
+    let m = (month - 1) as usize;
+    let month_days = DAYS_IN_MONTH[m] + u32::from(m == 1 && leap);
+    if day == 0 || day > month_days {
+        return None;
+    }
+    // Days since 0001-01-01, then since 1970-01-01.
+    let y = i64::from(year - 1);
+    let days = 365 * y + y / 4 - y / 100
+        + y / 400
+        + i64::from(DAYS_BEFORE_MONTH[m] + u32::from(m > 1 && leap) + day - 1)
+        - 719_162;
+    let secs = days * 86_400 + i64::from(hour * 3600 + minute * 60 + second) - offset;
+    Some((secs, nanos))
+}
+
+const POW10: [u32; 10] = [
+    1,
+    10,
+    100,
+    1_000,
+    10_000,
+    100_000,
+    1_000_000,
+    10_000_000,
+    100_000_000,
+    1_000_000_000,
+];
+const DAYS_IN_MONTH: [u32; 12] = [31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31];
+const DAYS_BEFORE_MONTH: [u32; 12] = [0, 31, 59, 90, 120, 151, 181, 212, 243, 273, 304, 334];
+
+/// Whether 19 bytes are `DDDD-DD-DDTDD:DD:DD` (D a digit), eight bytes at a time.
+#[inline]
+fn fixed_shape(h: &[u8; 19]) -> bool {
+    /// Checks one word: `digits` marks the digit bytes (0xFF), the others must equal `seps`.
+    fn word(w: u64, digits: u64, seps: u64) -> bool {
+        const HIGH_NIBBLES: u64 = 0xF0F0_F0F0_F0F0_F0F0;
+        const ZEROS: u64 = 0x3030_3030_3030_3030;
+        // A digit is 0x30..=0x39: its high nibble is 3, and still 3 after adding 6. (A byte
+        // from 0xFA carries into the next, but such a byte fails its own check anyway.)
+        (w & !digits) == (seps & !digits)
+            && (w & digits & HIGH_NIBBLES) == (ZEROS & digits)
+            && (w.wrapping_add(0x0606_0606_0606_0606) & digits & HIGH_NIBBLES) == (ZEROS & digits)
+    }
+    let load = |at: usize| {
+        let mut w = [0u8; 8];
+        w.copy_from_slice(&h[at..at + 8]);
+        u64::from_le_bytes(w)
+    };
+    // Little-endian: the first byte is the lowest.
+    word(
+        load(0),
+        0x00FF_FF00_FFFF_FFFF,
+        u64::from_le_bytes(*b"0000-00-"),
+    ) && word(
+        load(8),
+        0xFFFF_00FF_FF00_FFFF,
+        u64::from_le_bytes(*b"00T00:00"),
+    ) && word(
+        load(11),
+        0xFFFF_00FF_FF00_FFFF,
+        u64::from_le_bytes(*b"00:00:00"),
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::compare::str_eq;
+    use super::*;
+
+    #[test]
+    fn fold8_lowers_ascii_letters_only() {
+        for b in 0..=255u8 {
+            let want = if b.is_ascii_uppercase() { b + 32 } else { b };
+            let w = fold8(u64::from_le_bytes([
+                b, b'A', 0x80, b'Z', b'@', b'[', 0xC3, b,
+            ]));
+            assert_eq!(
+                w.to_le_bytes(),
+                [want, b'a', 0x80, b'z', b'@', b'[', 0xC3, want]
+            );
+        }
+    }
+
+    const WORDS: &[&str] = &[
+        "",
+        "a",
+        "bjensen@example.com",
+        "BJensen@Example.COM",
+        "bjensen@example.co",
+        "@example.com",
+        "@EXAMPLE.COM",
+        "example",
+        "Élodie Größe",
+        "élodie grösse",
+        "ÉLODIE",
+        "\u{212A}elvin",
+        "kelvin",
+        "KEL",
+        "Kelvin@x",
+        "x\u{212A}",
+        "xk",
+        "[@]^_`{|}~",
+        "{@}^_`[|]~",
+        "0123456789abcdefXYZ",
+        "0123456789ABCDEFxyz",
+    ];
+
+    #[test]
+    fn prepared_literals_agree_with_the_general_comparisons() {
+        for lit in WORDS {
+            let t = Text::new(lit);
+            for s in WORDS {
+                for exact in [false, true] {
+                    assert_eq!(t.eq(s, exact), str_eq(s, lit, exact), "{s:?} eq {lit:?}");
+                    for op in [CompareOp::Co, CompareOp::Sw, CompareOp::Ew] {
+                        let want = match (op, exact) {
+                            (CompareOp::Co, true) => s.contains(lit),
+                            (CompareOp::Sw, true) => s.starts_with(lit),
+                            (CompareOp::Ew, true) => s.ends_with(lit),
+                            _ => general_textual(op, s, lit),
+                        };
+                        assert_eq!(t.textual(op, s, exact), want, "{s:?} {op} {lit:?} {exact}");
+                    }
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn fast_datetimes_read_as_chrono_reads_them() {
+        let mut texts = vec![
+            "2011-05-13T04:42:34Z".to_owned(),
+            "1970-01-01T00:00:00Z".to_owned(),
+            "1969-12-31T23:59:59.999999999Z".to_owned(),
+            "0000-03-01T00:00:00Z".to_owned(),
+            "9999-12-31T23:59:59+23:59".to_owned(),
+            "2000-02-29T12:00:00-00:00".to_owned(),
+            "2011-05-13T04:42:34.5+02:00".to_owned(),
+        ];
+        for year in [1900, 1999, 2000, 2023, 2024, 2100] {
+            for month in 1..=12 {
+                for day in [1, 28, 29, 30, 31] {
+                    texts.push(format!("{year:04}-{month:02}-{day:02}T23:05:59.1234Z"));
+                    texts.push(format!("{year:04}-{month:02}-{day:02}T00:59:00-11:30"));
+                }
+            }
+        }
+        for t in &texts {
+            let want = parse_datetime(t).map(|d| instant_of(&d));
+            let fast = fast_rfc3339(t.as_bytes());
+            assert!(fast.is_none() || fast == want, "{t}: {fast:?} vs {want:?}");
+            // Every text here has the common shape: only year 0 is left to chrono.
+            assert_eq!(fast.is_some(), want.is_some() && !t.starts_with("0000"), "{t}");
+            assert_eq!(parse_instant(t), want, "{t}");
+        }
+        // Shapes left to chrono, or refused by both.
+        for t in [
+            "2011-05-13T04:42:34",
+            "2011-05-13t04:42:34z",
+            "2011-05-13T04:42:60Z",
+            "2011-05-13T04:42:34.Z",
+            "2011-05-13T04:42:34.1234567891Z",
+            "2011-05-13T04:42:34+2:00",
+            "2011-05-13T04:42:34+24:00",
+            "2011-05-13T04:42:34+0200",
+            "2011-02-30T04:42:34Z",
+            "2011-05-13T24:00:00Z",
+            "2011-05-13T04:42:34Zjunk",
+            "2011-05-13",
+            "",
+        ] {
+            assert_eq!(fast_rfc3339(t.as_bytes()), None, "{t}");
+            assert_eq!(
+                parse_instant(t),
+                parse_datetime(t).map(|d| instant_of(&d)),
+                "{t}"
+            );
+        }
+    }
+}
