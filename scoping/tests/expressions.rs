@@ -1026,6 +1026,20 @@ fn trees_built_in_code_are_checked() {
 }
 
 #[test]
+fn expressions_serialize_as_text() {
+    let e = Expression::parse(r#"Replace([x],, "re",,"",,)"#).unwrap();
+    assert_eq!(
+        serde_json::to_value(&e).unwrap(),
+        json!(r#"Replace([x], , "re", , "", , )"#)
+    );
+    let back: Expression =
+        serde_json::from_value(json!(r#"Replace([x], , "re", , "", , )"#)).unwrap();
+    assert_eq!(back, e);
+    let err = serde_json::from_value::<Expression>(json!("Append(")).unwrap_err();
+    assert!(err.to_string().contains("position"), "{err}");
+}
+
+#[test]
 fn calls_and_attributes() {
     let e =
         Expression::parse(r#"SelectUniqueValue(Join("@", [givenName], "x"), Append([sn], Now()))"#)

@@ -184,6 +184,33 @@ impl Display for Expression {
     }
 }
 
+/// Two expressions are equal when their syntax trees are (spacing and parentheses aside).
+impl PartialEq for Expression {
+    fn eq(&self, other: &Self) -> bool {
+        self.root == other.root
+    }
+}
+
+/// Serialized as its text (printed back from the tree).
+impl serde::Serialize for Expression {
+    fn serialize<S: serde::Serializer>(
+        &self,
+        serializer: S,
+    ) -> std::result::Result<S::Ok, S::Error> {
+        serializer.collect_str(self)
+    }
+}
+
+/// Deserialized from its text, parsed (a syntax error is a deserialization error).
+impl<'de> serde::Deserialize<'de> for Expression {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> std::result::Result<Self, D::Error> {
+        let text = String::deserialize(deserializer)?;
+        Expression::parse(&text).map_err(serde::de::Error::custom)
+    }
+}
+
 impl std::str::FromStr for Expression {
     type Err = crate::Error;
     fn from_str(s: &str) -> Result<Self> {
