@@ -15,6 +15,8 @@
 //! The expected answers are what both idflow and the Node peers must compute; this crate's
 //! tests check idflow against them, `benches/peers/bench.js` checks the peers.
 
+pub mod connectors;
+
 use std::fmt;
 
 use scim_model::Resource;
