@@ -943,7 +943,15 @@ fn parse_errors_have_position_and_expectation() {
     assert!(parse_err("Now").contains("`(` after Now"));
     assert!(parse_err("").contains("expected an expression"));
     assert!(parse_err("[a] $").contains("found `$`"));
-    assert!(parse_err(r#"Replace([a], , "(?<=x)y", , "", , )"#).contains("regexPattern"));
+    match Expression::parse(r#"Replace([a], , "(?<=x)y", , "", , )"#).unwrap_err() {
+        Error::ExpressionSyntax {
+            position, expected, ..
+        } => {
+            assert_eq!(position, 15);
+            assert!(expected.contains("regexPattern"), "{expected}");
+        }
+        e => panic!("{e}"),
+    }
     assert!(parse_err("Now() Now()").contains("expected end of expression"));
 }
 

@@ -41,16 +41,20 @@ pub(crate) fn collect_regexes(node: &Node, out: &mut BTreeMap<String, Regex>) ->
     Ok(())
 }
 
-pub(crate) fn compile_regex(pattern: &str) -> Result<Regex> {
+/// Compiles a `Replace` pattern, with a bound on the compiled size.
+pub(crate) fn build_regex(pattern: &str) -> std::result::Result<Regex, regex::Error> {
     regex::RegexBuilder::new(pattern)
         .size_limit(1 << 20)
         .build()
-        .map_err(|e| {
-            fail(
-                "Replace",
-                format!("argument 3 (regexPattern) is not a supported regular expression: {e}"),
-            )
-        })
+}
+
+pub(crate) fn compile_regex(pattern: &str) -> Result<Regex> {
+    build_regex(pattern).map_err(|e| {
+        fail(
+            "Replace",
+            format!("argument 3 (regexPattern) is not a supported regular expression: {e}"),
+        )
+    })
 }
 
 /// An evaluation error of `function`.

@@ -111,8 +111,8 @@ impl Expression {
     /// position and what was expected; unknown functions, wrong argument counts and invalid
     /// regular expressions are found here.
     pub fn parse(text: &str) -> Result<Self> {
-        let root = parser::parse(text)?;
-        Self::compile(root)
+        let (root, regexes) = parser::parse(text)?;
+        Ok(Self { root, regexes })
     }
 
     fn compile(root: Node) -> Result<Self> {

@@ -10,7 +10,12 @@
 //! arg     := expr | (nothing: an omitted optional argument)
 //! ```
 
+use std::collections::BTreeMap;
+
+use regex::Regex;
+
 use super::ast::{AttributeRef, CompareOp, Node};
+use super::eval::build_regex;
 use super::functions::{self, Arity};
 use crate::error::{Error, Result};
 
@@ -234,6 +239,8 @@ struct Parser {
     toks: Vec<(usize, Tok)>,
     at: usize,
     depth: usize,
+    /// Regex patterns written as constants (`Replace` argument 3), compiled once.
+    regexes: BTreeMap<String, Regex>,
 }
 
 impl Parser {
@@ -313,9 +320,23 @@ impl Parser {
                 if self.peek().1 == Tok::LParen {
                     self.next();
                     self.enter(pos)?;
-                    let args = self.args()?;
+                    let (args, positions) = self.args()?;
                     self.depth -= 1;
                     check_call(pos, &name, args.len())?;
+                    if name == "Replace"
+                        && let Some(Some(Node::Str(pattern))) = args.get(2)
+                        && !self.regexes.contains_key(pattern)
+                    {
+                        let at = positions.get(2).copied().unwrap_or(pos);
+                        let re = build_regex(pattern).map_err(|e| {
+                            syntax(
+                                at,
+                                "a supported regular expression in Replace argument 3 (regexPattern)",
+                                format!("{pattern:?}: {}", e.to_string().replace('\n', " ")),
+                            )
+                        })?;
+                        self.regexes.insert(pattern.clone(), re);
+                    }
                     Ok(Node::Call { name, args })
                 } else {
                     check_name(pos, &name)?;
@@ -330,14 +351,16 @@ impl Parser {
         }
     }
 
-    /// The arguments after `(`, through the closing `)`.
-    fn args(&mut self) -> Result<Vec<Option<Node>>> {
+    /// The arguments after `(`, through the closing `)`, with the position where each starts.
+    fn args(&mut self) -> Result<(Vec<Option<Node>>, Vec<usize>)> {
         let mut args = Vec::new();
+        let mut positions = Vec::new();
         if self.peek().1 == Tok::RParen {
             self.next();
-            return Ok(args);
+            return Ok((args, positions));
         }
         loop {
+            positions.push(self.peek().0);
             if matches!(self.peek().1, Tok::Comma | Tok::RParen) {
                 args.push(None);
             } else {
@@ -345,7 +368,7 @@ impl Parser {
             }
             match self.next() {
                 (_, Tok::Comma) => continue,
-                (_, Tok::RParen) => return Ok(args),
+                (_, Tok::RParen) => return Ok((args, positions)),
                 (p, t) => return Err(syntax(p, "`,` or `)`", describe(&t))),
             }
         }
@@ -463,7 +486,7 @@ pub(crate) fn check_tree(node: &Node, depth: usize) -> Result<()> {
 }
 
 /// Parses expression text into its syntax tree.
-pub(crate) fn parse(text: &str) -> Result<Node> {
+pub(crate) fn parse(text: &str) -> Result<(Node, BTreeMap<String, Regex>)> {
     let length = text.chars().count();
     if length > MAX_LENGTH {
         return Err(syntax(
@@ -477,13 +500,14 @@ pub(crate) fn parse(text: &str) -> Result<Node> {
         toks,
         at: 0,
         depth: 0,
+        regexes: BTreeMap::new(),
     };
     if parser.peek().1 == Tok::End {
         return Err(syntax(0, "an expression", "nothing"));
     }
     let node = parser.expr()?;
     match parser.next() {
-        (_, Tok::End) => Ok(node),
+        (_, Tok::End) => Ok((node, parser.regexes)),
         (p, t) => Err(syntax(p, "end of expression", describe(&t))),
     }
 }
@@ -526,7 +550,7 @@ mod tests {
 
     #[test]
     fn omitted_arguments_are_none() {
-        let Node::Call { args, .. } = parse(r#"Replace([x], , "re", , "", , )"#).unwrap() else {
+        let Node::Call { args, .. } = parse(r#"Replace([x], , "re", , "", , )"#).unwrap().0 else {
             panic!("not a call");
         };
         let given: Vec<bool> = args.iter().map(Option::is_some).collect();
@@ -535,7 +559,7 @@ mod tests {
 
     #[test]
     fn concat_binds_tighter_than_comparison() {
-        let Node::Compare { left, .. } = parse(r#""t-" & [a] = "t-x""#).unwrap() else {
+        let Node::Compare { left, .. } = parse(r#""t-" & [a] = "t-x""#).unwrap().0 else {
             panic!("not a comparison");
         };
         assert!(matches!(*left, Node::Concat(ref p) if p.len() == 2));
