@@ -126,6 +126,16 @@ fn e7_e57_base64_round_trip() {
         eval(r#"ConvertFromBase64("SGVsbG8=", "ASCII")"#, json!({})),
         s("Hello")
     );
+    let err = eval_err(r#"ConvertFromBase64("%%%")"#, json!({})).to_string();
+    assert!(
+        err.starts_with("ConvertFromBase64: argument 1 (source) must be base64 text"),
+        "{err}"
+    );
+    let err = eval_err(r#"ConvertFromBase64("SGVsbG8=", "EBCDIC")"#, json!({})).to_string();
+    assert!(
+        err.starts_with("ConvertFromBase64: argument 2 (encoding)"),
+        "{err}"
+    );
 }
 
 #[test]
@@ -779,6 +789,15 @@ fn case_and_spaces() {
         eval(r#"ToUpper([x])"#, json!({"x": ["a", "b"]})),
         ExprValue::Multi(vec![s("A"), s("B")])
     );
+    assert_eq!(
+        eval(r#"ToUpper("istanbul", "tr-TR")"#, json!({})),
+        s("İSTANBUL")
+    );
+    assert_eq!(
+        eval(r#"ToLower("ISPARTA İ", "tr-TR")"#, json!({})),
+        s("ısparta i")
+    );
+    assert_eq!(eval(r#"ToUpper("istanbul")"#, json!({})), s("ISTANBUL"));
     assert_eq!(eval(r#"StripSpaces(" a b  c ")"#, json!({})), s("abc"));
     assert_eq!(eval(r#"Trim("  a b  ")"#, json!({})), s("a b"));
     assert_eq!(eval("Trim([missing])", json!({})), ExprValue::Null);

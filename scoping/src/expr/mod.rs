@@ -67,9 +67,9 @@
 //! (leading and trailing white space is always allowed) and a date keeps its own offset.
 //! `DateFromNum`/`NumFromDate` use AD FILETIME (100 ns since 1601-01-01 UTC).
 //! `ConvertToBase64` encodes UTF-16LE; `ConvertFromBase64` decodes `Unicode` (default),
-//! `UTF8` or `ASCII`. `ToLower`/`ToUpper` use Unicode's default (invariant) mapping; the
-//! culture argument is accepted and ignored. `PCase` upper-cases the first letter of each word
-//! and lower-cases the rest (also in all-capital words, unlike .NET's `ToTitleCase`); default
+//! `UTF8` or `ASCII`. `ToLower`/`ToUpper` use Unicode's default (invariant) mapping; of the
+//! culture names only the Turkic ones (`tr…`, `az…`) change it (dotted and dotless i).
+//! `PCase` upper-cases the first letter of each word and lower-cases the rest (also in all-capital words, unlike .NET's `ToTitleCase`); default
 //! separators are the characters that are neither letters, digits nor `'`. `Not` is `False`
 //! only for a true value. `RandomString` draws from digits, `!#$%&()*+,-./:;<=>?@[]^_{|}~`,
 //! capitals and lower-case letters, fills the rest from letters and digits (and specials when

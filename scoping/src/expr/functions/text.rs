@@ -157,16 +157,29 @@ pub(crate) fn call(
             Ok(ExprValue::String(t.replace(' ', "")))
         })?,
         "ToLower" | "ToUpper" => {
-            // The culture argument is accepted and ignored: Unicode's default (invariant) mapping.
-            if Eval::given(args, 1) {
-                ev.arg(args, 1)?;
-            }
+            // Unicode's default (invariant) mapping; the Turkic cultures (tr, az) map the
+            // dotted and dotless i as those languages do. Other culture names are accepted.
+            let culture = if Eval::given(args, 1) {
+                scalar_text(name, 2, "culture", &ev.arg(args, 1)?)?
+            } else {
+                String::new()
+            };
+            let lang = culture
+                .split(['-', '_'])
+                .next()
+                .unwrap_or("")
+                .to_ascii_lowercase();
+            let turkic = lang == "tr" || lang == "az";
             let upper = name == "ToUpper";
             map_text(ev.arg(args, 0)?, &mut |t| {
-                Ok(ExprValue::String(if upper {
-                    t.to_uppercase()
-                } else {
-                    t.to_lowercase()
+                Ok(ExprValue::String(match (upper, turkic) {
+                    (true, false) => t.to_uppercase(),
+                    (false, false) => t.to_lowercase(),
+                    (true, true) => t.replace('i', "\u{130}").to_uppercase(),
+                    (false, true) => t
+                        .replace('I', "\u{131}")
+                        .replace('\u{130}', "i")
+                        .to_lowercase(),
                 }))
             })?
         }
