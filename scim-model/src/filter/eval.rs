@@ -158,8 +158,84 @@ struct PathView<'p> {
     name: &'p str,
     sub: Option<&'p str>,
     info: PathInfo,
-    /// A compiled path's lookup hints; `None` for the interpreter.
-    hints: Option<&'p PathHints>,
+}
+
+/// A path as the shared walker reads it: the interpreter's [`PathView`], or a [`CompiledPath`]
+/// (whose lookups use its [`PathHints`]).
+trait PathSpec {
+    fn urn(&self) -> Option<&str>;
+    fn name(&self) -> &str;
+    fn sub(&self) -> Option<&str>;
+    fn info(&self) -> &PathInfo;
+    /// The attribute's name in a JSON object (the resource's top level, or an element).
+    fn find_name<'a>(&self, m: &'a Map<String, Value>) -> Option<&'a Value>;
+    /// The sub-attribute in an element.
+    fn find_sub<'a>(&self, m: &'a Map<String, Value>, sub: &str) -> Option<&'a Value>;
+    /// `value` in a complex value compared as a whole.
+    fn find_value<'a>(&self, m: &'a Map<String, Value>) -> Option<&'a Value>;
+    /// [`Resource::attribute`] for this path's name under `urn`.
+    fn attribute<'r>(&self, r: &'r Resource, urn: &str) -> Option<&'r Value>;
+}
+
+impl PathSpec for PathView<'_> {
+    fn urn(&self) -> Option<&str> {
+        self.urn
+    }
+    fn name(&self) -> &str {
+        self.name
+    }
+    fn sub(&self) -> Option<&str> {
+        self.sub
+    }
+    fn info(&self) -> &PathInfo {
+        &self.info
+    }
+    fn find_name<'a>(&self, m: &'a Map<String, Value>) -> Option<&'a Value> {
+        lookup(m, self.name)
+    }
+    fn find_sub<'a>(&self, m: &'a Map<String, Value>, sub: &str) -> Option<&'a Value> {
+        lookup(m, sub)
+    }
+    fn find_value<'a>(&self, m: &'a Map<String, Value>) -> Option<&'a Value> {
+        lookup(m, "value")
+    }
+    fn attribute<'r>(&self, r: &'r Resource, urn: &str) -> Option<&'r Value> {
+        r.attribute(Some(urn), self.name)
+    }
+}
+
+impl PathSpec for CompiledPath {
+    #[inline]
+    fn urn(&self) -> Option<&str> {
+        self.urn.as_deref()
+    }
+    #[inline]
+    fn name(&self) -> &str {
+        &self.name
+    }
+    #[inline]
+    fn sub(&self) -> Option<&str> {
+        self.sub.as_deref()
+    }
+    #[inline]
+    fn info(&self) -> &PathInfo {
+        &self.info
+    }
+    #[inline]
+    fn find_name<'a>(&self, m: &'a Map<String, Value>) -> Option<&'a Value> {
+        lookup_hinted(m, &self.name, &self.hints.name)
+    }
+    #[inline]
+    fn find_sub<'a>(&self, m: &'a Map<String, Value>, sub: &str) -> Option<&'a Value> {
+        lookup_hinted(m, sub, &self.hints.sub)
+    }
+    #[inline]
+    fn find_value<'a>(&self, m: &'a Map<String, Value>) -> Option<&'a Value> {
+        lookup_hinted(m, "value", &self.hints.value)
+    }
+    fn attribute<'r>(&self, r: &'r Resource, urn: &str) -> Option<&'r Value> {
+        attribute_hinted(r, urn, &self.name, &self.hints)
+    }
 }
 
 /// The lookup hints of one compiled path (see [`keys`]), and its qualified name.
@@ -179,15 +255,6 @@ struct PathHints {
     value: Hint,
     /// `urn:name`, for a path with a URN.
     qualified: Box<str>,
-}
-
-/// `name` in `m`, with `hint` if there is one.
-#[inline]
-fn find<'a>(m: &'a Map<String, Value>, name: &str, hint: Option<&Hint>) -> Option<&'a Value> {
-    match hint {
-        Some(h) => lookup_hinted(m, name, h),
-        None => lookup(m, name),
-    }
 }
 
 /// [`Resource::attribute`] for a URN-qualified name, with a compiled path's hints: the same
@@ -239,21 +306,21 @@ fn elements(v: &Value) -> &[Value] {
 }
 
 /// The attribute a path names, before its filter and sub-attribute.
-fn top_value<'r>(scope: Scope<'r>, p: &PathView<'_>) -> Option<&'r Value> {
-    if p.info.hidden {
+#[inline]
+fn top_value<'r>(scope: Scope<'r>, p: &impl PathSpec) -> Option<&'r Value> {
+    if p.info().hidden {
         return None;
     }
     match scope {
-        Scope::Resource(r) => match (p.urn, p.hints) {
+        Scope::Resource(r) => match p.urn() {
             // Without a URN, `Resource::attribute` is a case-insensitive get of the top level.
-            (None, h) => find(r.as_object(), p.name, h.map(|h| &h.name)),
-            (Some(urn), Some(h)) => attribute_hinted(r, urn, p.name, h),
-            (Some(urn), None) => r.attribute(Some(urn), p.name),
+            None => p.find_name(r.as_object()),
+            Some(urn) => p.attribute(r, urn),
         },
-        Scope::Element(_) if p.urn.is_some() => None,
-        Scope::Element(Value::Object(m)) => find(m, p.name, p.hints.map(|h| &h.name)),
+        Scope::Element(_) if p.urn().is_some() => None,
+        Scope::Element(Value::Object(m)) => p.find_name(m),
         // A primitive element is its own pseudo sub-attribute `value`.
-        Scope::Element(v) => (!v.is_array() && p.name.eq_ignore_ascii_case("value")).then_some(v),
+        Scope::Element(v) => (!v.is_array() && p.name().eq_ignore_ascii_case("value")).then_some(v),
     }
 }
 
@@ -262,7 +329,7 @@ fn top_value<'r>(scope: Scope<'r>, p: &PathView<'_>) -> Option<&'r Value> {
 #[inline]
 fn any_selected<'r, E>(
     scope: Scope<'r>,
-    p: &PathView<'_>,
+    p: &impl PathSpec,
     mut keep: impl FnMut(&'r Value) -> std::result::Result<bool, E>,
     mut f: impl FnMut(&'r Value, Via) -> std::result::Result<bool, E>,
 ) -> std::result::Result<bool, E> {
@@ -273,7 +340,7 @@ fn any_selected<'r, E>(
         if !keep(element)? {
             continue;
         }
-        match p.sub {
+        match p.sub() {
             None => {
                 if f(element, Via::Top)? {
                     return Ok(true);
@@ -281,7 +348,7 @@ fn any_selected<'r, E>(
             }
             Some(sub) => match element {
                 Value::Object(m) => {
-                    if let Some(sv) = find(m, sub, p.hints.map(|h| &h.sub)) {
+                    if let Some(sv) = p.find_sub(m, sub) {
                         for v in elements(sv) {
                             if f(v, Via::Sub)? {
                                 return Ok(true);
@@ -321,7 +388,7 @@ fn is_present(v: &Value) -> bool {
 /// `path pr`.
 fn eval_present<'r, E>(
     scope: Scope<'r>,
-    p: &PathView<'_>,
+    p: &impl PathSpec,
     keep: impl FnMut(&'r Value) -> std::result::Result<bool, E>,
 ) -> std::result::Result<bool, E> {
     any_selected(scope, p, keep, |v, _| Ok(is_present(v)))
@@ -330,7 +397,7 @@ fn eval_present<'r, E>(
 /// `path[filter]`: some selected element passes `inner`.
 fn eval_value_path<'r, E>(
     scope: Scope<'r>,
-    p: &PathView<'_>,
+    p: &impl PathSpec,
     keep: impl FnMut(&'r Value) -> std::result::Result<bool, E>,
     mut inner: impl FnMut(&'r Value) -> std::result::Result<bool, E>,
 ) -> std::result::Result<bool, E> {
@@ -533,16 +600,16 @@ fn compare_leaf(
 #[inline]
 fn eval_compare<'r, E>(
     scope: Scope<'r>,
-    p: &PathView<'_>,
+    p: &impl PathSpec,
     keep: impl FnMut(&'r Value) -> std::result::Result<bool, E>,
     negate: bool,
     mut leaf: impl FnMut(&'r Value, Info) -> std::result::Result<bool, E>,
 ) -> std::result::Result<bool, E> {
-    let info = p.info;
+    let info = *p.info();
     let any = any_selected(scope, p, keep, |v, via| match (via, v) {
         (Via::Sub, v) => leaf(v, info.sub),
         // A complex value compared as a whole: compare its `value` sub-attribute.
-        (Via::Top, Value::Object(m)) => match find(m, "value", p.hints.map(|h| &h.value)) {
+        (Via::Top, Value::Object(m)) => match p.find_value(m) {
             Some(inner) if !info.value.hidden => {
                 for x in elements(inner) {
                     if leaf(x, info.value)? {
@@ -723,7 +790,6 @@ fn view_of(path: &AttributePath, info: PathInfo) -> PathView<'_> {
         name: path.name(),
         sub: path.sub_attribute(),
         info,
-        hints: None,
     }
 }
 
@@ -944,16 +1010,6 @@ struct CompiledPath {
 }
 
 impl CompiledPath {
-    fn view(&self) -> PathView<'_> {
-        PathView {
-            urn: self.urn.as_deref(),
-            name: &self.name,
-            sub: self.sub.as_deref(),
-            info: self.info,
-            hints: Some(&self.hints),
-        }
-    }
-
     fn keep<'n>(&'n self) -> impl FnMut(&Value) -> Eval<'n> + 'n {
         move |e| match &self.keep {
             None => Ok(true),
@@ -1142,30 +1198,44 @@ type Eval<'n> = std::result::Result<bool, Fault<'n>>;
 
 impl Node {
     /// Only `not`, `and`, `or` and value filters recurse here; leaves are out of line.
+    ///
+    /// A dispatch that inlines into its callers; every case is out of line.
+    #[inline]
     fn eval(&self, scope: Scope<'_>) -> Eval<'_> {
         match self {
             Node::Compare(c) => c.eval(scope),
             Node::Present(p) => p.eval_present(scope),
             Node::ValuePath(p, inner) => p.eval_value_path(inner, scope),
-            Node::Not(inner) => Ok(!inner.eval(scope)?),
-            Node::All(nodes) => {
-                for n in nodes.iter() {
-                    if !n.eval(scope)? {
-                        return Ok(false);
-                    }
-                }
-                Ok(true)
-            }
-            Node::Any(nodes) => {
-                for n in nodes.iter() {
-                    if n.eval(scope)? {
-                        return Ok(true);
-                    }
-                }
-                Ok(false)
-            }
+            Node::Not(inner) => Node::eval_not(inner, scope),
+            Node::All(nodes) => Node::eval_all(nodes, scope),
+            Node::Any(nodes) => Node::eval_any(nodes, scope),
             Node::Fail(failure) => Err(Fault::Fixed(failure)),
         }
+    }
+
+    #[inline(never)]
+    fn eval_not<'n>(inner: &'n Node, scope: Scope<'_>) -> Eval<'n> {
+        Ok(!inner.eval(scope)?)
+    }
+
+    #[inline(never)]
+    fn eval_all<'n>(nodes: &'n [Node], scope: Scope<'_>) -> Eval<'n> {
+        for n in nodes {
+            if !n.eval(scope)? {
+                return Ok(false);
+            }
+        }
+        Ok(true)
+    }
+
+    #[inline(never)]
+    fn eval_any<'n>(nodes: &'n [Node], scope: Scope<'_>) -> Eval<'n> {
+        for n in nodes {
+            if n.eval(scope)? {
+                return Ok(true);
+            }
+        }
+        Ok(false)
     }
 }
 
@@ -1174,19 +1244,13 @@ impl CompiledCompare {
     fn eval(&self, scope: Scope<'_>) -> Eval<'_> {
         let p = &self.path;
         if let CompValue::Null = self.value {
-            let present = eval_present(scope, &p.view(), p.keep())?;
+            let present = eval_present(scope, p, p.keep())?;
             return Ok(present != (self.op == CompareOp::Eq));
         }
-        eval_compare(
-            scope,
-            &p.view(),
-            p.keep(),
-            self.op == CompareOp::Ne,
-            |v, info| {
-                self.leaf(v, info)
-                    .map_err(|BoolOrder| Fault::BoolOrder(self))
-            },
-        )
+        eval_compare(scope, p, p.keep(), self.op == CompareOp::Ne, |v, info| {
+            self.leaf(v, info)
+                .map_err(|BoolOrder| Fault::BoolOrder(self))
+        })
     }
 
     /// [`compare_leaf`], with the literal prepared.
@@ -1217,14 +1281,12 @@ impl CompiledCompare {
 impl CompiledPath {
     #[inline(never)]
     fn eval_present(&self, scope: Scope<'_>) -> Eval<'_> {
-        eval_present(scope, &self.view(), self.keep())
+        eval_present(scope, self, self.keep())
     }
 
     #[inline(never)]
     fn eval_value_path<'n>(&'n self, inner: &'n Node, scope: Scope<'_>) -> Eval<'n> {
-        eval_value_path(scope, &self.view(), self.keep(), |e| {
-            inner.eval(Scope::Element(e))
-        })
+        eval_value_path(scope, self, self.keep(), |e| inner.eval(Scope::Element(e)))
     }
 }
 

@@ -15,7 +15,50 @@ use crate::filter::CompareOp;
 pub(super) struct Text {
     text: Box<str>,
     /// The ASCII lower-case form, if the literal is ASCII.
-    lower: Option<Box<str>>,
+    lower: Option<Folded>,
+}
+
+/// An ASCII literal in lower case, with the mask of its letters: a byte `x` of a value matches
+/// the literal's byte `y` ignoring ASCII case exactly when `x | mask == y` (the mask is 0x20 at
+/// letters, where `x` may be either case, and 0 elsewhere).
+#[derive(Clone, Debug)]
+struct Folded {
+    lower: Box<[u8]>,
+    mask: Box<[u8]>,
+}
+
+impl Folded {
+    fn new(ascii: &str) -> Folded {
+        let lower: Box<[u8]> = ascii.to_ascii_lowercase().into_bytes().into();
+        let mask = lower
+            .iter()
+            .map(|b| if b.is_ascii_lowercase() { 0x20 } else { 0 })
+            .collect();
+        Folded { lower, mask }
+    }
+
+    fn len(&self) -> usize {
+        self.lower.len()
+    }
+
+    /// Whether `a` (of the literal's length) matches, ignoring ASCII case.
+    #[inline]
+    fn matches(&self, a: &[u8]) -> bool {
+        eq_masked(a, &self.lower, &self.mask)
+    }
+
+    /// Whether `hay` contains the literal, ignoring ASCII case.
+    fn within(&self, hay: &[u8]) -> bool {
+        let n = self.len();
+        if n == 0 {
+            return true;
+        }
+        if hay.len() < n {
+            return false;
+        }
+        let (first, mask) = (self.lower[0], self.mask[0]);
+        (0..=hay.len() - n).any(|i| hay[i] | mask == first && self.matches(&hay[i..i + n]))
+    }
 }
 
 impl Text {
@@ -23,7 +66,7 @@ impl Text {
     pub(super) fn new(text: &str) -> Text {
         Text {
             text: text.into(),
-            lower: text.is_ascii().then(|| text.to_ascii_lowercase().into()),
+            lower: text.is_ascii().then(|| Folded::new(text)),
         }
     }
 
@@ -34,7 +77,7 @@ impl Text {
             Some(lower) if !case_exact => {
                 // A match on the bytes is a match; a mismatch is one only if `s` is ASCII
                 // (a non-ASCII character such as the Kelvin sign may lower-case to ASCII).
-                if s.len() == lower.len() && eq_folded(s.as_bytes(), lower.as_bytes()) {
+                if s.len() == lower.len() && lower.matches(s.as_bytes()) {
                     return true;
                 }
                 if s.is_ascii() {
@@ -59,11 +102,11 @@ impl Text {
                 _ => false,
             },
             (Some(lower), false) => {
-                let (h, n) = (hay.as_bytes(), lower.as_bytes());
+                let (h, n) = (hay.as_bytes(), lower.len());
                 let hit = match op {
-                    CompareOp::Co => contains_folded(h, n),
-                    CompareOp::Sw => h.len() >= n.len() && eq_folded(&h[..n.len()], n),
-                    CompareOp::Ew => h.len() >= n.len() && eq_folded(&h[h.len() - n.len()..], n),
+                    CompareOp::Co => lower.within(h),
+                    CompareOp::Sw => h.len() >= n && lower.matches(&h[..n]),
+                    CompareOp::Ew => h.len() >= n && lower.matches(&h[h.len() - n..]),
                     _ => return false,
                 };
                 if hit || hay.is_ascii() {
@@ -76,6 +119,35 @@ impl Text {
     }
 }
 
+/// Whether `a | mask == lower`, bytewise (all three of one length), eight bytes at a time.
+#[inline]
+fn eq_masked(a: &[u8], lower: &[u8], mask: &[u8]) -> bool {
+    if a.len() != lower.len() || a.len() != mask.len() {
+        return false;
+    }
+    let w = |b: &[u8; 8]| u64::from_le_bytes(*b);
+    let (Some(a_last), Some(l_last), Some(m_last)) = (
+        a.last_chunk::<8>(),
+        lower.last_chunk::<8>(),
+        mask.last_chunk::<8>(),
+    ) else {
+        return a
+            .iter()
+            .zip(lower.iter().zip(mask))
+            .all(|(x, (y, m))| x | m == *y);
+    };
+    let (a8, _) = a.as_chunks::<8>();
+    let (l8, _) = lower.as_chunks::<8>();
+    let (m8, _) = mask.as_chunks::<8>();
+    for ((x, y), m) in a8.iter().zip(l8).zip(m8) {
+        if w(x) | w(m) != w(y) {
+            return false;
+        }
+    }
+    // The last eight bytes, overlapping the chunks when the length is not a multiple of 8.
+    w(a_last) | w(m_last) == w(l_last)
+}
+
 fn general_textual(op: CompareOp, hay: &str, needle: &str) -> bool {
     match op {
         CompareOp::Co => contains_ci(hay, needle),
@@ -83,54 +155,6 @@ fn general_textual(op: CompareOp, hay: &str, needle: &str) -> bool {
         CompareOp::Ew => ends_with_ci(hay, needle),
         _ => false,
     }
-}
-
-/// Eight bytes with ASCII upper-case letters lowered; other bytes unchanged.
-#[inline]
-fn fold8(x: u64) -> u64 {
-    const HIGH: u64 = 0x8080_8080_8080_8080;
-    let low7 = x & !HIGH;
-    // The high bit of each byte: set where the byte is >= b'A', and where it is > b'Z'.
-    let ge_a = low7 + 0x3f3f_3f3f_3f3f_3f3f;
-    let gt_z = low7 + 0x2525_2525_2525_2525;
-    let upper = ge_a & !gt_z & !x & HIGH;
-    x | (upper >> 2)
-}
-
-/// Whether `a` with ASCII letters lowered is `lower` (lower-case ASCII of the same length).
-#[inline]
-fn eq_folded(a: &[u8], lower: &[u8]) -> bool {
-    if a.len() != lower.len() {
-        return false;
-    }
-    let (Some(a_last), Some(b_last)) = (a.last_chunk::<8>(), lower.last_chunk::<8>()) else {
-        return a
-            .iter()
-            .zip(lower)
-            .all(|(x, y)| x.to_ascii_lowercase() == *y);
-    };
-    let (a8, _) = a.as_chunks::<8>();
-    let (b8, _) = lower.as_chunks::<8>();
-    for (x, y) in a8.iter().zip(b8) {
-        if fold8(u64::from_le_bytes(*x)) != u64::from_le_bytes(*y) {
-            return false;
-        }
-    }
-    // The last eight bytes, overlapping the chunks when the length is not a multiple of 8.
-    fold8(u64::from_le_bytes(*a_last)) == u64::from_le_bytes(*b_last)
-}
-
-/// Whether `hay` with ASCII letters lowered contains `lower` (lower-case ASCII).
-fn contains_folded(hay: &[u8], lower: &[u8]) -> bool {
-    let Some((&first, rest)) = lower.split_first() else {
-        return true;
-    };
-    if hay.len() < lower.len() {
-        return false;
-    }
-    (0..=hay.len() - lower.len()).any(|i| {
-        hay[i].to_ascii_lowercase() == first && eq_folded(&hay[i + 1..i + lower.len()], rest)
-    })
 }
 
 /// An instant: seconds since the Unix epoch and nanoseconds, ordered as chrono orders
@@ -282,20 +306,6 @@ mod tests {
     use super::super::compare::str_eq;
     use super::*;
 
-    #[test]
-    fn fold8_lowers_ascii_letters_only() {
-        for b in 0..=255u8 {
-            let want = if b.is_ascii_uppercase() { b + 32 } else { b };
-            let w = fold8(u64::from_le_bytes([
-                b, b'A', 0x80, b'Z', b'@', b'[', 0xC3, b,
-            ]));
-            assert_eq!(
-                w.to_le_bytes(),
-                [want, b'a', 0x80, b'z', b'@', b'[', 0xC3, want]
-            );
-        }
-    }
-
     const WORDS: &[&str] = &[
         "",
         "a",
@@ -365,7 +375,11 @@ mod tests {
             let fast = fast_rfc3339(t.as_bytes());
             assert!(fast.is_none() || fast == want, "{t}: {fast:?} vs {want:?}");
             // Every text here has the common shape: only year 0 is left to chrono.
-            assert_eq!(fast.is_some(), want.is_some() && !t.starts_with("0000"), "{t}");
+            assert_eq!(
+                fast.is_some(),
+                want.is_some() && !t.starts_with("0000"),
+                "{t}"
+            );
             assert_eq!(parse_instant(t), want, "{t}");
         }
         // Shapes left to chrono, or refused by both.

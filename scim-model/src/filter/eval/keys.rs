@@ -70,7 +70,7 @@ pub(super) fn lookup_hinted<'a>(
     hint: &Hint,
 ) -> Option<&'a Value> {
     if let Some((k, v)) = m.iter().nth(hint.get())
-        && k == name
+        && same(k.as_bytes(), name.as_bytes())
     {
         return Some(v);
     }
@@ -87,7 +87,7 @@ fn scan<'a>(m: &'a Map<String, Value>, name: &str, hint: Option<&Hint>) -> Optio
         if k.len() != name.len() {
             continue;
         }
-        if k == name {
+        if same(k.as_bytes(), name.as_bytes()) {
             if let Some(h) = hint {
                 h.set(i);
             }
@@ -98,6 +98,35 @@ fn scan<'a>(m: &'a Map<String, Value>, name: &str, hint: Option<&Hint>) -> Optio
         }
     }
     folded
+}
+
+/// `a == b`, inline for the short strings attribute names are (rather than a call to
+/// `memcmp`): two overlapping words cover up to 16 bytes.
+#[inline]
+pub(super) fn same(a: &[u8], b: &[u8]) -> bool {
+    if a.len() != b.len() {
+        return false;
+    }
+    if a.len() > 16 {
+        return a == b;
+    }
+    if let (Some(af), Some(bf), Some(al), Some(bl)) = (
+        a.first_chunk::<8>(),
+        b.first_chunk::<8>(),
+        a.last_chunk::<8>(),
+        b.last_chunk::<8>(),
+    ) {
+        return af == bf && al == bl;
+    }
+    if let (Some(af), Some(bf), Some(al), Some(bl)) = (
+        a.first_chunk::<4>(),
+        b.first_chunk::<4>(),
+        a.last_chunk::<4>(),
+        b.last_chunk::<4>(),
+    ) {
+        return af == bf && al == bl;
+    }
+    a.iter().zip(b).all(|(x, y)| x == y)
 }
 
 #[cfg(test)]
@@ -147,6 +176,39 @@ mod tests {
                         "{name} in {o}"
                     );
                 }
+            }
+        }
+    }
+
+    #[test]
+    fn same_is_byte_equality() {
+        let words: Vec<String> = (0..40)
+            .flat_map(|n| {
+                let base: String = (0..n).map(|i| char::from(b'a' + (i % 26) as u8)).collect();
+                let mut first = base.clone().into_bytes();
+                let mut last = base.clone().into_bytes();
+                if n > 0 {
+                    first[0] = b'X';
+                    last[n - 1] = b'X';
+                }
+                let mid = if n > 2 {
+                    let mut m = base.clone().into_bytes();
+                    m[n / 2] = b'X';
+                    String::from_utf8(m).unwrap()
+                } else {
+                    base.clone()
+                };
+                [
+                    base,
+                    String::from_utf8(first).unwrap(),
+                    String::from_utf8(last).unwrap(),
+                    mid,
+                ]
+            })
+            .collect();
+        for a in &words {
+            for b in &words {
+                assert_eq!(same(a.as_bytes(), b.as_bytes()), a == b, "{a:?} {b:?}");
             }
         }
     }
