@@ -306,7 +306,7 @@ fn elements(v: &Value) -> &[Value] {
 }
 
 /// The attribute a path names, before its filter and sub-attribute.
-#[inline]
+#[inline(always)]
 fn top_value<'r>(scope: Scope<'r>, p: &impl PathSpec) -> Option<&'r Value> {
     if p.info().hidden {
         return None;
@@ -955,7 +955,7 @@ impl CompiledFilter {
     pub fn matches(&self, resource: &Resource) -> Result<bool> {
         self.root
             .eval(Scope::Resource(resource))
-            .map_err(Fault::error)
+            .map_err(Failure::error)
     }
 
     /// The filter this was compiled from.
@@ -1028,6 +1028,8 @@ struct CompiledCompare {
     text: Option<Text>,
     /// The literal as an instant, for a dateTime attribute.
     instant: Option<Instant>,
+    /// The error for a stored boolean value under an ordering operator.
+    bool_order: Failure,
 }
 
 impl CompiledCompare {
@@ -1127,6 +1129,7 @@ fn compile_compare<'s>(
         }),
         Ok(instant) => {
             let (path, _) = compile_path(path, ctx, registry, depth);
+            let text_of_path = path.text.to_string();
             let num = match value {
                 CompValue::Number(n) => Some(Num::of(n)),
                 _ => None,
@@ -1142,6 +1145,10 @@ fn compile_compare<'s>(
                 num,
                 text,
                 instant: instant.as_ref().map(instant_of),
+                bool_order: Failure::Invalid {
+                    path: text_of_path,
+                    message: bool_order_message(op),
+                },
             }))
         }
     }
@@ -1174,27 +1181,9 @@ fn compile_value_path<'s>(
     Node::ValuePath(Box::new(compiled), Box::new(inner))
 }
 
-/// How evaluating a compiled node fails: which node, turned into an [`Error`] only when
-/// evaluation has stopped, so that the hot path passes two words around.
-#[derive(Clone, Copy, Debug)]
-enum Fault<'n> {
-    /// A stored boolean value under an ordering operator.
-    BoolOrder(&'n CompiledCompare),
-    /// A node that fails when reached.
-    Fixed(&'n Failure),
-}
-
-impl Fault<'_> {
-    fn error(self) -> Error {
-        match self {
-            Fault::BoolOrder(c) => invalid(&c.path.text, bool_order_message(c.op)),
-            Fault::Fixed(failure) => failure.error(),
-        }
-    }
-}
-
-/// What evaluating a compiled node gives.
-type Eval<'n> = std::result::Result<bool, Fault<'n>>;
+/// What evaluating a compiled node gives: the failure is the compiled node's own, turned into
+/// an [`Error`] only once evaluation has stopped, so that the hot path returns two registers.
+type Eval<'n> = std::result::Result<bool, &'n Failure>;
 
 impl Node {
     /// Only `not`, `and`, `or` and value filters recurse here; leaves are out of line.
@@ -1209,7 +1198,7 @@ impl Node {
             Node::Not(inner) => Node::eval_not(inner, scope),
             Node::All(nodes) => Node::eval_all(nodes, scope),
             Node::Any(nodes) => Node::eval_any(nodes, scope),
-            Node::Fail(failure) => Err(Fault::Fixed(failure)),
+            Node::Fail(failure) => Err(failure),
         }
     }
 
@@ -1248,8 +1237,7 @@ impl CompiledCompare {
             return Ok(present != (self.op == CompareOp::Eq));
         }
         eval_compare(scope, p, p.keep(), self.op == CompareOp::Ne, |v, info| {
-            self.leaf(v, info)
-                .map_err(|BoolOrder| Fault::BoolOrder(self))
+            self.leaf(v, info).map_err(|BoolOrder| &self.bool_order)
         })
     }
 

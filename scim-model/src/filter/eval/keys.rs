@@ -63,7 +63,7 @@ pub(super) fn lookup<'a>(m: &'a Map<String, Value>, name: &str) -> Option<&'a Va
 
 /// `name` in `m`, as [`get_ci`] finds it: at the hinted position if the key there is `name`
 /// exactly, else by [`lookup`], remembering where an exact match was found.
-#[inline]
+#[inline(always)]
 pub(super) fn lookup_hinted<'a>(
     m: &'a Map<String, Value>,
     name: &str,
@@ -74,6 +74,12 @@ pub(super) fn lookup_hinted<'a>(
     {
         return Some(v);
     }
+    lookup_missed(m, name, hint)
+}
+
+/// [`lookup_hinted`] when the hint was wrong.
+#[inline(never)]
+fn lookup_missed<'a>(m: &'a Map<String, Value>, name: &str, hint: &Hint) -> Option<&'a Value> {
     if m.len() > SCAN_MAX {
         return get_ci(m, name);
     }
