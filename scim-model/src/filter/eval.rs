@@ -205,31 +205,31 @@ impl PathSpec for PathView<'_> {
 }
 
 impl PathSpec for CompiledPath {
-    #[inline]
+    #[inline(always)]
     fn urn(&self) -> Option<&str> {
         self.urn.as_deref()
     }
-    #[inline]
+    #[inline(always)]
     fn name(&self) -> &str {
         &self.name
     }
-    #[inline]
+    #[inline(always)]
     fn sub(&self) -> Option<&str> {
         self.sub.as_deref()
     }
-    #[inline]
+    #[inline(always)]
     fn info(&self) -> &PathInfo {
         &self.info
     }
-    #[inline]
+    #[inline(always)]
     fn find_name<'a>(&self, m: &'a Map<String, Value>) -> Option<&'a Value> {
         lookup_hinted(m, &self.name, &self.hints.name)
     }
-    #[inline]
+    #[inline(always)]
     fn find_sub<'a>(&self, m: &'a Map<String, Value>, sub: &str) -> Option<&'a Value> {
         lookup_hinted(m, sub, &self.hints.sub)
     }
-    #[inline]
+    #[inline(always)]
     fn find_value<'a>(&self, m: &'a Map<String, Value>) -> Option<&'a Value> {
         lookup_hinted(m, "value", &self.hints.value)
     }
@@ -340,29 +340,25 @@ fn any_selected<'r, E>(
         if !keep(element)? {
             continue;
         }
-        match p.sub() {
-            None => {
-                if f(element, Via::Top)? {
-                    return Ok(true);
-                }
-            }
+        // One call site for `f`, so that it inlines.
+        let (values, via) = match p.sub() {
+            None => (std::slice::from_ref(element), Via::Top),
             Some(sub) => match element {
-                Value::Object(m) => {
-                    if let Some(sv) = p.find_sub(m, sub) {
-                        for v in elements(sv) {
-                            if f(v, Via::Sub)? {
-                                return Ok(true);
-                            }
-                        }
-                    }
+                Value::Object(m) => match p.find_sub(m, sub) {
+                    Some(sv) => (elements(sv), Via::Sub),
+                    None => continue,
+                },
+                Value::Array(_) => continue,
+                primitive if sub.eq_ignore_ascii_case("value") => {
+                    (std::slice::from_ref(primitive), Via::Top)
                 }
-                Value::Array(_) => {}
-                primitive => {
-                    if sub.eq_ignore_ascii_case("value") && f(primitive, Via::Top)? {
-                        return Ok(true);
-                    }
-                }
+                _ => continue,
             },
+        };
+        for v in values {
+            if f(v, via)? {
+                return Ok(true);
+            }
         }
     }
     Ok(false)
@@ -606,21 +602,23 @@ fn eval_compare<'r, E>(
     mut leaf: impl FnMut(&'r Value, Info) -> std::result::Result<bool, E>,
 ) -> std::result::Result<bool, E> {
     let info = *p.info();
-    let any = any_selected(scope, p, keep, |v, via| match (via, v) {
-        (Via::Sub, v) => leaf(v, info.sub),
-        // A complex value compared as a whole: compare its `value` sub-attribute.
-        (Via::Top, Value::Object(m)) => match p.find_value(m) {
-            Some(inner) if !info.value.hidden => {
-                for x in elements(inner) {
-                    if leaf(x, info.value)? {
-                        return Ok(true);
-                    }
-                }
-                Ok(false)
+    let any = any_selected(scope, p, keep, |v, via| {
+        // One call site for `leaf`, so that it inlines.
+        let (values, info) = match (via, v) {
+            (Via::Sub, v) => (std::slice::from_ref(v), info.sub),
+            // A complex value compared as a whole: compare its `value` sub-attribute.
+            (Via::Top, Value::Object(m)) => match p.find_value(m) {
+                Some(inner) if !info.value.hidden => (elements(inner), info.value),
+                _ => return Ok(false),
+            },
+            (Via::Top, v) => (std::slice::from_ref(v), info.top),
+        };
+        for x in values {
+            if leaf(x, info)? {
+                return Ok(true);
             }
-            _ => Ok(false),
-        },
-        (Via::Top, v) => leaf(v, info.top),
+        }
+        Ok(false)
     })?;
     Ok(any != negate)
 }

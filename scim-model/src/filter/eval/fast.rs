@@ -192,16 +192,24 @@ pub(super) fn holds(op: CompareOp, ord: Ordering) -> bool {
 /// instant chrono reads from it. `None` for anything else, left to chrono.
 fn fast_rfc3339(b: &[u8]) -> Option<Instant> {
     let (head, rest) = b.split_first_chunk::<19>()?;
-    if !fixed_shape(head) {
+    let words = [load8(head, 0), load8(head, 8), load8(head, 11)];
+    if !fixed_shape(words) {
         return None;
     }
-    let d = |i: usize| u32::from(head[i] - b'0');
-    let year = d(0) * 1000 + d(1) * 100 + d(2) * 10 + d(3);
-    let month = d(5) * 10 + d(6);
-    let day = d(8) * 10 + d(9);
-    let hour = d(11) * 10 + d(12);
-    let minute = d(14) * 10 + d(15);
-    let second = d(17) * 10 + d(18);
+    // Byte i of `pairs(w)` is the two-digit number at bytes i and i + 1 of `w` (digits only:
+    // each byte is at most 15 * 10 + 15, so nothing carries).
+    let pairs = |w: u64| {
+        let v = w & 0x0F0F_0F0F_0F0F_0F0F;
+        v * 10 + (v >> 8)
+    };
+    let [date, time, clock] = words.map(pairs);
+    let at = |w: u64, i: u32| ((w >> (8 * i)) & 0xFF) as u32;
+    let year = at(date, 0) * 100 + at(date, 2);
+    let month = at(date, 5);
+    let day = at(time, 0);
+    let hour = at(time, 3);
+    let minute = at(time, 6);
+    let second = at(clock, 6);
     let (nanos, zone) = match rest.split_first() {
         Some((b'.', frac)) => {
             let n = frac.iter().take_while(|c| c.is_ascii_digit()).count();
@@ -267,9 +275,17 @@ const POW10: [u32; 10] = [
 const DAYS_IN_MONTH: [u32; 12] = [31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31];
 const DAYS_BEFORE_MONTH: [u32; 12] = [0, 31, 59, 90, 120, 151, 181, 212, 243, 273, 304, 334];
 
-/// Whether 19 bytes are `DDDD-DD-DDTDD:DD:DD` (D a digit), eight bytes at a time.
+/// Eight bytes of `h` from `at`, as a little-endian word.
 #[inline]
-fn fixed_shape(h: &[u8; 19]) -> bool {
+fn load8(h: &[u8; 19], at: usize) -> u64 {
+    let mut w = [0u8; 8];
+    w.copy_from_slice(&h[at..at + 8]);
+    u64::from_le_bytes(w)
+}
+
+/// Whether 19 bytes, as the words at 0, 8 and 11, are `DDDD-DD-DDTDD:DD:DD` (D a digit).
+#[inline]
+fn fixed_shape([w0, w8, w11]: [u64; 3]) -> bool {
     /// Checks one word: `digits` marks the digit bytes (0xFF), the others must equal `seps`.
     fn word(w: u64, digits: u64, seps: u64) -> bool {
         const HIGH_NIBBLES: u64 = 0xF0F0_F0F0_F0F0_F0F0;
@@ -280,25 +296,10 @@ fn fixed_shape(h: &[u8; 19]) -> bool {
             && (w & digits & HIGH_NIBBLES) == (ZEROS & digits)
             && (w.wrapping_add(0x0606_0606_0606_0606) & digits & HIGH_NIBBLES) == (ZEROS & digits)
     }
-    let load = |at: usize| {
-        let mut w = [0u8; 8];
-        w.copy_from_slice(&h[at..at + 8]);
-        u64::from_le_bytes(w)
-    };
     // Little-endian: the first byte is the lowest.
-    word(
-        load(0),
-        0x00FF_FF00_FFFF_FFFF,
-        u64::from_le_bytes(*b"0000-00-"),
-    ) && word(
-        load(8),
-        0xFFFF_00FF_FF00_FFFF,
-        u64::from_le_bytes(*b"00T00:00"),
-    ) && word(
-        load(11),
-        0xFFFF_00FF_FF00_FFFF,
-        u64::from_le_bytes(*b"00:00:00"),
-    )
+    word(w0, 0x00FF_FF00_FFFF_FFFF, u64::from_le_bytes(*b"0000-00-"))
+        && word(w8, 0xFFFF_00FF_FF00_FFFF, u64::from_le_bytes(*b"00T00:00"))
+        && word(w11, 0xFFFF_00FF_FF00_FFFF, u64::from_le_bytes(*b"00:00:00"))
 }
 
 #[cfg(test)]
@@ -395,6 +396,14 @@ mod tests {
             "2011-02-30T04:42:34Z",
             "2011-05-13T24:00:00Z",
             "2011-05-13T04:42:34Zjunk",
+            "2011-0x-13T04:42:34Z",
+            "2011-05-13T04:42:3/Z",
+            "2011-05-13T04:42:3:Z",
+            "/011-05-13T04:42:34Z",
+            "2011-05-13 04:42:34Z",
+            "2011-05-13T04:42:34.12a4Z",
+            "2011-05-13T04:42:34+02:0a",
+            "2011\u{ff}05-13T04:42:34Z",
             "2011-05-13",
             "",
         ] {
