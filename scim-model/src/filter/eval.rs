@@ -601,7 +601,7 @@ fn eval_compare<'r, E>(
     negate: bool,
     mut leaf: impl FnMut(&'r Value, Info) -> std::result::Result<bool, E>,
 ) -> std::result::Result<bool, E> {
-    let info = *p.info();
+    let info = p.info();
     let any = any_selected(scope, p, keep, |v, via| {
         // One call site for `leaf`, so that it inlines.
         let (values, info) = match (via, v) {

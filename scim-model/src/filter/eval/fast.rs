@@ -25,16 +25,37 @@ pub(super) struct Text {
 struct Folded {
     lower: Box<[u8]>,
     mask: Box<[u8]>,
+    /// `(lower, mask)` of each whole eight bytes, as little-endian words.
+    words: Box<[(u64, u64)]>,
+    /// `(lower, mask)` of the last eight bytes (overlapping the whole ones), if there are eight.
+    last: Option<(u64, u64)>,
 }
 
 impl Folded {
     fn new(ascii: &str) -> Folded {
         let lower: Box<[u8]> = ascii.to_ascii_lowercase().into_bytes().into();
-        let mask = lower
+        let mask: Box<[u8]> = lower
             .iter()
             .map(|b| if b.is_ascii_lowercase() { 0x20 } else { 0 })
             .collect();
-        Folded { lower, mask }
+        let word = |b: &[u8; 8]| u64::from_le_bytes(*b);
+        let words = lower
+            .as_chunks::<8>()
+            .0
+            .iter()
+            .zip(mask.as_chunks::<8>().0)
+            .map(|(l, m)| (word(l), word(m)))
+            .collect();
+        let last = lower
+            .last_chunk::<8>()
+            .zip(mask.last_chunk::<8>())
+            .map(|(l, m)| (word(l), word(m)));
+        Folded {
+            lower,
+            mask,
+            words,
+            last,
+        }
     }
 
     fn len(&self) -> usize {
@@ -44,7 +65,24 @@ impl Folded {
     /// Whether `a` (of the literal's length) matches, ignoring ASCII case.
     #[inline]
     fn matches(&self, a: &[u8]) -> bool {
-        eq_masked(a, &self.lower, &self.mask)
+        if a.len() != self.lower.len() {
+            return false;
+        }
+        match (a.last_chunk::<8>(), self.last) {
+            (Some(a_last), Some((lower, mask))) => {
+                let word = |b: &[u8; 8]| u64::from_le_bytes(*b);
+                a.as_chunks::<8>()
+                    .0
+                    .iter()
+                    .zip(&*self.words)
+                    .all(|(x, &(lower, mask))| word(x) | mask == lower)
+                    && word(a_last) | mask == lower
+            }
+            _ => a
+                .iter()
+                .zip(self.lower.iter().zip(&*self.mask))
+                .all(|(x, (y, m))| x | m == *y),
+        }
     }
 
     /// Whether `hay` contains the literal, ignoring ASCII case.
@@ -117,35 +155,6 @@ impl Text {
             (None, false) => general_textual(op, hay, needle),
         }
     }
-}
-
-/// Whether `a | mask == lower`, bytewise (all three of one length), eight bytes at a time.
-#[inline]
-fn eq_masked(a: &[u8], lower: &[u8], mask: &[u8]) -> bool {
-    if a.len() != lower.len() || a.len() != mask.len() {
-        return false;
-    }
-    let w = |b: &[u8; 8]| u64::from_le_bytes(*b);
-    let (Some(a_last), Some(l_last), Some(m_last)) = (
-        a.last_chunk::<8>(),
-        lower.last_chunk::<8>(),
-        mask.last_chunk::<8>(),
-    ) else {
-        return a
-            .iter()
-            .zip(lower.iter().zip(mask))
-            .all(|(x, (y, m))| x | m == *y);
-    };
-    let (a8, _) = a.as_chunks::<8>();
-    let (l8, _) = lower.as_chunks::<8>();
-    let (m8, _) = mask.as_chunks::<8>();
-    for ((x, y), m) in a8.iter().zip(l8).zip(m8) {
-        if w(x) | w(m) != w(y) {
-            return false;
-        }
-    }
-    // The last eight bytes, overlapping the chunks when the length is not a multiple of 8.
-    w(a_last) | w(m_last) == w(l_last)
 }
 
 fn general_textual(op: CompareOp, hay: &str, needle: &str) -> bool {
