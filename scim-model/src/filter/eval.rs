@@ -259,6 +259,7 @@ struct PathHints {
 
 /// [`Resource::attribute`] for a URN-qualified name, with a compiled path's hints: the same
 /// steps, without hashing or allocating.
+#[inline(never)]
 fn attribute_hinted<'r>(
     r: &'r Resource,
     urn: &str,
@@ -1005,9 +1006,47 @@ struct CompiledPath {
     keep: Option<Node>,
     /// The path as written, for error messages.
     text: Box<str>,
+    /// No URN, no value filter, not hidden: [`CompiledPath::plain_value`] applies.
+    plain: bool,
+}
+
+/// What [`CompiledPath::plain_value`] finds.
+enum Plain<'r> {
+    /// Nothing: the attribute (or its sub-attribute) is unassigned.
+    Absent,
+    /// One string, number or boolean, under this definition.
+    Scalar(&'r Value, Info),
+    /// Anything else: the general walk decides.
+    Other,
 }
 
 impl CompiledPath {
+    /// The common case of the general walk ([`any_selected`]), without it: a path without URN
+    /// or value filter, in an object, whose attribute (and sub-attribute) is a single scalar.
+    #[inline(always)]
+    fn plain_value<'r>(&self, scope: Scope<'r>) -> Plain<'r> {
+        let m = match scope {
+            Scope::Resource(r) => r.as_object(),
+            Scope::Element(Value::Object(m)) => m,
+            Scope::Element(_) => return Plain::Other,
+        };
+        let Some(top) = lookup_hinted(m, &self.name, &self.hints.name) else {
+            return Plain::Absent;
+        };
+        let (v, info) = match (&self.sub, top) {
+            (None, v) => (v, self.info.top),
+            (Some(sub), Value::Object(m)) => match lookup_hinted(m, sub, &self.hints.sub) {
+                Some(v) => (v, self.info.sub),
+                None => return Plain::Absent,
+            },
+            (Some(_), _) => return Plain::Other,
+        };
+        match v {
+            Value::String(_) | Value::Number(_) | Value::Bool(_) => Plain::Scalar(v, info),
+            _ => Plain::Other,
+        }
+    }
+
     fn keep<'n>(&'n self) -> impl FnMut(&Value) -> Eval<'n> + 'n {
         move |e| match &self.keep {
             None => Ok(true),
@@ -1061,6 +1100,7 @@ fn compile_path<'s>(
                 .unwrap_or_default(),
             ..PathHints::default()
         },
+        plain: path.urn().is_none() && keep.is_none() && !info.hidden,
         keep,
         text: path.to_string().into(),
     };
@@ -1231,12 +1271,43 @@ impl CompiledCompare {
     fn eval(&self, scope: Scope<'_>) -> Eval<'_> {
         let p = &self.path;
         if let CompValue::Null = self.value {
-            let present = eval_present(scope, p, p.keep())?;
-            return Ok(present != (self.op == CompareOp::Eq));
+            return self.eval_null(scope);
         }
+        let negate = self.op == CompareOp::Ne;
+        if p.plain {
+            match p.plain_value(scope) {
+                Plain::Absent => return Ok(negate),
+                Plain::Scalar(v, info) => {
+                    let hit = self.leaf(v, info).map_err(|BoolOrder| &self.bool_order)?;
+                    return Ok(hit != negate);
+                }
+                Plain::Other => {}
+            }
+        }
+        self.eval_walk(scope)
+    }
+
+    /// `eval` by the general walk.
+    #[inline(never)]
+    fn eval_walk(&self, scope: Scope<'_>) -> Eval<'_> {
+        let p = &self.path;
         eval_compare(scope, p, p.keep(), self.op == CompareOp::Ne, |v, info| {
             self.leaf(v, info).map_err(|BoolOrder| &self.bool_order)
         })
+    }
+
+    /// `path eq null` (`not (path pr)`) or `path ne null` (`path pr`).
+    #[inline(never)]
+    fn eval_null(&self, scope: Scope<'_>) -> Eval<'_> {
+        let present = eval_present(scope, &self.path, self.path.keep())?;
+        Ok(present != (self.op == CompareOp::Eq))
+    }
+
+    /// [`compare_leaf`] for the cases without a prepared literal.
+    #[inline(never)]
+    fn leaf_general(&self, v: &Value, info: Info) -> std::result::Result<bool, BoolOrder> {
+        // The instant only matters for a string value, handled by `leaf`.
+        compare_leaf(v, info, self.op, self.operand(), None)
     }
 
     /// [`compare_leaf`], with the literal prepared.
@@ -1259,14 +1330,20 @@ impl CompiledCompare {
                 }
             }
         }
-        // The instant only matters for a string value, handled above.
-        compare_leaf(v, info, self.op, self.operand(), None)
+        self.leaf_general(v, info)
     }
 }
 
 impl CompiledPath {
     #[inline(never)]
     fn eval_present(&self, scope: Scope<'_>) -> Eval<'_> {
+        if self.plain {
+            match self.plain_value(scope) {
+                Plain::Absent => return Ok(false),
+                Plain::Scalar(v, _) => return Ok(is_present(v)),
+                Plain::Other => {}
+            }
+        }
         eval_present(scope, self, self.keep())
     }
 

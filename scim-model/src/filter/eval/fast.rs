@@ -7,7 +7,7 @@ use std::cmp::Ordering;
 
 use chrono::{DateTime, FixedOffset};
 
-use super::compare::{contains_ci, ends_with_ci, eq_ci, parse_datetime, starts_with_ci, str_eq};
+use super::compare::{contains_ci, ends_with_ci, eq_ci, parse_datetime, starts_with_ci};
 use crate::filter::CompareOp;
 
 /// A string literal, with its lower-case form when it is ASCII.
@@ -113,17 +113,19 @@ impl Text {
     pub(super) fn eq(&self, s: &str, case_exact: bool) -> bool {
         match &self.lower {
             Some(lower) if !case_exact => {
-                // A match on the bytes is a match; a mismatch is one only if `s` is ASCII
-                // (a non-ASCII character such as the Kelvin sign may lower-case to ASCII).
-                if s.len() == lower.len() && lower.matches(s.as_bytes()) {
-                    return true;
+                // For `s` to equal an ASCII literal ignoring case, each of its characters must
+                // lower-case to exactly one ASCII character (no character lower-cases to two
+                // ASCII ones: tested below): an ASCII letter, one byte, or the Kelvin sign,
+                // three. So a shorter `s` never matches, one of the same length matches as
+                // bytes, and only a longer one that is not ASCII needs the general comparison.
+                match s.len().cmp(&lower.len()) {
+                    Ordering::Less => false,
+                    Ordering::Equal => lower.matches(s.as_bytes()),
+                    Ordering::Greater => !s.is_ascii() && unicode_eq(s, &self.text),
                 }
-                if s.is_ascii() {
-                    return false;
-                }
-                eq_ci(s, &self.text)
             }
-            _ => str_eq(s, &self.text, case_exact),
+            _ if case_exact => s == &*self.text,
+            _ => unicode_eq(s, &self.text),
         }
     }
 
@@ -141,10 +143,14 @@ impl Text {
             },
             (Some(lower), false) => {
                 let (h, n) = (hay.as_bytes(), lower.len());
+                // As for `eq`: the part of `hay` that matches has at least `n` bytes.
+                if h.len() < n {
+                    return false;
+                }
                 let hit = match op {
                     CompareOp::Co => lower.within(h),
-                    CompareOp::Sw => h.len() >= n && lower.matches(&h[..n]),
-                    CompareOp::Ew => h.len() >= n && lower.matches(&h[h.len() - n..]),
+                    CompareOp::Sw => lower.matches(&h[..n]),
+                    CompareOp::Ew => lower.matches(&h[h.len() - n..]),
                     _ => return false,
                 };
                 if hit || hay.is_ascii() {
@@ -157,6 +163,15 @@ impl Text {
     }
 }
 
+/// `eq_ci`, out of line: the rare case.
+#[cold]
+#[inline(never)]
+fn unicode_eq(s: &str, text: &str) -> bool {
+    eq_ci(s, text)
+}
+
+#[cold]
+#[inline(never)]
 fn general_textual(op: CompareOp, hay: &str, needle: &str) -> bool {
     match op {
         CompareOp::Co => contains_ci(hay, needle),
@@ -339,6 +354,19 @@ mod tests {
         "0123456789abcdefXYZ",
         "0123456789ABCDEFxyz",
     ];
+
+    /// What [`Text::eq`] relies on: a character whose lower-case form is all ASCII lower-cases
+    /// to exactly one character, and is ASCII or takes three bytes (the Kelvin sign).
+    #[test]
+    fn no_character_lower_cases_to_several_ascii_ones() {
+        for c in (0..=0x10FFFF).filter_map(char::from_u32) {
+            let lower: Vec<char> = c.to_lowercase().collect();
+            if lower.iter().all(char::is_ascii) {
+                assert_eq!(lower.len(), 1, "{c:?}");
+                assert!(c.is_ascii() || c.len_utf8() == 3, "{c:?}");
+            }
+        }
+    }
 
     #[test]
     fn prepared_literals_agree_with_the_general_comparisons() {
