@@ -1227,7 +1227,7 @@ impl Node {
     /// Only `not`, `and`, `or` and value filters recurse here; leaves are out of line.
     ///
     /// A dispatch that inlines into its callers; every case is out of line.
-    #[inline]
+    #[inline(always)]
     fn eval(&self, scope: Scope<'_>) -> Eval<'_> {
         match self {
             Node::Compare(c) => c.eval(scope),
@@ -1311,7 +1311,7 @@ impl CompiledCompare {
     }
 
     /// [`compare_leaf`], with the literal prepared.
-    #[inline]
+    #[inline(always)]
     fn leaf(&self, v: &Value, info: Info) -> std::result::Result<bool, BoolOrder> {
         if let Value::String(s) = v {
             if info.kind == Some(AttributeType::DateTime)
@@ -1349,6 +1349,25 @@ impl CompiledPath {
 
     #[inline(never)]
     fn eval_value_path<'n>(&'n self, inner: &'n Node, scope: Scope<'_>) -> Eval<'n> {
+        // The common case of the general walk: `attr[filter]` on an attribute of an object.
+        if self.plain && self.sub.is_none() {
+            let m = match scope {
+                Scope::Resource(r) => Some(r.as_object()),
+                Scope::Element(Value::Object(m)) => Some(m),
+                Scope::Element(_) => None,
+            };
+            if let Some(m) = m {
+                let Some(top) = lookup_hinted(m, &self.name, &self.hints.name) else {
+                    return Ok(false);
+                };
+                for element in elements(top) {
+                    if inner.eval(Scope::Element(element))? {
+                        return Ok(true);
+                    }
+                }
+                return Ok(false);
+            }
+        }
         eval_value_path(scope, self, self.keep(), |e| inner.eval(Scope::Element(e)))
     }
 }
