@@ -1008,6 +1008,8 @@ struct CompiledPath {
     text: Box<str>,
     /// No URN, no value filter, not hidden: [`CompiledPath::plain_value`] applies.
     plain: bool,
+    /// A URN, no value filter, not hidden: [`CompiledPath::urn_value`] applies.
+    plain_urn: bool,
 }
 
 /// What [`CompiledPath::plain_value`] finds.
@@ -1030,7 +1032,24 @@ impl CompiledPath {
             Scope::Element(Value::Object(m)) => m,
             Scope::Element(_) => return Plain::Other,
         };
-        let Some(top) = lookup_hinted(m, &self.name, &self.hints.name) else {
+        self.plain_in(lookup_hinted(m, &self.name, &self.hints.name))
+    }
+
+    /// [`CompiledPath::plain_value`] for a path with a URN (`plain_urn`).
+    #[inline(never)]
+    fn urn_value<'r>(&self, scope: Scope<'r>) -> Plain<'r> {
+        let top = match (scope, &self.urn) {
+            (Scope::Resource(r), Some(urn)) => attribute_hinted(r, urn, &self.name, &self.hints),
+            // Inside a value filter, a path with a URN names nothing.
+            _ => None,
+        };
+        self.plain_in(top)
+    }
+
+    /// The rest of [`CompiledPath::plain_value`], from the attribute's value.
+    #[inline(always)]
+    fn plain_in<'r>(&self, top: Option<&'r Value>) -> Plain<'r> {
+        let Some(top) = top else {
             return Plain::Absent;
         };
         let (v, info) = match (&self.sub, top) {
@@ -1101,6 +1120,7 @@ fn compile_path<'s>(
             ..PathHints::default()
         },
         plain: path.urn().is_none() && keep.is_none() && !info.hidden,
+        plain_urn: path.urn().is_some() && keep.is_none() && !info.hidden,
         keep,
         text: path.to_string().into(),
     };
@@ -1291,6 +1311,17 @@ impl CompiledCompare {
     #[inline(never)]
     fn eval_walk(&self, scope: Scope<'_>) -> Eval<'_> {
         let p = &self.path;
+        let negate = self.op == CompareOp::Ne;
+        if p.plain_urn {
+            match p.urn_value(scope) {
+                Plain::Absent => return Ok(negate),
+                Plain::Scalar(v, info) => {
+                    let hit = self.leaf(v, info).map_err(|BoolOrder| &self.bool_order)?;
+                    return Ok(hit != negate);
+                }
+                Plain::Other => {}
+            }
+        }
         eval_compare(scope, p, p.keep(), self.op == CompareOp::Ne, |v, info| {
             self.leaf(v, info).map_err(|BoolOrder| &self.bool_order)
         })
@@ -1339,6 +1370,12 @@ impl CompiledPath {
     fn eval_present(&self, scope: Scope<'_>) -> Eval<'_> {
         if self.plain {
             match self.plain_value(scope) {
+                Plain::Absent => return Ok(false),
+                Plain::Scalar(v, _) => return Ok(is_present(v)),
+                Plain::Other => {}
+            }
+        } else if self.plain_urn {
+            match self.urn_value(scope) {
                 Plain::Absent => return Ok(false),
                 Plain::Scalar(v, _) => return Ok(is_present(v)),
                 Plain::Other => {}
