@@ -953,8 +953,13 @@ impl CompiledFilter {
     /// As [`Filter::matches`].
     pub fn matches(&self, resource: &Resource) -> Result<bool> {
         self.root
-            .eval(Scope::Resource(resource))
-            .map_err(Failure::error)
+            .eval::<Fast>(Scope::Resource(resource))
+            .or_else(|()| {
+                // A failure: evaluate again, the same way, naming it this time.
+                self.root
+                    .eval::<Explain>(Scope::Resource(resource))
+                    .map_err(Failure::error)
+            })
     }
 
     /// The filter this was compiled from.
@@ -1066,10 +1071,10 @@ impl CompiledPath {
         }
     }
 
-    fn keep<'n>(&'n self) -> impl FnMut(&Value) -> Eval<'n> + 'n {
+    fn keep<'n, M: Mode>(&'n self) -> impl FnMut(&Value) -> Eval<'n, M> + 'n {
         move |e| match &self.keep {
             None => Ok(true),
-            Some(node) => node.eval(Scope::Element(e)),
+            Some(node) => node.eval::<M>(Scope::Element(e)),
         }
     }
 }
@@ -1240,35 +1245,66 @@ fn compile_value_path<'s>(
 }
 
 /// What evaluating a compiled node gives: the failure is the compiled node's own, turned into
-/// an [`Error`] only once evaluation has stopped, so that the hot path returns two registers.
-type Eval<'n> = std::result::Result<bool, &'n Failure>;
+/// an [`Error`] only once evaluation has stopped.
+type Eval<'n, M> = std::result::Result<bool, <M as Mode>::Fail<'n>>;
+
+/// How a compiled evaluation reports a failure.
+trait Mode {
+    /// What a failure carries.
+    type Fail<'n>;
+    /// A failure at `f`.
+    fn fail(f: &Failure) -> Self::Fail<'_>;
+}
+
+/// The evaluation that runs first: a failure is only a mark, so that results fit in one
+/// register. On failure, [`CompiledFilter::matches`] evaluates again with [`Explain`].
+#[derive(Debug)]
+enum Fast {}
+
+impl Mode for Fast {
+    type Fail<'n> = ();
+    #[inline(always)]
+    fn fail(_: &Failure) {}
+}
+
+/// The evaluation that names the failure (evaluation is deterministic: it fails at the same
+/// node as [`Fast`] did).
+#[derive(Debug)]
+enum Explain {}
+
+impl Mode for Explain {
+    type Fail<'n> = &'n Failure;
+    fn fail(f: &Failure) -> &Failure {
+        f
+    }
+}
 
 impl Node {
     /// Only `not`, `and`, `or` and value filters recurse here; leaves are out of line.
     ///
     /// A dispatch that inlines into its callers; every case is out of line.
     #[inline(always)]
-    fn eval(&self, scope: Scope<'_>) -> Eval<'_> {
+    fn eval<M: Mode>(&self, scope: Scope<'_>) -> Eval<'_, M> {
         match self {
-            Node::Compare(c) => c.eval(scope),
-            Node::Present(p) => p.eval_present(scope),
-            Node::ValuePath(p, inner) => p.eval_value_path(inner, scope),
-            Node::Not(inner) => Node::eval_not(inner, scope),
-            Node::All(nodes) => Node::eval_all(nodes, scope),
-            Node::Any(nodes) => Node::eval_any(nodes, scope),
-            Node::Fail(failure) => Err(failure),
+            Node::Compare(c) => c.eval::<M>(scope),
+            Node::Present(p) => p.eval_present::<M>(scope),
+            Node::ValuePath(p, inner) => p.eval_value_path::<M>(inner, scope),
+            Node::Not(inner) => Node::eval_not::<M>(inner, scope),
+            Node::All(nodes) => Node::eval_all::<M>(nodes, scope),
+            Node::Any(nodes) => Node::eval_any::<M>(nodes, scope),
+            Node::Fail(failure) => Err(M::fail(failure)),
         }
     }
 
     #[inline(never)]
-    fn eval_not<'n>(inner: &'n Node, scope: Scope<'_>) -> Eval<'n> {
-        Ok(!inner.eval(scope)?)
+    fn eval_not<'n, M: Mode>(inner: &'n Node, scope: Scope<'_>) -> Eval<'n, M> {
+        Ok(!inner.eval::<M>(scope)?)
     }
 
     #[inline(never)]
-    fn eval_all<'n>(nodes: &'n [Node], scope: Scope<'_>) -> Eval<'n> {
+    fn eval_all<'n, M: Mode>(nodes: &'n [Node], scope: Scope<'_>) -> Eval<'n, M> {
         for n in nodes {
-            if !n.eval(scope)? {
+            if !n.eval::<M>(scope)? {
                 return Ok(false);
             }
         }
@@ -1276,9 +1312,9 @@ impl Node {
     }
 
     #[inline(never)]
-    fn eval_any<'n>(nodes: &'n [Node], scope: Scope<'_>) -> Eval<'n> {
+    fn eval_any<'n, M: Mode>(nodes: &'n [Node], scope: Scope<'_>) -> Eval<'n, M> {
         for n in nodes {
-            if n.eval(scope)? {
+            if n.eval::<M>(scope)? {
                 return Ok(true);
             }
         }
@@ -1288,49 +1324,60 @@ impl Node {
 
 impl CompiledCompare {
     #[inline(never)]
-    fn eval(&self, scope: Scope<'_>) -> Eval<'_> {
+    fn eval<M: Mode>(&self, scope: Scope<'_>) -> Eval<'_, M> {
         let p = &self.path;
         if let CompValue::Null = self.value {
-            return self.eval_null(scope);
+            return self.eval_null::<M>(scope);
         }
         let negate = self.op == CompareOp::Ne;
         if p.plain {
             match p.plain_value(scope) {
                 Plain::Absent => return Ok(negate),
                 Plain::Scalar(v, info) => {
-                    let hit = self.leaf(v, info).map_err(|BoolOrder| &self.bool_order)?;
+                    let hit = self
+                        .leaf(v, info)
+                        .map_err(|BoolOrder| M::fail(&self.bool_order))?;
                     return Ok(hit != negate);
                 }
                 Plain::Other => {}
             }
         }
-        self.eval_walk(scope)
+        self.eval_walk::<M>(scope)
     }
 
     /// `eval` by the general walk.
     #[inline(never)]
-    fn eval_walk(&self, scope: Scope<'_>) -> Eval<'_> {
+    fn eval_walk<M: Mode>(&self, scope: Scope<'_>) -> Eval<'_, M> {
         let p = &self.path;
         let negate = self.op == CompareOp::Ne;
         if p.plain_urn {
             match p.urn_value(scope) {
                 Plain::Absent => return Ok(negate),
                 Plain::Scalar(v, info) => {
-                    let hit = self.leaf(v, info).map_err(|BoolOrder| &self.bool_order)?;
+                    let hit = self
+                        .leaf(v, info)
+                        .map_err(|BoolOrder| M::fail(&self.bool_order))?;
                     return Ok(hit != negate);
                 }
                 Plain::Other => {}
             }
         }
-        eval_compare(scope, p, p.keep(), self.op == CompareOp::Ne, |v, info| {
-            self.leaf(v, info).map_err(|BoolOrder| &self.bool_order)
-        })
+        eval_compare(
+            scope,
+            p,
+            p.keep::<M>(),
+            self.op == CompareOp::Ne,
+            |v, info| {
+                self.leaf(v, info)
+                    .map_err(|BoolOrder| M::fail(&self.bool_order))
+            },
+        )
     }
 
     /// `path eq null` (`not (path pr)`) or `path ne null` (`path pr`).
     #[inline(never)]
-    fn eval_null(&self, scope: Scope<'_>) -> Eval<'_> {
-        let present = eval_present(scope, &self.path, self.path.keep())?;
+    fn eval_null<M: Mode>(&self, scope: Scope<'_>) -> Eval<'_, M> {
+        let present = eval_present(scope, &self.path, self.path.keep::<M>())?;
         Ok(present != (self.op == CompareOp::Eq))
     }
 
@@ -1367,7 +1414,7 @@ impl CompiledCompare {
 
 impl CompiledPath {
     #[inline(never)]
-    fn eval_present(&self, scope: Scope<'_>) -> Eval<'_> {
+    fn eval_present<M: Mode>(&self, scope: Scope<'_>) -> Eval<'_, M> {
         if self.plain {
             match self.plain_value(scope) {
                 Plain::Absent => return Ok(false),
@@ -1381,11 +1428,11 @@ impl CompiledPath {
                 Plain::Other => {}
             }
         }
-        eval_present(scope, self, self.keep())
+        eval_present(scope, self, self.keep::<M>())
     }
 
     #[inline(never)]
-    fn eval_value_path<'n>(&'n self, inner: &'n Node, scope: Scope<'_>) -> Eval<'n> {
+    fn eval_value_path<'n, M: Mode>(&'n self, inner: &'n Node, scope: Scope<'_>) -> Eval<'n, M> {
         // The common case of the general walk: `attr[filter]` on an attribute of an object.
         if self.plain && self.sub.is_none() {
             let m = match scope {
@@ -1398,14 +1445,16 @@ impl CompiledPath {
                     return Ok(false);
                 };
                 for element in elements(top) {
-                    if inner.eval(Scope::Element(element))? {
+                    if inner.eval::<M>(Scope::Element(element))? {
                         return Ok(true);
                     }
                 }
                 return Ok(false);
             }
         }
-        eval_value_path(scope, self, self.keep(), |e| inner.eval(Scope::Element(e)))
+        eval_value_path(scope, self, self.keep::<M>(), |e| {
+            inner.eval::<M>(Scope::Element(e))
+        })
     }
 }
 
