@@ -952,14 +952,19 @@ impl CompiledFilter {
     ///
     /// As [`Filter::matches`].
     pub fn matches(&self, resource: &Resource) -> Result<bool> {
+        match self.root.eval::<Fast>(Scope::Resource(resource)) {
+            Ok(answer) => Ok(answer),
+            Err(()) => self.explain(resource),
+        }
+    }
+
+    /// After a failure: evaluates again, the same way, naming it this time.
+    #[cold]
+    #[inline(never)]
+    fn explain(&self, resource: &Resource) -> Result<bool> {
         self.root
-            .eval::<Fast>(Scope::Resource(resource))
-            .or_else(|()| {
-                // A failure: evaluate again, the same way, naming it this time.
-                self.root
-                    .eval::<Explain>(Scope::Resource(resource))
-                    .map_err(Failure::error)
-            })
+            .eval::<Explain>(Scope::Resource(resource))
+            .map_err(Failure::error)
     }
 
     /// The filter this was compiled from.
