@@ -928,6 +928,11 @@ pub(crate) fn element_matches(
 /// allocation, except to build an error or to render a number longer than 48 characters for
 /// `co`/`sw`/`ew`.
 ///
+/// Each lookup of an attribute name remembers where it last found the name (a hint, shared by
+/// the threads evaluating the filter through relaxed atomics), so that evaluating many resources
+/// of one shape costs one comparison per lookup. Hints make evaluation faster, never different:
+/// a wrong hint costs one comparison before the ordinary case-insensitive search.
+///
 /// ```
 /// use scim_model::{Filter, Resource, SchemaRegistry, USER_SCHEMA};
 ///
