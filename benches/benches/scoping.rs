@@ -62,7 +62,10 @@ const EXPRESSIONS: [(&str, &str); 6] = [
         "replace_regex",
         r#"Replace([userName], , "(?<name>.*)@(?<domain>.*)", , "${name}", , )"#,
     ),
-    ("switch", r#"Switch([title], "Other", "Manager", "M", "Director", "D")"#),
+    (
+        "switch",
+        r#"Switch([title], "Other", "Manager", "M", "Director", "D")"#,
+    ),
     (
         "format_date",
         r#"FormatDateTime("20250102030405.0Z", , "yyyyMMddHHmmss.fZ", "yyyy-MM-dd")"#,
@@ -88,12 +91,20 @@ fn scoping_filter(c: &mut Criterion) {
         .unwrap();
     let users = &*POPULATION;
     let in_scope = users.iter().filter(|u| filter.matches(u)).count();
-    assert!(in_scope > 0 && in_scope < users.len(), "{in_scope} in scope");
+    assert!(
+        in_scope > 0 && in_scope < users.len(),
+        "{in_scope} in scope"
+    );
     let mut g = c.benchmark_group("scoping_filter");
     g.sample_size(10).measurement_time(Duration::from_secs(10));
     g.throughput(Throughput::Elements(USERS));
     g.bench_function("three_groups_1M_users", |b| {
-        b.iter(|| users.iter().filter(|u| filter.matches(black_box(u))).count())
+        b.iter(|| {
+            users
+                .iter()
+                .filter(|u| filter.matches(black_box(u)))
+                .count()
+        })
     });
     g.finish();
 }
