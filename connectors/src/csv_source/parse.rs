@@ -3,7 +3,6 @@
 
 use std::collections::BTreeMap;
 
-use chrono::DateTime;
 use scim_model::patch::{PatchOp, PatchOptions};
 use scim_model::schema::{AttributeType, Mutability};
 use scim_model::{AttributePath, Resource};
@@ -387,11 +386,10 @@ fn parse_bool(text: &str) -> Option<bool> {
     }
 }
 
-/// A SCIM dateTime as scim-model reads one: RFC 3339 with an upper-case `T` and a zone.
+/// A SCIM dateTime exactly as scim-model's validation reads one: RFC 3339 with an upper-case
+/// `T` and a zone.
 fn is_datetime(text: &str) -> bool {
-    text.as_bytes().get(10) == Some(&b'T')
-        && !text.ends_with('z')
-        && DateTime::parse_from_rfc3339(text).is_ok()
+    scim_model::schema::parse_datetime(text).is_some()
 }
 
 /// Turns rows into entries. Every row whose id appears more than once is a problem, none of

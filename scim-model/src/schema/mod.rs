@@ -12,6 +12,7 @@ mod values;
 pub use common::common_attributes;
 pub use registry::SchemaRegistry;
 pub use validate::{Operation, ValidationIssue, ValidationOptions};
+pub use values::parse_datetime;
 
 use std::str::FromStr;
 

@@ -38,8 +38,9 @@ pub(crate) fn type_mismatch(kind: AttributeType, v: &Value) -> Option<String> {
 
 /// Reads a SCIM dateTime strictly: RFC 3339 with an upper-case `T` and a zone (`Z` or an
 /// offset), which is also a valid `xsd:dateTime` (RFC 7643 §2.3.5). An `xsd:dateTime` without
-/// a zone is refused: it names no instant, so it cannot be compared.
-pub(crate) fn parse_datetime(s: &str) -> Option<DateTime<FixedOffset>> {
+/// a zone is refused: it names no instant, so it cannot be compared. Validation uses it, and
+/// so should anything that must accept exactly the dateTimes validation accepts.
+pub fn parse_datetime(s: &str) -> Option<DateTime<FixedOffset>> {
     let b = s.as_bytes();
     if b.get(10) != Some(&b'T') || s.ends_with('z') {
         return None;
