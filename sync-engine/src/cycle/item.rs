@@ -1,0 +1,1151 @@
+//! One object's way through a cycle: scope → match → decide → export → link, in a batch.
+//!
+//! A batch runs in three phases: every object is planned concurrently (scoping, link lookup,
+//! matching, the mapped create or the minimal PATCH); the creates' intents are committed in
+//! one write; the exports run with bounded concurrency; then one commit records the links,
+//! escrows, log entries and the watermark that covers the batch.
+
+use std::collections::BTreeSet;
+
+use connectors::state::StateStoreExt;
+use connectors::state::records::{DeleteAction, Escrow, Intent, Link, StagedDelete};
+use connectors::{CreateKey, ErrorKind, ObjectType, SourceId, TargetId, TargetObject, Watermark};
+use futures::StreamExt;
+use scim_model::patch::{PatchOp, PatchOperation};
+use scim_model::{AttributePath, Filter, Resource};
+use serde_json::{Value, json};
+
+use super::{Cx, Item, Outcome, Tally, Write, display_name, lock, property, step};
+use crate::hash::Fnv;
+use crate::job::{FlowAction, OutOfScope};
+use crate::log::{
+    Action, CycleKind, LogEntry, ModifiedProperty, Status, StatusInfo, StepStatus, StepType,
+};
+use crate::{Error, Result};
+
+/// What happened to an object at the source.
+#[derive(Debug)]
+pub(crate) enum Work {
+    /// Created or changed: its whole current state.
+    Upsert(Resource),
+    /// Gone from the source (the reason, for the log).
+    Deleted(String),
+    /// Members added to and removed from a group.
+    Members {
+        added: Vec<SourceId>,
+        removed: Vec<SourceId>,
+    },
+}
+
+/// A planned export.
+struct Export {
+    ti: usize,
+    id: SourceId,
+    entry: LogEntry,
+    op: ExportOp,
+    writes: Vec<Write>,
+    fingerprint: Option<String>,
+    escrowed: bool,
+}
+
+enum ExportOp {
+    Create {
+        resource: Resource,
+        key: CreateKey,
+        matching: Vec<(String, Value)>,
+    },
+    Update {
+        target_id: TargetId,
+        patch: PatchOp,
+        link: Link,
+        reconciled: bool,
+    },
+}
+
+#[allow(clippy::large_enum_variant)] // short-lived, one per object of a batch
+enum Planned {
+    Done(Outcome),
+    Export(Box<Export>),
+}
+
+/// Plans, exports and commits one batch (ids distinct).
+pub(crate) async fn process_batch(
+    cx: &Cx<'_>,
+    items: Vec<Item>,
+    watermark: Option<(usize, Watermark)>,
+) -> Result<()> {
+    cx.renew_lease().await?;
+    {
+        let mut touched = lock(&cx.touched);
+        for item in &items {
+            touched[item.ti].insert(item.id.clone());
+        }
+    }
+    lock(&cx.claimed).clear();
+    let concurrency = cx.eng.job.export_concurrency;
+    let planned: Vec<Result<Planned>> = futures::stream::iter(items)
+        .map(|item| plan(cx, item))
+        .buffered(concurrency)
+        .collect()
+        .await;
+    let mut outcomes = Vec::new();
+    let mut exports = Vec::new();
+    for p in planned {
+        match p? {
+            Planned::Done(o) => outcomes.push(o),
+            Planned::Export(e) => exports.push(*e),
+        }
+    }
+    if cx.preview {
+        for e in exports {
+            outcomes.push(preview_outcome(e));
+        }
+        return cx.commit_outcomes(outcomes, watermark).await;
+    }
+    // The creates' intents first, in one commit: a crash during the exports leaves them to
+    // be resolved by key, never created twice.
+    let mut txn = cx.txn();
+    for e in &exports {
+        if let ExportOp::Create { key, matching, .. } = &e.op {
+            let mut intent = Intent::new(e.id.clone(), key.clone(), cx.now);
+            intent.matching = matching.clone();
+            let ty = cx.eng.types[e.ti].source_type();
+            txn.put_intent(&cx.eng.job_id, ty, &intent)
+                .map_err(|err| Error::connector("writing an intent", err))?;
+            lock(&cx.intents).insert((e.ti, e.id.clone()), intent);
+        }
+    }
+    cx.eng.commit(txn, "recording create intents").await?;
+    let exported: Vec<Outcome> = futures::stream::iter(exports)
+        .map(|e| export(cx, e))
+        .buffer_unordered(concurrency)
+        .collect()
+        .await;
+    outcomes.extend(exported);
+    cx.commit_outcomes(outcomes, watermark).await
+}
+
+/// A stable fingerprint of a source object under the job's configuration.
+fn fingerprint(cx: &Cx<'_>, r: &Resource) -> String {
+    Fnv::new()
+        .bytes(cx.eng.config_hash.as_bytes())
+        .json(&Value::Object(r.as_object().clone()))
+        .hex()
+}
+
+async fn plan(cx: &Cx<'_>, item: Item) -> Result<Planned> {
+    let eng = cx.eng;
+    let Item { ti, id, work } = item;
+    let t = &eng.types[ti];
+    let ty = t.source_type();
+    let link = eng
+        .state
+        .link_by_source(&eng.job_id, ty, &id)
+        .await
+        .map_err(|e| Error::connector("reading a link", e))?;
+    match work {
+        Work::Deleted(reason) => Ok(Planned::Done(plan_gone(cx, ti, id, link, &reason))),
+        Work::Members { added, removed } => match (&link, t.members) {
+            (Some(link), true) => plan_members(cx, ti, id, link.clone(), added, removed).await,
+            (Some(_), false) => Ok(Planned::Done(Outcome::new(ti, id))),
+            (None, _) => {
+                // Not linked yet: process the whole group instead.
+                let got = super::read::with_retries(cx, || eng.source.get(ty, &id)).await;
+                match got {
+                    Ok(Some(r)) => plan_upsert(cx, ti, id, r, link).await,
+                    Ok(None) => Ok(Planned::Done(plan_gone(
+                        cx,
+                        ti,
+                        id,
+                        link,
+                        "deleted at the source",
+                    ))),
+                    Err(e) => Ok(Planned::Done(failure(cx, ti, &id, None, &e, Vec::new()))),
+                }
+            }
+        },
+        Work::Upsert(resource) => plan_upsert(cx, ti, id, resource, link).await,
+    }
+}
+
+/// The object is gone from the source: hold its delete (or disable) for the end of the
+/// cycle, forget its escrow and its waiting references.
+fn plan_gone(cx: &Cx<'_>, ti: usize, id: SourceId, link: Option<Link>, reason: &str) -> Outcome {
+    let t = &cx.eng.types[ti];
+    let mut o = Outcome::new(ti, id.clone());
+    o.writes.push(Write::DropEscrow);
+    for attr in pending_attributes(cx, ti, &id) {
+        o.writes.push(Write::DropPending(attr));
+    }
+    if let Some(link) = link {
+        let action = if t.mapping.allows(FlowAction::Delete) {
+            Some(DeleteAction::Delete)
+        } else if !link.disabled && t.mapping.allows(FlowAction::Update) {
+            Some(DeleteAction::Disable)
+        } else {
+            None
+        };
+        if let Some(action) = action {
+            o.writes.push(Write::Stage(StagedDelete::new(
+                id,
+                link.target_id,
+                action,
+                reason,
+                cx.now,
+            )));
+            o.tally = Tally::Staged;
+        }
+    }
+    o
+}
+
+fn pending_attributes(cx: &Cx<'_>, ti: usize, id: &SourceId) -> Vec<String> {
+    lock(&cx.pending)
+        .keys()
+        .filter(|(t, s, _)| *t == ti && s == id)
+        .map(|(_, _, a)| a.clone())
+        .collect()
+}
+
+async fn plan_upsert(
+    cx: &Cx<'_>,
+    ti: usize,
+    id: SourceId,
+    resource: Resource,
+    link: Option<Link>,
+) -> Result<Planned> {
+    let eng = cx.eng;
+    let t = &eng.types[ti];
+    let key = (ti, id.clone());
+    let escrowed = lock(&cx.escrows).contains_key(&key);
+    let mut entry = cx.entry(ti, &id, Action::Other, Status::Success);
+    entry.source_identity.display_name = display_name(&resource);
+    entry.provisioning_steps.push(step(
+        "ImportObject",
+        StepType::Import,
+        StepStatus::Success,
+        format!(
+            "Received {} '{}' from {}",
+            t.source_type(),
+            entry
+                .source_identity
+                .display_name
+                .as_deref()
+                .unwrap_or(id.as_str()),
+            eng.source.name()
+        ),
+    ));
+
+    // Scope.
+    if !t.scope.matches(&resource) {
+        let explanation = t.scope.explain(&resource).to_string();
+        entry.provisioning_steps.push(step(
+            "DetermineScope",
+            StepType::Scoping,
+            StepStatus::Success,
+            explanation.clone(),
+        ));
+        return Ok(Planned::Done(plan_out_of_scope(
+            cx,
+            ti,
+            id,
+            link,
+            entry,
+            explanation,
+        )));
+    }
+    let fp = fingerprint(cx, &resource);
+    let mut pre_writes = Vec::new();
+    if lock(&cx.staged).contains_key(&key) {
+        pre_writes.push(Write::Unstage);
+    }
+    if let Some(link) = &link
+        && link.source_fingerprint.as_deref() == Some(fp.as_str())
+        && !link.disabled
+        && !escrowed
+        && (cx.kind == CycleKind::Delta || (cx.kind == CycleKind::Full && !eng.job.reconcile))
+        && cx.kind != CycleKind::Full
+    {
+        // Already applied (a replay, or an unchanged object in a diffed import).
+        let mut o = Outcome::new(ti, id);
+        o.writes = pre_writes;
+        return Ok(Planned::Done(o));
+    }
+    entry.provisioning_steps.push(step(
+        "DetermineScope",
+        StepType::Scoping,
+        StepStatus::Success,
+        t.scope.explain(&resource).to_string(),
+    ));
+
+    // References: write target ids where the source has source ids.
+    let mut source = resource;
+    let mut writes = pre_writes;
+    let members = if t.members {
+        let refs = super::refs::translate_members(cx, ti, &id, &mut source).await?;
+        writes.extend(refs.writes);
+        refs.targets
+    } else {
+        None
+    };
+    if t.manager_target.is_some() {
+        writes.extend(super::refs::translate_manager(cx, ti, &id, &mut source).await?);
+    }
+
+    if lock(&cx.intents).contains_key(&key) {
+        let e = connectors::Error::temporary(
+            eng.target.name(),
+            "an earlier create of this object is not confirmed yet; it is resolved by its key first",
+        );
+        return Ok(Planned::Done(failure(
+            cx,
+            ti,
+            &id,
+            Some(entry),
+            &e,
+            Vec::new(),
+        )));
+    }
+
+    let tt = t.target_type();
+    let ctx = cx.ctx();
+    let mut link = link;
+    if let Some(l) = &link {
+        let current = super::read::with_retries(cx, || eng.target.get(tt, &l.target_id)).await;
+        match current {
+            Ok(Some(current)) => {
+                let reconciled = l.source_fingerprint.as_deref() == Some(fp.as_str());
+                entry.target_identity.id = l.target_id.to_string();
+                entry.provisioning_steps.push(step(
+                    "MatchObject",
+                    StepType::Matching,
+                    StepStatus::Success,
+                    format!("Linked to target object {}", l.target_id),
+                ));
+                return plan_update(
+                    cx,
+                    ti,
+                    id,
+                    &source,
+                    l.clone(),
+                    current,
+                    members,
+                    entry,
+                    writes,
+                    fp,
+                    reconciled,
+                    escrowed,
+                );
+            }
+            Ok(None) => {
+                entry.provisioning_steps.push(step(
+                    "MatchObject",
+                    StepType::Matching,
+                    StepStatus::Warning,
+                    format!(
+                        "The linked target object {} no longer exists; matching again",
+                        l.target_id
+                    ),
+                ));
+                writes.push(Write::Unlink(l.clone()));
+                link = None;
+            }
+            Err(e) => return Ok(Planned::Done(failure(cx, ti, &id, Some(entry), &e, writes))),
+        }
+    }
+    debug_assert!(link.is_none());
+
+    // Match by the matching attributes, lowest priority first.
+    let values = match t.mapping.attribute_mappings.matching_values(&source, &ctx) {
+        Ok(v) => v,
+        Err(e) => {
+            return Ok(Planned::Done(mapping_failure(
+                cx, ti, &id, entry, &e, writes,
+            )));
+        }
+    };
+    for (path, value) in &values {
+        let hits = match super::read::with_retries(cx, || eng.target.find(tt, path, value, 2)).await
+        {
+            Ok(h) => h,
+            Err(e) => return Ok(Planned::Done(failure(cx, ti, &id, Some(entry), &e, writes))),
+        };
+        let shown = crate::log::value_text(value);
+        match hits.len() {
+            0 => entry.provisioning_steps.push(step(
+                "MatchObject",
+                StepType::Matching,
+                StepStatus::Success,
+                format!("No target object has {path} = '{shown}'"),
+            )),
+            1 => {
+                let Some(hit) = hits.into_iter().next() else {
+                    continue;
+                };
+                let other = eng
+                    .state
+                    .link_by_target(&eng.job_id, t.source_type(), &hit.id)
+                    .await
+                    .map_err(|e| Error::connector("reading a link", e))?;
+                if let Some(other) = other.filter(|o| o.source_id != id) {
+                    entry.provisioning_steps.push(step(
+                        "MatchObject",
+                        StepType::Matching,
+                        StepStatus::Warning,
+                        format!(
+                            "Target object {} has {path} = '{shown}' but is linked to source object {}; not matched",
+                            hit.id, other.source_id
+                        ),
+                    ));
+                    continue;
+                }
+                if !lock(&cx.claimed).insert((ti, hit.id.to_string())) {
+                    let e = connectors::Error::temporary(
+                        eng.target.name(),
+                        format!(
+                            "target object {} is being matched by another object in this batch",
+                            hit.id
+                        ),
+                    );
+                    return Ok(Planned::Done(failure(cx, ti, &id, Some(entry), &e, writes)));
+                }
+                entry.target_identity.id = hit.id.to_string();
+                entry.provisioning_steps.push(step(
+                    "MatchObject",
+                    StepType::Matching,
+                    StepStatus::Success,
+                    format!("Matched target object {} on {path} = '{shown}'", hit.id),
+                ));
+                let new_link = Link::new(id.clone(), hit.id.clone(), cx.now);
+                return plan_update(
+                    cx, ti, id, &source, new_link, hit, members, entry, writes, fp, false, escrowed,
+                );
+            }
+            n => {
+                let e = connectors::Error::permanent(
+                    eng.target.name(),
+                    format!("{n} or more target objects have {path} = '{shown}'"),
+                );
+                let mut o = failure(cx, ti, &id, Some(entry), &e, writes);
+                if let Some(log) = &mut o.log
+                    && let Some(info) = &mut log.status_info
+                {
+                    info.error_code = "MultipleMatches".to_owned();
+                    info.recommended_action = format!(
+                        "Make {path} unique in the target, or add a matching attribute of higher precedence."
+                    );
+                }
+                return Ok(Planned::Done(o));
+            }
+        }
+    }
+
+    // No match: create, if allowed.
+    if !t.mapping.allows(FlowAction::Add) {
+        let mut o = Outcome::new(ti, id.clone());
+        entry.status = Status::Skipped;
+        entry.provisioning_steps.push(step(
+            "EvaluateAction",
+            StepType::Processing,
+            StepStatus::Skipped,
+            "No target object matched and the job may not create objects (flowTypes has no Add)",
+        ));
+        o.log = Some(entry);
+        o.tally = Tally::Skipped;
+        o.writes = writes;
+        return Ok(Planned::Done(o));
+    }
+    let mut resource = match t.mapping.attribute_mappings.create_resource(&source, &ctx) {
+        Ok(r) => r,
+        Err(e) => {
+            return Ok(Planned::Done(mapping_failure(
+                cx, ti, &id, entry, &e, writes,
+            )));
+        }
+    };
+    if let Some(members) = &members {
+        let list: Vec<Value> = members
+            .iter()
+            .map(|m| json!({"value": m.as_str()}))
+            .collect();
+        if !list.is_empty() {
+            resource.set("members", Value::Array(list));
+        }
+    }
+    let logged = t
+        .mapping
+        .attribute_mappings
+        .create_attributes_for_log(&source, &ctx)
+        .unwrap_or_default();
+    entry.modified_properties = logged
+        .iter()
+        .map(|(k, v)| property(k, None, Some(v)))
+        .collect();
+    if let Some(members) = &members
+        && !members.is_empty()
+    {
+        entry.modified_properties.push(ModifiedProperty {
+            display_name: "members".to_owned(),
+            old_value: None,
+            new_value: Some(format!("{} members", members.len())),
+        });
+    }
+    entry.action = Action::Create;
+    entry.provisioning_steps.push(step(
+        "EvaluateAction",
+        StepType::Processing,
+        StepStatus::Success,
+        "No target object matched: it will be created",
+    ));
+    let matching = values
+        .iter()
+        .map(|(p, v)| (p.to_string(), v.clone()))
+        .collect();
+    Ok(Planned::Export(Box::new(Export {
+        ti,
+        id: id.clone(),
+        entry,
+        op: ExportOp::Create {
+            resource,
+            key: CreateKey::new(id.as_str()),
+            matching,
+        },
+        writes,
+        fingerprint: Some(fp),
+        escrowed,
+    })))
+}
+
+fn plan_out_of_scope(
+    cx: &Cx<'_>,
+    ti: usize,
+    id: SourceId,
+    link: Option<Link>,
+    mut entry: LogEntry,
+    explanation: String,
+) -> Outcome {
+    let t = &cx.eng.types[ti];
+    let mut o = Outcome::new(ti, id.clone());
+    o.writes.push(Write::DropEscrow);
+    let Some(link) = link else {
+        entry.status = Status::Skipped;
+        entry.status_info = Some(StatusInfo {
+            error_code: "NotInScope".to_owned(),
+            reason: explanation,
+            recommended_action: "None, if the object should not be provisioned; otherwise change the object or the scoping filter.".to_owned(),
+        });
+        o.log = Some(entry);
+        o.tally = Tally::Skipped;
+        return o;
+    };
+    let action = match cx.eng.job.out_of_scope {
+        OutOfScope::Skip => None,
+        OutOfScope::Delete if t.mapping.allows(FlowAction::Delete) => Some(DeleteAction::Delete),
+        OutOfScope::Delete | OutOfScope::Disable => (!link.disabled
+            && t.mapping.allows(FlowAction::Update))
+        .then_some(DeleteAction::Disable),
+    };
+    match action {
+        Some(action) => {
+            o.writes.push(Write::Stage(StagedDelete::new(
+                id,
+                link.target_id,
+                action,
+                format!("left scope: {explanation}"),
+                cx.now,
+            )));
+            o.tally = Tally::Staged;
+        }
+        None if cx.eng.job.out_of_scope == OutOfScope::Skip && !link.disabled => {
+            entry.status = Status::Skipped;
+            entry.target_identity.id = link.target_id.to_string();
+            entry.status_info = Some(StatusInfo {
+                error_code: "SkipOutOfScopeDeletions".to_owned(),
+                reason: explanation,
+                recommended_action:
+                    "None: the job leaves objects that leave scope alone (outOfScope: Skip)."
+                        .to_owned(),
+            });
+            o.log = Some(entry);
+            o.tally = Tally::Skipped;
+        }
+        None => {}
+    }
+    o
+}
+
+#[allow(clippy::too_many_arguments)]
+fn plan_update(
+    cx: &Cx<'_>,
+    ti: usize,
+    id: SourceId,
+    source: &Resource,
+    link: Link,
+    current: TargetObject,
+    members: Option<Vec<TargetId>>,
+    mut entry: LogEntry,
+    mut writes: Vec<Write>,
+    fp: String,
+    reconciled: bool,
+    escrowed: bool,
+) -> Result<Planned> {
+    let t = &cx.eng.types[ti];
+    let ctx = cx.ctx();
+    let mut patch = if t.mapping.allows(FlowAction::Update) {
+        match t
+            .mapping
+            .attribute_mappings
+            .update(source, &current.resource, &ctx)
+        {
+            Ok(p) => p,
+            Err(e) => {
+                return Ok(Planned::Done(mapping_failure(
+                    cx, ti, &id, entry, &e, writes,
+                )));
+            }
+        }
+    } else {
+        PatchOp::new()
+    };
+    let reenable = link.disabled
+        && current.resource.get("active").and_then(Value::as_bool) != Some(true)
+        && !patch.operations().iter().any(|op| {
+            op.path
+                .as_ref()
+                .is_some_and(|p| p.name().eq_ignore_ascii_case("active"))
+        });
+    if reenable {
+        patch.push(PatchOperation::replace(
+            AttributePath::new("active"),
+            Value::Bool(true),
+        ));
+    }
+    if let Some(desired) = &members {
+        member_diff(&current.resource, desired, &mut patch);
+    }
+    let mut new_link = link.clone();
+    new_link.source_fingerprint = Some(fp.clone());
+    new_link.disabled = false;
+    new_link.updated = cx.now;
+    if patch.is_empty() {
+        let mut o = Outcome::new(ti, id);
+        if new_link.source_fingerprint != link.source_fingerprint
+            || link.disabled
+            || entry
+                .provisioning_steps
+                .iter()
+                .any(|s| s.name == "MatchObject" && s.description.starts_with("Matched"))
+        {
+            writes.push(Write::Link(new_link));
+        }
+        writes.push(Write::DropEscrow);
+        writes.push(Write::DropIntent);
+        let matched_now = link.source_fingerprint.is_none() && link.updated == cx.now;
+        if matched_now {
+            entry.action = Action::Other;
+            entry.provisioning_steps.push(step(
+                "EvaluateAction",
+                StepType::Processing,
+                StepStatus::Success,
+                "Matched an existing target object that is already in sync; linked it",
+            ));
+            o.log = Some(entry);
+        }
+        o.writes = writes;
+        return Ok(Planned::Done(o));
+    }
+    let redacted = t
+        .mapping
+        .attribute_mappings
+        .redacted_targets(source, &ctx)
+        .unwrap_or_default();
+    entry.modified_properties = patch
+        .operations()
+        .iter()
+        .map(|op| {
+            let name = op
+                .path
+                .as_ref()
+                .map(ToString::to_string)
+                .unwrap_or_default();
+            let old = op
+                .path
+                .as_ref()
+                .and_then(|p| read_path(&current.resource, p, &cx.eng.registry));
+            let hidden = redacted.iter().any(|r| r.eq_ignore_ascii_case(&name));
+            let new = if hidden {
+                Some(Value::from("[Redact]"))
+            } else {
+                op.value.clone()
+            };
+            let old = if hidden {
+                old.map(|_| Value::from("[Redact]"))
+            } else {
+                old
+            };
+            property(&name, old.as_ref(), new.as_ref())
+        })
+        .collect();
+    entry.action = Action::Update;
+    entry.provisioning_steps.push(step(
+        "EvaluateAction",
+        StepType::Processing,
+        StepStatus::Success,
+        if reenable {
+            "The object is back in scope: it will be re-enabled and updated".to_owned()
+        } else if reconciled {
+            "The target differs from the desired values (drift): it will be corrected".to_owned()
+        } else {
+            format!("{} attribute(s) will be updated", patch.operations().len())
+        },
+    ));
+    entry.reconciled = reconciled && !reenable;
+    Ok(Planned::Export(Box::new(Export {
+        ti,
+        id,
+        entry,
+        op: ExportOp::Update {
+            target_id: current.id,
+            patch,
+            link: new_link,
+            reconciled: reconciled && !reenable,
+        },
+        writes,
+        fingerprint: Some(fp),
+        escrowed,
+    })))
+}
+
+/// Adds the member additions and removals that bring the target group's members to
+/// `desired`.
+fn member_diff(current: &Resource, desired: &[TargetId], patch: &mut PatchOp) {
+    let have: BTreeSet<&str> = current
+        .get("members")
+        .and_then(Value::as_array)
+        .map(|a| {
+            a.iter()
+                .filter_map(|m| m.get("value").and_then(Value::as_str))
+                .collect()
+        })
+        .unwrap_or_default();
+    let want: BTreeSet<&str> = desired.iter().map(TargetId::as_str).collect();
+    let add: Vec<Value> = want
+        .difference(&have)
+        .map(|v| json!({"value": v}))
+        .collect();
+    if !add.is_empty() {
+        patch.push(PatchOperation::add(
+            AttributePath::new("members"),
+            Value::Array(add),
+        ));
+    }
+    for gone in have.difference(&want) {
+        if let Some(op) = remove_member(gone) {
+            patch.push(op);
+        }
+    }
+}
+
+/// `remove members[value eq "id"]`.
+pub(crate) fn remove_member(target_id: &str) -> Option<PatchOperation> {
+    let filter = Filter::parse(&format!("value eq {}", Value::from(target_id))).ok()?;
+    Some(PatchOperation::remove(
+        AttributePath::new("members").with_filter(filter),
+    ))
+}
+
+async fn plan_members(
+    cx: &Cx<'_>,
+    ti: usize,
+    id: SourceId,
+    link: Link,
+    added: Vec<SourceId>,
+    removed: Vec<SourceId>,
+) -> Result<Planned> {
+    let mut entry = cx.entry(ti, &id, Action::Update, Status::Success);
+    entry.target_identity.id = link.target_id.to_string();
+    let delta = super::refs::translate_member_delta(cx, ti, &id, &added, &removed).await?;
+    let mut patch = PatchOp::new();
+    if !delta.add.is_empty() {
+        let list: Vec<Value> = delta
+            .add
+            .iter()
+            .map(|m| json!({"value": m.as_str()}))
+            .collect();
+        patch.push(PatchOperation::add(
+            AttributePath::new("members"),
+            Value::Array(list),
+        ));
+    }
+    for r in &delta.remove {
+        if let Some(op) = remove_member(r.as_str()) {
+            patch.push(op);
+        }
+    }
+    entry.provisioning_steps.push(step(
+        "ImportObject",
+        StepType::Import,
+        StepStatus::Success,
+        format!(
+            "Received member changes of group {id}: {} added, {} removed",
+            added.len(),
+            removed.len()
+        ),
+    ));
+    if patch.is_empty() {
+        let mut o = Outcome::new(ti, id);
+        o.writes = delta.writes;
+        return Ok(Planned::Done(o));
+    }
+    entry.modified_properties.push(ModifiedProperty {
+        display_name: "members".to_owned(),
+        old_value: None,
+        new_value: Some(format!(
+            "{} added, {} removed",
+            delta.add.len(),
+            delta.remove.len()
+        )),
+    });
+    let escrowed = lock(&cx.escrows).contains_key(&(ti, id.clone()));
+    let mut new_link = link.clone();
+    new_link.updated = cx.now;
+    // The fingerprint covered the whole group; it no longer matches, so a later whole
+    // upsert is compared in full.
+    new_link.source_fingerprint = None;
+    Ok(Planned::Export(Box::new(Export {
+        ti,
+        id,
+        entry,
+        op: ExportOp::Update {
+            target_id: link.target_id,
+            patch,
+            link: new_link,
+            reconciled: false,
+        },
+        writes: delta.writes,
+        fingerprint: None,
+        escrowed,
+    })))
+}
+
+/// Runs one export and says what to record.
+async fn export(cx: &Cx<'_>, e: Export) -> Outcome {
+    let eng = cx.eng;
+    let t = &eng.types[e.ti];
+    let tt = t.target_type();
+    let Export {
+        ti,
+        id,
+        mut entry,
+        op,
+        mut writes,
+        fingerprint,
+        escrowed,
+    } = e;
+    let result = match &op {
+        ExportOp::Create { resource, key, .. } => create(cx, tt, resource, key).await,
+        ExportOp::Update {
+            target_id, patch, ..
+        } => super::read::with_retries(cx, || eng.target.patch(tt, target_id, patch, None)).await,
+    };
+    match result {
+        Ok(object) => {
+            let mut o = Outcome::new(ti, id.clone());
+            entry.target_identity.id = object.id.to_string();
+            entry.provisioning_steps.push(step(
+                "ProvisionObject",
+                StepType::Export,
+                StepStatus::Success,
+                match &op {
+                    ExportOp::Create { .. } => format!("Created target object {}", object.id),
+                    ExportOp::Update { .. } => format!("Updated target object {}", object.id),
+                },
+            ));
+            let link = match op {
+                ExportOp::Create { .. } => {
+                    o.tally = Tally::Created;
+                    let mut l = Link::new(id.clone(), object.id.clone(), cx.now);
+                    l.source_fingerprint = fingerprint;
+                    l
+                }
+                ExportOp::Update {
+                    link, reconciled, ..
+                } => {
+                    o.tally = if reconciled {
+                        Tally::Reconciled
+                    } else {
+                        Tally::Updated
+                    };
+                    link
+                }
+            };
+            writes.push(Write::Link(link));
+            writes.push(Write::DropIntent);
+            if escrowed {
+                writes.push(Write::DropEscrow);
+            }
+            o.writes = writes;
+            o.log = Some(entry);
+            o
+        }
+        Err(err) => {
+            // An update that failed leaves the link as it was; a create's intent stays until
+            // it is resolved by its key.
+            failure(cx, ti, &id, Some(entry), &err, writes)
+        }
+    }
+}
+
+/// Creates with the object's key; when the answer is lost (an error after the target may
+/// have acted), the object is looked up by its key before anything is tried again.
+async fn create(
+    cx: &Cx<'_>,
+    tt: &ObjectType,
+    resource: &Resource,
+    key: &CreateKey,
+) -> connectors::Result<TargetObject> {
+    let eng = cx.eng;
+    let mut attempt = 0u32;
+    loop {
+        match eng.target.create(tt, resource, Some(key)).await {
+            Ok(o) => return Ok(o),
+            Err(e) => {
+                if e.kind() == ErrorKind::Fatal {
+                    return Err(e);
+                }
+                let path = AttributePath::new("externalId");
+                let value = Value::String(
+                    resource
+                        .external_id()
+                        .map(str::to_owned)
+                        .unwrap_or_else(|| key.to_string()),
+                );
+                if let Ok(found) = eng.target.find(tt, &path, &value, 2).await
+                    && found.len() == 1
+                    && let Some(o) = found.into_iter().next()
+                {
+                    return Ok(o);
+                }
+                if e.is_retryable() && attempt < eng.job.retry.immediate_retries {
+                    let wait = e
+                        .retry_after()
+                        .unwrap_or_else(|| std::time::Duration::from_millis(250 << attempt));
+                    eng.clock.sleep(wait).await;
+                    attempt += 1;
+                    continue;
+                }
+                return Err(e);
+            }
+        }
+    }
+}
+
+/// A failed object: logged with a recommendation and escrowed for a retry (a fatal error
+/// stops the cycle instead).
+pub(crate) fn failure(
+    cx: &Cx<'_>,
+    ti: usize,
+    id: &SourceId,
+    entry: Option<LogEntry>,
+    err: &connectors::Error,
+    writes: Vec<Write>,
+) -> Outcome {
+    let mut o = Outcome::new(ti, id.clone());
+    o.writes = writes;
+    let mut entry = entry.unwrap_or_else(|| cx.entry(ti, id, Action::Other, Status::Failure));
+    entry.status = Status::Failure;
+    let (code, advice) = advice(err);
+    entry.provisioning_steps.push(step(
+        "ProvisionObject",
+        StepType::Export,
+        StepStatus::Failure,
+        err.to_string(),
+    ));
+    entry.status_info = Some(StatusInfo {
+        error_code: code.to_owned(),
+        reason: err.to_string(),
+        recommended_action: advice.to_owned(),
+    });
+    if err.kind() == ErrorKind::Fatal {
+        o.fatal = Some(err.to_string());
+        o.log = Some(entry);
+        return o;
+    }
+    o.writes.push(Write::Escrow(next_escrow(
+        cx,
+        ti,
+        id,
+        &err.to_string(),
+        false,
+    )));
+    o.log = Some(entry);
+    o.tally = Tally::Failed;
+    o
+}
+
+/// The escrow after one more failure.
+pub(crate) fn next_escrow(
+    cx: &Cx<'_>,
+    ti: usize,
+    id: &SourceId,
+    error: &str,
+    reference: bool,
+) -> Escrow {
+    let policy = &cx.eng.job.retry;
+    match lock(&cx.escrows).get(&(ti, id.clone())) {
+        Some(previous) => {
+            let mut e = previous.clone();
+            e.attempts = e.attempts.saturating_add(1);
+            e.next_retry = policy.next_retry(e.first_failure, e.attempts).max(cx.now);
+            e.last_error = error.to_owned();
+            e.reference = reference;
+            e
+        }
+        None => {
+            let mut e = Escrow::new(id.clone(), error, cx.now, policy.next_retry(cx.now, 1));
+            e.reference = reference;
+            e
+        }
+    }
+}
+
+fn mapping_failure(
+    cx: &Cx<'_>,
+    ti: usize,
+    id: &SourceId,
+    mut entry: LogEntry,
+    err: &scoping::Error,
+    writes: Vec<Write>,
+) -> Outcome {
+    let mut o = Outcome::new(ti, id.clone());
+    o.writes = writes;
+    entry.status = Status::Failure;
+    entry.provisioning_steps.push(step(
+        "EvaluateAction",
+        StepType::Processing,
+        StepStatus::Failure,
+        err.to_string(),
+    ));
+    entry.status_info = Some(StatusInfo {
+        error_code: "AttributeMappingFailed".to_owned(),
+        reason: err.to_string(),
+        recommended_action: "Fix the source value or the attribute mapping named in the reason; the object is retried.".to_owned(),
+    });
+    o.writes.push(Write::Escrow(next_escrow(
+        cx,
+        ti,
+        id,
+        &err.to_string(),
+        false,
+    )));
+    o.log = Some(entry);
+    o.tally = Tally::Failed;
+    o
+}
+
+/// An error code and a recommendation for a person.
+fn advice(err: &connectors::Error) -> (&'static str, &'static str) {
+    match err.kind() {
+        ErrorKind::Uniqueness => (
+            "TargetUniquenessConflict",
+            "Another target object holds a value that must be unique. Make the mapped value unique (e.g. with SelectUniqueValue or RandomString) or make the objects match.",
+        ),
+        ErrorKind::NotFound => (
+            "TargetObjectNotFound",
+            "The target object is gone; the object is matched again on its next retry.",
+        ),
+        ErrorKind::VersionConflict => (
+            "TargetVersionConflict",
+            "The target object changed meanwhile; it is read again on the next retry.",
+        ),
+        ErrorKind::Temporary => (
+            "TargetTemporaryFailure",
+            "The target was unavailable or throttled; the object is retried with backoff.",
+        ),
+        ErrorKind::Unsupported => (
+            "TargetOperationUnsupported",
+            "The target does not support this operation; check the target's capabilities and the job's flowTypes.",
+        ),
+        ErrorKind::Fatal => (
+            "TargetFatal",
+            "The target refused the job (credentials, endpoint). Fix the connection; the job is quarantined until a cycle succeeds.",
+        ),
+        _ => (
+            "TargetRejected",
+            "The target rejected the request; fix the value named in the reason. The object is retried with backoff.",
+        ),
+    }
+}
+
+/// What a preview reports for a planned export: the action, not applied.
+fn preview_outcome(e: Export) -> Outcome {
+    let mut o = Outcome::new(e.ti, e.id);
+    let mut entry = e.entry;
+    entry.status = Status::Skipped;
+    entry.provisioning_steps.push(step(
+        "ProvisionObject",
+        StepType::Export,
+        StepStatus::Skipped,
+        "Preview: nothing was written",
+    ));
+    o.tally = match (&e.op, entry.action) {
+        (ExportOp::Create { .. }, _) => Tally::Created,
+        (
+            ExportOp::Update {
+                reconciled: true, ..
+            },
+            _,
+        ) => Tally::Reconciled,
+        _ => Tally::Updated,
+    };
+    o.log = Some(entry);
+    o
+}
+
+/// The value at a path of a resource (for a log's old value).
+pub(crate) fn read_path(
+    r: &Resource,
+    path: &AttributePath,
+    registry: &scim_model::SchemaRegistry,
+) -> Option<Value> {
+    let top = r.attribute(path.urn(), path.name())?;
+    let matches = |e: &Value| {
+        e.as_object()
+            .and_then(|o| Resource::from_object(o.clone()).ok())
+            .is_some_and(|el| filter_holds(path, &el, registry))
+    };
+    let element = match path.filter() {
+        Some(_) => match top {
+            Value::Array(items) => items.iter().find(|e| matches(e))?,
+            single if matches(single) => single,
+            _ => return None,
+        },
+        None => top,
+    };
+    match path.sub_attribute() {
+        Some(sub) => match element {
+            Value::Object(o) => scim_model::get_ci(o, sub).cloned(),
+            Value::Array(items) => Some(Value::Array(
+                items
+                    .iter()
+                    .filter_map(|i| {
+                        i.as_object()
+                            .and_then(|o| scim_model::get_ci(o, sub))
+                            .cloned()
+                    })
+                    .collect(),
+            )),
+            _ => None,
+        },
+        None => Some(element.clone()),
+    }
+}
+
+fn filter_holds(
+    path: &AttributePath,
+    element: &Resource,
+    registry: &scim_model::SchemaRegistry,
+) -> bool {
+    path.filter()
+        .is_some_and(|f| f.matches(element, registry).unwrap_or(false))
+}

@@ -1,0 +1,814 @@
+//! One cycle: load the job's state, resolve open intents, read the source (changes since the
+//! watermark, or a full import), process objects in batches, resolve references, retry due
+//! escrows, apply or hold deletions, evaluate quarantine.
+
+mod deletes;
+mod item;
+mod read;
+mod refs;
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::Mutex;
+use std::time::Instant;
+
+use chrono::{DateTime, Utc};
+use connectors::state::records::{Escrow, Intent, Link, PendingReference, StagedDelete};
+use connectors::state::{Lease, StateStoreExt, Table, Txn};
+use connectors::{ObjectType, SourceId, Watermark};
+use scim_model::Resource;
+
+use crate::engine::{ResetScope, RunOptions, SyncEngine};
+use crate::log::{
+    Action, CycleInfo, CycleKind, CycleReport, Identity, LogEntry, ModifiedProperty, Quarantine,
+    QuarantineReason, Status, StatusInfo, Step, Summary,
+};
+use crate::state::JobState;
+use crate::{Error, Result};
+
+pub(crate) use item::Work;
+
+/// Locks a mutex, ignoring poisoning (a panicking task cannot leave these maps half-changed:
+/// each update is a single insert or remove).
+pub(crate) fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+/// A (type index, source id) key.
+pub(crate) type ObjKey = (usize, SourceId);
+
+/// One object to process.
+#[derive(Debug)]
+pub(crate) struct Item {
+    pub ti: usize,
+    pub id: SourceId,
+    pub work: Work,
+}
+
+/// A state change an object's processing asks for; applied in the batch's commit.
+#[derive(Debug)]
+pub(crate) enum Write {
+    Link(Link),
+    Unlink(Link),
+    DropIntent,
+    Escrow(Escrow),
+    DropEscrow,
+    Stage(StagedDelete),
+    Unstage,
+    Pending(PendingReference),
+    DropPending(String),
+}
+
+/// What an object's processing counts as in the summary.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Tally {
+    None,
+    Created,
+    Updated,
+    Reconciled,
+    Disabled,
+    Deleted,
+    Skipped,
+    Failed,
+    Staged,
+}
+
+/// The result of processing one object.
+#[derive(Debug)]
+pub(crate) struct Outcome {
+    pub ti: usize,
+    pub id: SourceId,
+    pub writes: Vec<Write>,
+    pub log: Option<LogEntry>,
+    pub tally: Tally,
+    /// A job-fatal error: the cycle stops after this batch and the job is quarantined.
+    pub fatal: Option<String>,
+    /// A failure on a reference (counted apart by the quarantine rules).
+    pub reference_failure: bool,
+}
+
+impl Outcome {
+    pub(crate) fn new(ti: usize, id: SourceId) -> Self {
+        Outcome {
+            ti,
+            id,
+            writes: Vec::new(),
+            log: None,
+            tally: Tally::None,
+            fatal: None,
+            reference_failure: false,
+        }
+    }
+}
+
+/// Everything one cycle shares between its tasks.
+pub(crate) struct Cx<'e> {
+    pub eng: &'e SyncEngine,
+    pub number: u64,
+    pub id: String,
+    pub kind: CycleKind,
+    pub preview: bool,
+    pub force_deletes: bool,
+    pub now: DateTime<Utc>,
+    pub lease: Mutex<Option<Lease>>,
+    pub escrows: Mutex<BTreeMap<ObjKey, Escrow>>,
+    pub staged: Mutex<BTreeMap<ObjKey, StagedDelete>>,
+    pub pending: Mutex<BTreeMap<(usize, SourceId, String), PendingReference>>,
+    pub new_pending: Mutex<BTreeSet<(usize, SourceId, String)>>,
+    pub intents: Mutex<BTreeMap<ObjKey, Intent>>,
+    /// Objects processed this cycle, per type (escrow retries skip them).
+    pub touched: Mutex<Vec<BTreeSet<SourceId>>>,
+    /// Target ids matched in the current batch (two source objects never claim one).
+    pub claimed: Mutex<BTreeSet<(usize, String)>>,
+    pub out: Mutex<Out>,
+    pub fatal: Mutex<Option<String>>,
+    /// Whether the cycle stopped early (a fatal error, an incomplete import).
+    pub incomplete: Mutex<bool>,
+    pub notes: Mutex<Vec<String>>,
+}
+
+/// The cycle's results so far.
+#[derive(Debug, Default)]
+pub(crate) struct Out {
+    pub log: Vec<LogEntry>,
+    pub summary: Summary,
+    pub seq: u64,
+    pub events: u64,
+    pub failures: u64,
+    pub reference_failures: u64,
+    pub watermarks: Vec<(usize, Watermark)>,
+}
+
+impl Cx<'_> {
+    pub(crate) fn ctx(&self) -> scoping::EvalContext<'static> {
+        scoping::EvalContext::new(self.now)
+    }
+
+    pub(crate) fn lease(&self) -> Option<Lease> {
+        lock(&self.lease).clone()
+    }
+
+    pub(crate) fn txn(&self) -> Txn {
+        Txn::new(self.lease())
+    }
+
+    /// Renews the lease when half its time has passed.
+    pub(crate) async fn renew_lease(&self) -> Result<()> {
+        if self.preview {
+            return Ok(());
+        }
+        let half = chrono::Duration::from_std(self.eng.lease_ttl / 2).unwrap_or_default();
+        let due = lock(&self.lease)
+            .as_ref()
+            .is_none_or(|l| self.eng.clock.now() + half >= l.expires);
+        if due {
+            let lease = self.eng.acquire().await?;
+            *lock(&self.lease) = Some(lease);
+        }
+        Ok(())
+    }
+
+    pub(crate) fn entry(
+        &self,
+        ti: usize,
+        id: &SourceId,
+        action: Action,
+        status: Status,
+    ) -> LogEntry {
+        LogEntry {
+            cycle_id: self.id.clone(),
+            activity_date_time: self.eng.clock.now(),
+            source_identity: Identity {
+                id: id.to_string(),
+                identity_type: Some(self.eng.types[ti].source_type().to_string()),
+                display_name: None,
+            },
+            target_identity: Identity {
+                id: String::new(),
+                identity_type: Some(self.eng.types[ti].target_type().to_string()),
+                display_name: None,
+            },
+            action,
+            status,
+            provisioning_steps: Vec::new(),
+            modified_properties: Vec::new(),
+            status_info: None,
+            reconciled: false,
+        }
+    }
+
+    /// Applies a batch's outcomes: one commit with their writes, their log entries and (when
+    /// no outcome was fatal) the watermark that covers them.
+    pub(crate) async fn commit_outcomes(
+        &self,
+        outcomes: Vec<Outcome>,
+        watermark: Option<(usize, Watermark)>,
+    ) -> Result<()> {
+        let mut txn = self.txn();
+        let job = &self.eng.job_id;
+        let mut fatal = None;
+        {
+            let mut out = lock(&self.out);
+            for o in outcomes {
+                let ty = self.eng.types[o.ti].source_type().clone();
+                let key = (o.ti, o.id.clone());
+                for w in o.writes {
+                    apply_write(self, &mut txn, &ty, &key, w)?;
+                }
+                out.events += 1;
+                match o.tally {
+                    Tally::None => {}
+                    Tally::Created => out.summary.created += 1,
+                    Tally::Updated => out.summary.updated += 1,
+                    Tally::Reconciled => {
+                        out.summary.updated += 1;
+                        out.summary.reconciled += 1;
+                    }
+                    Tally::Disabled => out.summary.disabled += 1,
+                    Tally::Deleted => out.summary.deleted += 1,
+                    Tally::Skipped => out.summary.skipped += 1,
+                    Tally::Failed => {
+                        out.summary.failed += 1;
+                        out.failures += 1;
+                        if o.reference_failure {
+                            out.reference_failures += 1;
+                        }
+                    }
+                    Tally::Staged => {}
+                }
+                if let Some(entry) = o.log {
+                    out.seq += 1;
+                    if !self.preview {
+                        txn.append_log(job, self.number, out.seq, Some((&ty, &o.id)), &entry)
+                            .map_err(|e| Error::connector("writing the provisioning log", e))?;
+                    }
+                    out.log.push(entry);
+                }
+                if o.fatal.is_some() {
+                    fatal = o.fatal;
+                }
+            }
+            if let (Some((ti, w)), None) = (&watermark, &fatal) {
+                out.watermarks.push((*ti, w.clone()));
+            }
+        }
+        if let (Some((ti, w)), None) = (watermark, &fatal) {
+            let record = connectors::state::records::WatermarkRecord::new(
+                w,
+                self.eng.config_hash.clone(),
+                self.now,
+            );
+            txn.put_watermark(job, self.eng.types[ti].source_type(), &record)
+                .map_err(|e| Error::connector("writing the watermark", e))?;
+        }
+        if let Some(f) = fatal {
+            let mut slot = lock(&self.fatal);
+            if slot.is_none() {
+                *slot = Some(f);
+            }
+        }
+        if self.preview {
+            return Ok(());
+        }
+        self.eng.commit(txn, "committing a batch").await
+    }
+
+    pub(crate) fn is_fatal(&self) -> bool {
+        lock(&self.fatal).is_some()
+    }
+}
+
+/// Applies one write to the transaction and to the cycle's in-memory view.
+fn apply_write(cx: &Cx<'_>, txn: &mut Txn, ty: &ObjectType, key: &ObjKey, w: Write) -> Result<()> {
+    let job = &cx.eng.job_id;
+    let store = |e| Error::connector("writing a batch", e);
+    match w {
+        Write::Link(link) => txn.put_link(job, ty, &link).map_err(store)?,
+        Write::Unlink(link) => txn.delete_link(job, ty, &link),
+        Write::DropIntent => {
+            lock(&cx.intents).remove(key);
+            txn.delete_intent(job, ty, &key.1);
+        }
+        Write::Escrow(escrow) => {
+            txn.put_escrow(job, ty, &escrow).map_err(store)?;
+            lock(&cx.escrows).insert(key.clone(), escrow);
+        }
+        Write::DropEscrow => {
+            if lock(&cx.escrows).remove(key).is_some() {
+                txn.delete_escrow(job, ty, &key.1);
+            }
+        }
+        Write::Stage(staged) => {
+            txn.put_staged_delete(job, ty, &staged).map_err(store)?;
+            lock(&cx.staged).insert(key.clone(), staged);
+        }
+        Write::Unstage => {
+            if lock(&cx.staged).remove(key).is_some() {
+                txn.delete_staged_delete(job, ty, &key.1);
+            }
+        }
+        Write::Pending(p) => {
+            txn.put_pending_reference(job, ty, &p).map_err(store)?;
+            let k = (key.0, key.1.clone(), p.attribute.clone());
+            lock(&cx.new_pending).insert(k.clone());
+            lock(&cx.pending).insert(k, p);
+        }
+        Write::DropPending(attribute) => {
+            let k = (key.0, key.1.clone(), attribute);
+            if lock(&cx.pending).remove(&k).is_some() {
+                txn.delete_pending_reference(job, ty, &key.1, &k.2);
+            }
+            lock(&cx.new_pending).remove(&k);
+        }
+    }
+    Ok(())
+}
+
+/// Runs one cycle (see [`SyncEngine::run_cycle`]).
+pub(crate) async fn run(eng: &SyncEngine, options: &RunOptions) -> Result<CycleReport> {
+    let started = Instant::now();
+    let cx = begin(eng, options).await?;
+    if !cx.preview {
+        resolve_intents(&cx).await?;
+    }
+    for ti in 0..eng.types.len() {
+        if cx.is_fatal() {
+            break;
+        }
+        match read::read_type(&cx, ti).await {
+            Ok(()) => {}
+            // A fatal source error (bad credentials) ends the cycle quarantined, not failed.
+            Err(_) if cx.is_fatal() => break,
+            Err(e) => return Err(e),
+        }
+        refs::resolve(&cx, None).await?;
+    }
+    if !cx.is_fatal() {
+        retry_escrows(&cx).await?;
+        refs::resolve(&cx, None).await?;
+        refs::report_unresolved(&cx).await?;
+        deletes::apply_staged(&cx, None).await?;
+    }
+    finish(cx, started).await
+}
+
+/// Provisions one object on demand (see [`SyncEngine::provision_on_demand`]).
+pub(crate) async fn on_demand(
+    eng: &SyncEngine,
+    object_type: &ObjectType,
+    id: &SourceId,
+) -> Result<Vec<LogEntry>> {
+    let ti = eng
+        .type_index(object_type)
+        .ok_or_else(|| Error::UnknownObjectType(object_type.clone()))?;
+    let cx = begin(eng, &RunOptions::new()).await?;
+    resolve_intents(&cx).await?;
+    let resource = read::with_retries(&cx, || eng.source.get(object_type, id))
+        .await
+        .map_err(|e| Error::connector(format!("reading {object_type} {id} from the source"), e))?;
+    let work = match resource {
+        Some(r) => Work::Upsert(r),
+        None => Work::Deleted("the object does not exist in the source".to_owned()),
+    };
+    let item = Item {
+        ti,
+        id: id.clone(),
+        work,
+    };
+    item::process_batch(&cx, vec![item], None).await?;
+    refs::resolve(&cx, Some((ti, id))).await?;
+    deletes::apply_staged(&cx, Some((ti, id))).await?;
+    let report = finish(cx, Instant::now()).await?;
+    Ok(report.log)
+}
+
+/// Loads the job's state, applies resets, numbers the cycle and loads the per-object records.
+async fn begin<'e>(eng: &'e SyncEngine, options: &RunOptions) -> Result<Cx<'e>> {
+    let preview = options.preview;
+    let lease = if preview {
+        None
+    } else {
+        Some(eng.acquire().await?)
+    };
+    let mut st = JobState::load(eng.state.as_ref(), &eng.job_id).await?;
+    let mut txn = Txn::new(lease.clone());
+    let job = &eng.job_id;
+    let mut force_deletes = false;
+    for scope in &options.reset {
+        match scope {
+            ResetScope::Watermark => {
+                clear_watermarks(eng, &mut txn);
+                st.completed = false;
+            }
+            ResetScope::Escrows => txn.clear_job_table(job, Table::ESCROWS),
+            ResetScope::QuarantineState => st.quarantine = None,
+            ResetScope::ForceDeletes => force_deletes = true,
+            ResetScope::Full => {
+                for table in [
+                    Table::WATERMARKS,
+                    Table::LINKS,
+                    Table::LINKS_BY_TARGET,
+                    Table::INTENTS,
+                    Table::ESCROWS,
+                    Table::STAGED_DELETES,
+                    Table::PENDING_REFERENCES,
+                ] {
+                    txn.clear_job_table(job, table);
+                }
+                st.completed = false;
+                st.quarantine = None;
+            }
+        }
+    }
+    if st.config_hash.as_deref() != Some(eng.config_hash.as_str()) {
+        // A changed scoping filter or mapping: the watermarks mean nothing any more (Entra
+        // clears the watermark); links stay, so nothing is created twice.
+        clear_watermarks(eng, &mut txn);
+        st.completed = false;
+        st.config_hash = Some(eng.config_hash.clone());
+    }
+    let kind = if !st.ever_completed {
+        CycleKind::Initial
+    } else if !st.completed {
+        CycleKind::Full
+    } else {
+        CycleKind::Delta
+    };
+    st.cycles += 1;
+    let number = st.cycles;
+    if !preview {
+        st.write(&mut txn, job)?;
+        eng.commit(txn, "starting the cycle").await?;
+    }
+    let now = eng.clock.now();
+    let cx = Cx {
+        eng,
+        number,
+        id: format!("{}-{number}", eng.job_id),
+        kind,
+        preview,
+        force_deletes,
+        now,
+        lease: Mutex::new(lease),
+        escrows: Mutex::new(BTreeMap::new()),
+        staged: Mutex::new(BTreeMap::new()),
+        pending: Mutex::new(BTreeMap::new()),
+        new_pending: Mutex::new(BTreeSet::new()),
+        intents: Mutex::new(BTreeMap::new()),
+        touched: Mutex::new(vec![BTreeSet::new(); eng.types.len()]),
+        claimed: Mutex::new(BTreeSet::new()),
+        out: Mutex::new(Out::default()),
+        fatal: Mutex::new(None),
+        incomplete: Mutex::new(false),
+        notes: Mutex::new(Vec::new()),
+    };
+    // Preview after a reset shows what the reset would bring; the reset itself is not
+    // written, so preview reads what is stored.
+    for (ti, t) in eng.types.iter().enumerate() {
+        let ty = t.source_type();
+        for e in eng.records::<Escrow>(Table::ESCROWS, ty).await? {
+            lock(&cx.escrows).insert((ti, e.source_id.clone()), e);
+        }
+        for s in eng
+            .records::<StagedDelete>(Table::STAGED_DELETES, ty)
+            .await?
+        {
+            lock(&cx.staged).insert((ti, s.source_id.clone()), s);
+        }
+        for p in eng
+            .records::<PendingReference>(Table::PENDING_REFERENCES, ty)
+            .await?
+        {
+            lock(&cx.pending).insert((ti, p.source_id.clone(), p.attribute.clone()), p);
+        }
+        for i in eng.records::<Intent>(Table::INTENTS, ty).await? {
+            lock(&cx.intents).insert((ti, i.source_id.clone()), i);
+        }
+    }
+    Ok(cx)
+}
+
+fn clear_watermarks(eng: &SyncEngine, txn: &mut Txn) {
+    for t in &eng.types {
+        txn.clear_watermark(&eng.job_id, t.source_type());
+    }
+}
+
+/// Resolves the creates a crashed run left unconfirmed: found by their key (or their
+/// matching values) they become links; certainly absent they are dropped, and the object is
+/// processed again (its change is re-read or its escrow retried); unknown, they wait.
+async fn resolve_intents(cx: &Cx<'_>) -> Result<()> {
+    let intents: Vec<(ObjKey, Intent)> = lock(&cx.intents)
+        .iter()
+        .map(|(k, v)| (k.clone(), v.clone()))
+        .collect();
+    if intents.is_empty() {
+        return Ok(());
+    }
+    let eng = cx.eng;
+    let mut txn = cx.txn();
+    for ((ti, id), intent) in intents {
+        let t = &eng.types[ti];
+        let tt = t.target_type();
+        let mut candidates = vec![(
+            scim_model::AttributePath::new("externalId"),
+            serde_json::Value::String(intent.create_key.to_string()),
+        )];
+        for (path, value) in &intent.matching {
+            if let Ok(p) = scim_model::AttributePath::parse(path) {
+                candidates.push((p, value.clone()));
+            }
+        }
+        let mut found = None;
+        let mut unknown = false;
+        for (path, value) in &candidates {
+            match read::with_retries(cx, || eng.target.find(tt, path, value, 2)).await {
+                Ok(hits) if hits.len() == 1 => {
+                    if let Some(hit) = hits.into_iter().next() {
+                        found = Some(hit);
+                    }
+                    break;
+                }
+                Ok(hits) if hits.is_empty() => {}
+                Ok(_) => {
+                    unknown = true;
+                    break;
+                }
+                Err(_) => {
+                    unknown = true;
+                    break;
+                }
+            }
+        }
+        let ty = t.source_type();
+        match (found, unknown) {
+            (Some(hit), _) => {
+                let link = Link::new(id.clone(), hit.id.clone(), cx.now);
+                txn.put_link(&eng.job_id, ty, &link)
+                    .map_err(|e| Error::connector("writing a link", e))?;
+                txn.delete_intent(&eng.job_id, ty, &id);
+                lock(&cx.intents).remove(&(ti, id));
+            }
+            (None, false) => {
+                txn.delete_intent(&eng.job_id, ty, &id);
+                lock(&cx.intents).remove(&(ti, id));
+            }
+            (None, true) => {}
+        }
+    }
+    eng.commit(txn, "resolving unconfirmed creates").await
+}
+
+/// Retries the escrowed objects whose time has come and that this cycle did not touch.
+async fn retry_escrows(cx: &Cx<'_>) -> Result<()> {
+    let due: Vec<(ObjKey, Escrow)> = {
+        let touched = lock(&cx.touched);
+        lock(&cx.escrows)
+            .iter()
+            .filter(|((ti, id), e)| {
+                !e.reference && e.next_retry <= cx.now && !touched[*ti].contains(id)
+            })
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect()
+    };
+    let eng = cx.eng;
+    let mut items = Vec::new();
+    let mut given_up = Vec::new();
+    for ((ti, id), escrow) in due {
+        if eng.job.retry.gives_up(escrow.first_failure, cx.now) {
+            let mut o = Outcome::new(ti, id.clone());
+            let mut entry = cx.entry(ti, &id, Action::Other, Status::Failure);
+            entry.status_info = Some(StatusInfo {
+                error_code: "EscrowGivenUp".to_owned(),
+                reason: format!(
+                    "failing since {} ({} attempts); last error: {}",
+                    escrow.first_failure.to_rfc3339(),
+                    escrow.attempts,
+                    escrow.last_error
+                ),
+                recommended_action:
+                    "Fix the cause, then provision the object on demand or restart the job."
+                        .to_owned(),
+            });
+            o.log = Some(entry);
+            o.writes.push(Write::DropEscrow);
+            given_up.push(o);
+            continue;
+        }
+        let ty = eng.types[ti].source_type();
+        match read::with_retries(cx, || eng.source.get(ty, &id)).await {
+            Ok(Some(r)) => items.push(Item {
+                ti,
+                id,
+                work: Work::Upsert(r),
+            }),
+            Ok(None) => items.push(Item {
+                ti,
+                id,
+                work: Work::Deleted("deleted at the source".to_owned()),
+            }),
+            Err(e) if e.kind() == connectors::ErrorKind::Fatal => {
+                *lock(&cx.fatal) = Some(e.to_string());
+                break;
+            }
+            Err(_) => {} // still unreadable: stays escrowed, tried next cycle
+        }
+    }
+    if !given_up.is_empty() {
+        cx.commit_outcomes(given_up, None).await?;
+    }
+    for chunk in chunks(items, eng.job.page_size) {
+        if cx.is_fatal() {
+            break;
+        }
+        item::process_batch(cx, chunk, None).await?;
+    }
+    Ok(())
+}
+
+/// Splits items into batches of at most `size`.
+pub(crate) fn chunks(items: Vec<Item>, size: usize) -> Vec<Vec<Item>> {
+    let mut out = Vec::new();
+    let mut current = Vec::new();
+    for item in items {
+        current.push(item);
+        if current.len() >= size {
+            out.push(std::mem::take(&mut current));
+        }
+    }
+    if !current.is_empty() {
+        out.push(current);
+    }
+    out
+}
+
+/// Evaluates quarantine, stores the job's state and builds the report.
+async fn finish(cx: Cx<'_>, started: Instant) -> Result<CycleReport> {
+    let eng = cx.eng;
+    let mut st = JobState::load(eng.state.as_ref(), &eng.job_id).await?;
+    let fatal = lock(&cx.fatal).clone();
+    let incomplete = *lock(&cx.incomplete) || fatal.is_some();
+    let (escrow_count, reference_escrows) = {
+        let e = lock(&cx.escrows);
+        (
+            e.values().filter(|x| !x.reference).count() as u64,
+            e.values().filter(|x| x.reference).count() as u64,
+        )
+    };
+    let staged_count = lock(&cx.staged).len() as u64;
+    let (mut summary, log, events, reference_failures) = {
+        let mut out = lock(&cx.out);
+        (
+            out.summary,
+            std::mem::take(&mut out.log),
+            out.events,
+            out.reference_failures,
+        )
+    };
+    summary.escrowed = escrow_count;
+    summary.staged_deletes = staged_count;
+
+    let policy = &eng.job.quarantine;
+    let with_refs = escrow_count + reference_escrows.max(reference_failures);
+    let failing = summary.failed.saturating_sub(reference_failures);
+    let reason = if let Some(f) = &fatal {
+        Some((QuarantineReason::EncounteredQuarantineException, f.clone()))
+    } else if with_refs >= policy.evaluate_from {
+        if escrow_count > policy.max_failures {
+            Some((
+                QuarantineReason::EncounteredTotalEscrowThreshold,
+                format!(
+                    "{escrow_count} objects are failing (more than {})",
+                    policy.max_failures
+                ),
+            ))
+        } else if with_refs > policy.max_failures_with_references {
+            Some((
+                QuarantineReason::EncounteredBaseEscrowThreshold,
+                format!(
+                    "{with_refs} objects are failing, references included (more than {})",
+                    policy.max_failures_with_references
+                ),
+            ))
+        } else if events > 0 && (failing as f64) > policy.max_failure_proportion * events as f64 {
+            Some((
+                QuarantineReason::EncounteredEscrowProportionThreshold,
+                format!(
+                    "{failing} of the cycle's {events} objects failed (more than {:.0}%)",
+                    policy.max_failure_proportion * 100.0
+                ),
+            ))
+        } else {
+            None
+        }
+    } else {
+        None
+    };
+    let too_many = lock(&cx.notes)
+        .iter()
+        .find_map(|n| n.strip_prefix(deletes::TOO_MANY).map(str::to_owned));
+    let reason = reason.or(too_many.map(|d| (QuarantineReason::TooManyDeletes, d)));
+    st.quarantine = match (reason, st.quarantine.take()) {
+        (None, _) => None,
+        (Some((reason, detail)), previous) => {
+            let (since, series) = match previous {
+                Some(p) if p.reason == reason => (p.since, p.series_count + 1),
+                Some(p) => (p.since, p.series_count + 1),
+                None => (cx.now, 1),
+            };
+            let base = policy.base_interval_seconds.max(1);
+            let delay = base.saturating_mul(1u64 << series.min(16)).min(24 * 3600);
+            Some(Quarantine {
+                reason,
+                since,
+                detail,
+                next_attempt: cx.now + crate::job::seconds(delay),
+                series_count: series,
+            })
+        }
+    };
+    if !incomplete {
+        st.completed = true;
+        st.ever_completed = true;
+    }
+    let watermark = {
+        let out = lock(&cx.out);
+        out.watermarks
+            .last()
+            .map(|(_, w)| hex(w.as_bytes()))
+            .unwrap_or_default()
+    };
+    if !cx.preview {
+        let mut txn = cx.txn();
+        st.write(&mut txn, &eng.job_id)?;
+        eng.commit(txn, "finishing the cycle").await?;
+        if let Some(lease) = cx.lease() {
+            // Best effort: an expired lease is simply taken over by the next holder.
+            let _ = eng.state.release_lease(&lease).await;
+        }
+    }
+    let notes = std::mem::take(&mut *lock(&cx.notes))
+        .into_iter()
+        .filter(|n| !n.starts_with(deletes::TOO_MANY))
+        .collect();
+    Ok(CycleReport {
+        cycle: CycleInfo {
+            id: cx.id.clone(),
+            number: cx.number,
+            kind: cx.kind,
+            watermark,
+        },
+        preview: cx.preview,
+        summary,
+        quarantine: st.quarantine,
+        log,
+        elapsed_ms: u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX),
+        notes,
+    })
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// A modified property from JSON values (absent = `None`).
+pub(crate) fn property(
+    name: &str,
+    old: Option<&serde_json::Value>,
+    new: Option<&serde_json::Value>,
+) -> ModifiedProperty {
+    ModifiedProperty {
+        display_name: name.to_owned(),
+        old_value: old.map(crate::log::value_text),
+        new_value: new.map(crate::log::value_text),
+    }
+}
+
+/// The display name of a source object for logs: userName, else displayName.
+pub(crate) fn display_name(r: &Resource) -> Option<String> {
+    r.get("userName")
+        .or_else(|| r.get("displayName"))
+        .and_then(|v| v.as_str())
+        .map(str::to_owned)
+}
+
+/// A step, shorter.
+pub(crate) fn step(
+    name: &str,
+    ty: crate::log::StepType,
+    status: crate::log::StepStatus,
+    description: impl Into<String>,
+) -> Step {
+    Step::new(name, ty, status, description)
+}
+
+/// Whether the store already has links for a type (a full import that returns nothing while
+/// objects are linked is a failed import).
+pub(crate) async fn has_links(cx: &Cx<'_>, ti: usize) -> Result<bool> {
+    let ty = cx.eng.types[ti].source_type();
+    cx.eng
+        .state
+        .links(&cx.eng.job_id, ty, None, 1)
+        .await
+        .map(|l| !l.is_empty())
+        .map_err(|e| Error::connector("reading links", e))
+}

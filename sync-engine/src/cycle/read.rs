@@ -1,0 +1,297 @@
+//! Reading the source: changes since the watermark, or a full import (diffed against the
+//! stored fingerprints, and with deletions by absence only from a complete import).
+
+use std::collections::BTreeSet;
+use std::future::Future;
+use std::time::Duration;
+
+use connectors::state::StateStoreExt;
+use connectors::state::records::{DeleteAction, StagedDelete};
+use connectors::{ChangeKind, ErrorKind, SourceId, Watermark};
+
+use super::item::{Work, process_batch};
+use super::{Cx, Item, Write, chunks, has_links, lock};
+use crate::log::CycleKind;
+use crate::{Error, Result};
+
+/// Calls `f` again on temporary failures, waiting the connector's retry-after or an
+/// exponential backoff, up to the job's `immediateRetries`.
+pub(crate) async fn with_retries<T, F, Fut>(cx: &Cx<'_>, mut f: F) -> connectors::Result<T>
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = connectors::Result<T>>,
+{
+    let mut attempt = 0u32;
+    loop {
+        match f().await {
+            Ok(v) => return Ok(v),
+            Err(e) if e.is_retryable() && attempt < cx.eng.job.retry.immediate_retries => {
+                let wait = e
+                    .retry_after()
+                    .unwrap_or_else(|| Duration::from_millis(250 << attempt.min(10)));
+                cx.eng.clock.sleep(wait).await;
+                attempt += 1;
+            }
+            Err(e) => return Err(e),
+        }
+    }
+}
+
+/// Reads and processes one object type.
+pub(crate) async fn read_type(cx: &Cx<'_>, ti: usize) -> Result<()> {
+    let eng = cx.eng;
+    let t = &eng.types[ti];
+    let ty = t.source_type();
+    let caps = eng.source.capabilities();
+    if caps.delta && cx.kind == CycleKind::Delta {
+        let stored = eng
+            .state
+            .watermark(&eng.job_id, ty)
+            .await
+            .map_err(|e| Error::connector("reading the watermark", e))?;
+        let usable = stored.filter(|w| {
+            w.context == eng.config_hash
+                && caps
+                    .watermark_lifetime
+                    .and_then(|l| chrono::Duration::from_std(l).ok())
+                    .is_none_or(|l| cx.now < w.saved + l)
+        });
+        if let Some(record) = usable {
+            match read_changes(cx, ti, &record.watermark).await {
+                Ok(()) => return Ok(()),
+                Err(ReadError::Resync(message)) => {
+                    lock(&cx.notes).push(format!(
+                        "{ty}: the source asked for a full import ({message}); imported everything"
+                    ));
+                }
+                Err(ReadError::Stop(e)) => return Err(e),
+            }
+        }
+    }
+    full_import(cx, ti).await
+}
+
+enum ReadError {
+    Resync(String),
+    Stop(Error),
+}
+
+/// Reads changes page by page; each page's watermark commits with its last batch.
+async fn read_changes(cx: &Cx<'_>, ti: usize, since: &Watermark) -> Result<(), ReadError> {
+    let eng = cx.eng;
+    let ty = eng.types[ti].source_type();
+    let mut token = None;
+    loop {
+        let page = match with_retries(cx, || eng.source.changes(ty, since, token.as_ref())).await {
+            Ok(p) => p,
+            Err(e) if e.kind() == ErrorKind::ResyncRequired => {
+                return Err(ReadError::Resync(e.to_string()));
+            }
+            Err(e) => {
+                return Err(ReadError::Stop(source_failed(cx, e, "reading changes")));
+            }
+        };
+        let mut items: Vec<Item> = Vec::with_capacity(page.changes.len());
+        for change in page.changes {
+            let work = match change.kind {
+                ChangeKind::Upsert(r) => Work::Upsert(r),
+                ChangeKind::Delete => Work::Deleted("deleted at the source".to_owned()),
+                ChangeKind::Members { added, removed } => Work::Members { added, removed },
+                _ => continue,
+            };
+            items.push(Item {
+                ti,
+                id: change.id,
+                work,
+            });
+        }
+        for p in &page.problems {
+            lock(&cx.notes).push(format!(
+                "{ty}: unreadable change at {}: {}",
+                p.location, p.message
+            ));
+        }
+        if !page.problems.is_empty() {
+            // Do not move past changes that could not be read.
+            *lock(&cx.incomplete) = true;
+            process_all(cx, items, None)
+                .await
+                .map_err(ReadError::Stop)?;
+            return Ok(());
+        }
+        process_all(cx, items, Some((ti, page.watermark)))
+            .await
+            .map_err(ReadError::Stop)?;
+        if cx.is_fatal() {
+            return Ok(());
+        }
+        match page.next {
+            Some(next) => token = Some(next),
+            None => return Ok(()),
+        }
+    }
+}
+
+/// Processes a page's items in batches whose ids are distinct (so changes to one object stay
+/// in order), the watermark going with the last batch.
+async fn process_all(
+    cx: &Cx<'_>,
+    items: Vec<Item>,
+    watermark: Option<(usize, Watermark)>,
+) -> Result<()> {
+    let size = cx.eng.job.page_size;
+    let mut batches: Vec<Vec<Item>> = Vec::new();
+    let mut current: Vec<Item> = Vec::new();
+    let mut ids: BTreeSet<SourceId> = BTreeSet::new();
+    for item in items {
+        if current.len() >= size || ids.contains(&item.id) {
+            batches.push(std::mem::take(&mut current));
+            ids.clear();
+        }
+        ids.insert(item.id.clone());
+        current.push(item);
+    }
+    if !current.is_empty() || watermark.is_some() {
+        batches.push(current);
+    }
+    let last = batches.len().saturating_sub(1);
+    let mut watermark = watermark;
+    for (i, batch) in batches.into_iter().enumerate() {
+        if cx.is_fatal() {
+            return Ok(());
+        }
+        let w = if i == last { watermark.take() } else { None };
+        process_batch(cx, batch, w).await?;
+    }
+    Ok(())
+}
+
+/// A full import: every object, diffed against the fingerprints on a delta cycle; then the
+/// linked objects the import did not return are deleted at the source — only if the import
+/// was complete.
+async fn full_import(cx: &Cx<'_>, ti: usize) -> Result<()> {
+    let eng = cx.eng;
+    let t = &eng.types[ti];
+    let ty = t.source_type();
+    let mut token = None;
+    let mut seen: BTreeSet<SourceId> = BTreeSet::new();
+    let mut complete = true;
+    let watermark;
+    loop {
+        let page = with_retries(cx, || eng.source.import_page(ty, token.as_ref()))
+            .await
+            .map_err(|e| source_failed(cx, e, "importing"))?;
+        for p in &page.problems {
+            complete = false;
+            lock(&cx.notes).push(format!(
+                "{ty}: unreadable record at {}: {}",
+                p.location, p.message
+            ));
+        }
+        let mut items = Vec::with_capacity(page.objects.len());
+        for o in page.objects {
+            if !seen.insert(o.id.clone()) {
+                continue; // an object once per import; a repeat is the connector's bug
+            }
+            items.push(Item {
+                ti,
+                id: o.id,
+                work: Work::Upsert(o.resource),
+            });
+        }
+        for batch in chunks(items, eng.job.page_size) {
+            if cx.is_fatal() {
+                return Ok(());
+            }
+            process_batch(cx, batch, None).await?;
+        }
+        match page.next {
+            Some(next) => token = Some(next),
+            None => {
+                watermark = page.watermark;
+                break;
+            }
+        }
+    }
+    if seen.is_empty() && has_links(cx, ti).await? {
+        complete = false;
+        lock(&cx.notes).push(format!(
+            "{ty}: the full import returned no objects while objects are linked; treated as a \
+             failed import, nothing is disabled or deleted"
+        ));
+    }
+    if !complete {
+        *lock(&cx.incomplete) = true;
+        if !seen.is_empty() {
+            lock(&cx.notes).push(format!(
+                "{ty}: the import was incomplete; objects missing from it are not treated as deleted"
+            ));
+        }
+    } else {
+        stage_missing(cx, ti, &seen).await?;
+    }
+    if let (Some(w), true) = (watermark, complete) {
+        cx.commit_outcomes(Vec::new(), Some((ti, w))).await?;
+    }
+    Ok(())
+}
+
+/// Holds a delete (or a disable, when the job may not delete) for every linked object a
+/// complete full import did not return.
+async fn stage_missing(cx: &Cx<'_>, ti: usize, seen: &BTreeSet<SourceId>) -> Result<()> {
+    let eng = cx.eng;
+    let t = &eng.types[ti];
+    let ty = t.source_type();
+    let delete = t.mapping.allows(crate::job::FlowAction::Delete);
+    let mut after: Option<SourceId> = None;
+    loop {
+        let links = eng
+            .state
+            .links(&eng.job_id, ty, after.as_ref(), 1000)
+            .await
+            .map_err(|e| Error::connector("reading links", e))?;
+        let done = links.len() < 1000;
+        after = links.last().map(|l| l.source_id.clone());
+        let mut outcomes = Vec::new();
+        for link in links {
+            if seen.contains(&link.source_id) {
+                continue;
+            }
+            let action = if delete {
+                DeleteAction::Delete
+            } else if !link.disabled {
+                DeleteAction::Disable
+            } else {
+                continue;
+            };
+            if lock(&cx.staged).contains_key(&(ti, link.source_id.clone())) {
+                continue;
+            }
+            let mut o = super::Outcome::new(ti, link.source_id.clone());
+            o.writes.push(Write::Stage(StagedDelete::new(
+                link.source_id.clone(),
+                link.target_id.clone(),
+                action,
+                "missing from a complete full import: deleted at the source",
+                cx.now,
+            )));
+            o.writes.push(Write::DropEscrow);
+            o.tally = super::Tally::Staged;
+            outcomes.push(o);
+        }
+        if !outcomes.is_empty() {
+            cx.commit_outcomes(outcomes, None).await?;
+        }
+        if done {
+            return Ok(());
+        }
+    }
+}
+
+/// A source failure that stops the cycle; a fatal one also quarantines the job.
+fn source_failed(cx: &Cx<'_>, e: connectors::Error, during: &str) -> Error {
+    if e.kind() == ErrorKind::Fatal {
+        *lock(&cx.fatal) = Some(e.to_string());
+    }
+    Error::connector(format!("{during} {}", cx.eng.source.name()), e)
+}

@@ -1,0 +1,456 @@
+//! References: a manager and group members hold source ids at the source; the engine writes
+//! the linked target ids. A reference to an object not yet provisioned waits (a pending
+//! reference) and is written when the object appears — in this cycle or a later one — never
+//! dropped.
+
+use connectors::state::StateStoreExt;
+use connectors::state::records::PendingReference;
+use connectors::{ObjectType, SourceId, TargetId};
+use futures::StreamExt;
+use scim_model::patch::{PatchOp, PatchOperation};
+use scim_model::{Resource, get_ci};
+use serde_json::{Value, json};
+
+use super::item::failure;
+use super::{Cx, Outcome, Tally, Write, lock, step};
+use crate::engine::ENTERPRISE;
+use crate::log::{Action, ModifiedProperty, Status, StepStatus, StepType};
+use crate::{Error, Result};
+
+const MANAGER: &str = "manager";
+const MEMBERS: &str = "members";
+
+/// The type indexes to look a referenced object up in: users first, then the rest.
+fn member_types(cx: &Cx<'_>) -> Vec<usize> {
+    let mut order: Vec<usize> = (0..cx.eng.types.len()).collect();
+    order.sort_by_key(|&i| cx.eng.types[i].source_type() != &ObjectType::USER);
+    order
+}
+
+fn user_type(cx: &Cx<'_>, fallback: usize) -> usize {
+    cx.eng
+        .types
+        .iter()
+        .position(|t| t.source_type() == &ObjectType::USER)
+        .unwrap_or(fallback)
+}
+
+/// The target id linked to a source id, in the first of `types` that has it.
+async fn lookup(cx: &Cx<'_>, id: &SourceId, types: &[usize]) -> Result<Option<TargetId>> {
+    for &ti in types {
+        let ty = cx.eng.types[ti].source_type();
+        let link = cx
+            .eng
+            .state
+            .link_by_source(&cx.eng.job_id, ty, id)
+            .await
+            .map_err(|e| Error::connector("reading a link", e))?;
+        if let Some(link) = link {
+            return Ok(Some(link.target_id));
+        }
+    }
+    Ok(None)
+}
+
+fn existing_pending(cx: &Cx<'_>, ti: usize, id: &SourceId, attr: &str) -> Option<PendingReference> {
+    lock(&cx.pending)
+        .get(&(ti, id.clone(), attr.to_owned()))
+        .cloned()
+}
+
+/// The writes that make the pending reference of `attr` hold exactly `waiting`.
+fn pending_writes(
+    cx: &Cx<'_>,
+    ti: usize,
+    id: &SourceId,
+    attr: &str,
+    referenced_type: ObjectType,
+    waiting: Vec<SourceId>,
+) -> Vec<Write> {
+    let existing = existing_pending(cx, ti, id, attr);
+    match (waiting.is_empty(), existing) {
+        (true, Some(_)) => vec![Write::DropPending(attr.to_owned())],
+        (true, None) => Vec::new(),
+        (false, Some(p)) if p.referenced == waiting => Vec::new(),
+        (false, Some(p)) => {
+            let mut p = p;
+            p.referenced = waiting;
+            vec![Write::Pending(p)]
+        }
+        (false, None) => vec![Write::Pending(PendingReference::new(
+            id.clone(),
+            attr,
+            referenced_type,
+            waiting,
+            cx.now,
+        ))],
+    }
+}
+
+/// Writes the manager's target id into the source copy; an unlinked manager is taken out of
+/// the copy (so nothing wrong flows) and waits.
+pub(crate) async fn translate_manager(
+    cx: &Cx<'_>,
+    ti: usize,
+    id: &SourceId,
+    source: &mut Resource,
+) -> Result<Vec<Write>> {
+    let manager = source
+        .extension(ENTERPRISE)
+        .and_then(|e| get_ci(e, MANAGER))
+        .and_then(|m| match m {
+            Value::Object(o) => get_ci(o, "value").and_then(Value::as_str),
+            Value::String(s) => Some(s.as_str()),
+            _ => None,
+        })
+        .filter(|s| !s.is_empty())
+        .map(SourceId::from);
+    let Some(manager) = manager else {
+        return Ok(pending_writes(
+            cx,
+            ti,
+            id,
+            MANAGER,
+            ObjectType::USER,
+            Vec::new(),
+        ));
+    };
+    let users = [user_type(cx, ti)];
+    match lookup(cx, &manager, &users).await? {
+        Some(target) => {
+            let ext = source.extension_mut(ENTERPRISE);
+            let mut value = match get_ci(ext, MANAGER) {
+                Some(Value::Object(o)) => o.clone(),
+                _ => serde_json::Map::new(),
+            };
+            scim_model::insert_ci(&mut value, "value", Value::String(target.into_string()));
+            scim_model::insert_ci(ext, MANAGER, Value::Object(value));
+            Ok(pending_writes(
+                cx,
+                ti,
+                id,
+                MANAGER,
+                ObjectType::USER,
+                Vec::new(),
+            ))
+        }
+        None => {
+            scim_model::remove_ci(source.extension_mut(ENTERPRISE), MANAGER);
+            Ok(pending_writes(
+                cx,
+                ti,
+                id,
+                MANAGER,
+                ObjectType::USER,
+                vec![manager],
+            ))
+        }
+    }
+}
+
+/// A group's members translated to target ids.
+pub(crate) struct MemberRefs {
+    /// The linked members' target ids (`None` when the source carries no members at all).
+    pub targets: Option<Vec<TargetId>>,
+    pub writes: Vec<Write>,
+}
+
+/// Takes `members` out of the source copy and translates it; unlinked members wait.
+pub(crate) async fn translate_members(
+    cx: &Cx<'_>,
+    ti: usize,
+    id: &SourceId,
+    source: &mut Resource,
+) -> Result<MemberRefs> {
+    let Some(members) = source.remove(MEMBERS) else {
+        return Ok(MemberRefs {
+            targets: None,
+            writes: Vec::new(),
+        });
+    };
+    let types = member_types(cx);
+    let mut targets = Vec::new();
+    let mut waiting = Vec::new();
+    for m in members.as_array().map(Vec::as_slice).unwrap_or_default() {
+        let Some(sid) = m
+            .as_object()
+            .and_then(|o| get_ci(o, "value"))
+            .and_then(Value::as_str)
+        else {
+            continue;
+        };
+        let sid = SourceId::from(sid);
+        match lookup(cx, &sid, &types).await? {
+            Some(t) => targets.push(t),
+            None => waiting.push(sid),
+        }
+    }
+    Ok(MemberRefs {
+        targets: Some(targets),
+        writes: pending_writes(cx, ti, id, MEMBERS, ObjectType::USER, waiting),
+    })
+}
+
+/// Member changes translated to target ids.
+pub(crate) struct MemberDelta {
+    pub add: Vec<TargetId>,
+    pub remove: Vec<TargetId>,
+    pub writes: Vec<Write>,
+}
+
+/// Translates member additions and removals; unlinked additions wait, and removals of
+/// members still waiting stop waiting.
+pub(crate) async fn translate_member_delta(
+    cx: &Cx<'_>,
+    ti: usize,
+    id: &SourceId,
+    added: &[SourceId],
+    removed: &[SourceId],
+) -> Result<MemberDelta> {
+    let types = member_types(cx);
+    let mut waiting: Vec<SourceId> = existing_pending(cx, ti, id, MEMBERS)
+        .map(|p| p.referenced)
+        .unwrap_or_default();
+    let mut add = Vec::new();
+    let mut remove = Vec::new();
+    for sid in added {
+        match lookup(cx, sid, &types).await? {
+            Some(t) => add.push(t),
+            None => {
+                if !waiting.contains(sid) {
+                    waiting.push(sid.clone());
+                }
+            }
+        }
+    }
+    for sid in removed {
+        waiting.retain(|w| w != sid);
+        if let Some(t) = lookup(cx, sid, &types).await? {
+            add.retain(|a| a != &t);
+            remove.push(t);
+        }
+    }
+    Ok(MemberDelta {
+        add,
+        remove,
+        writes: pending_writes(cx, ti, id, MEMBERS, ObjectType::USER, waiting),
+    })
+}
+
+/// Writes the pending references whose objects are now linked (all of them, or only those
+/// of one object).
+pub(crate) async fn resolve(cx: &Cx<'_>, only: Option<(usize, &SourceId)>) -> Result<()> {
+    let entries: Vec<((usize, SourceId, String), PendingReference)> = lock(&cx.pending)
+        .iter()
+        .filter(|((ti, id, _), _)| only.is_none_or(|(t, i)| *ti == t && id == i))
+        .map(|(k, v)| (k.clone(), v.clone()))
+        .collect();
+    if entries.is_empty() {
+        return Ok(());
+    }
+    let concurrency = cx.eng.job.export_concurrency;
+    let results: Vec<Result<Option<Outcome>>> = futures::stream::iter(entries)
+        .map(|(key, pending)| resolve_one(cx, key, pending))
+        .buffer_unordered(concurrency)
+        .collect()
+        .await;
+    let mut outcomes = Vec::new();
+    for r in results {
+        if let Some(o) = r? {
+            outcomes.push(o);
+        }
+    }
+    for chunk in chunk_outcomes(outcomes, cx.eng.job.page_size) {
+        cx.commit_outcomes(chunk, None).await?;
+    }
+    Ok(())
+}
+
+fn chunk_outcomes(outcomes: Vec<Outcome>, size: usize) -> Vec<Vec<Outcome>> {
+    let mut out = Vec::new();
+    let mut current = Vec::new();
+    for o in outcomes {
+        current.push(o);
+        if current.len() >= size.max(1) {
+            out.push(std::mem::take(&mut current));
+        }
+    }
+    if !current.is_empty() {
+        out.push(current);
+    }
+    out
+}
+
+async fn resolve_one(
+    cx: &Cx<'_>,
+    (ti, id, attr): (usize, SourceId, String),
+    pending: PendingReference,
+) -> Result<Option<Outcome>> {
+    let eng = cx.eng;
+    let t = &eng.types[ti];
+    let holder = eng
+        .state
+        .link_by_source(&eng.job_id, t.source_type(), &id)
+        .await
+        .map_err(|e| Error::connector("reading a link", e))?;
+    let Some(holder) = holder else {
+        return Ok(None); // the holder itself is not provisioned yet
+    };
+    let types = if attr == MANAGER {
+        vec![user_type(cx, ti)]
+    } else {
+        member_types(cx)
+    };
+    let mut resolved = Vec::new();
+    let mut waiting = Vec::new();
+    for r in &pending.referenced {
+        match lookup(cx, r, &types).await? {
+            Some(tid) => resolved.push((r.clone(), tid)),
+            None => waiting.push(r.clone()),
+        }
+    }
+    if resolved.is_empty() {
+        return Ok(None);
+    }
+    let mut patch = PatchOp::new();
+    let mut property = ModifiedProperty {
+        display_name: attr.clone(),
+        old_value: None,
+        new_value: None,
+    };
+    if attr == MANAGER {
+        let (Some(path), Some((_, tid))) = (&t.manager_target, resolved.first()) else {
+            return Ok(None);
+        };
+        let value = if path
+            .sub_attribute()
+            .is_some_and(|s| s.eq_ignore_ascii_case("value"))
+        {
+            Value::String(tid.to_string())
+        } else {
+            json!({"value": tid.as_str()})
+        };
+        property.display_name = path.to_string();
+        property.new_value = Some(tid.to_string());
+        patch.push(PatchOperation::replace(path.clone(), value));
+    } else {
+        let list: Vec<Value> = resolved
+            .iter()
+            .map(|(_, tid)| json!({"value": tid.as_str()}))
+            .collect();
+        property.new_value = Some(format!("{} members added", list.len()));
+        patch.push(PatchOperation::add(
+            scim_model::AttributePath::new(MEMBERS),
+            Value::Array(list),
+        ));
+    }
+    let mut entry = cx.entry(ti, &id, Action::Update, Status::Success);
+    entry.target_identity.id = holder.target_id.to_string();
+    let names: Vec<String> = resolved.iter().map(|(s, _)| s.to_string()).collect();
+    let description = format!(
+        "Resolved {attr} reference(s) to {} now provisioned{}",
+        names.join(", "),
+        if waiting.is_empty() {
+            String::new()
+        } else {
+            format!("; {} still waiting", waiting.len())
+        }
+    );
+    entry.provisioning_steps.push(step(
+        "ResolveReferences",
+        StepType::ReferenceResolution,
+        StepStatus::Success,
+        description,
+    ));
+    entry.modified_properties.push(property);
+    let writes = pending_writes(cx, ti, &id, &attr, pending.referenced_type.clone(), waiting);
+    let mut o = Outcome::new(ti, id.clone());
+    if cx.preview {
+        entry.status = Status::Skipped;
+        o.log = Some(entry);
+        o.tally = Tally::Updated;
+        return Ok(Some(o));
+    }
+    let tt = t.target_type();
+    match super::read::with_retries(cx, || eng.target.patch(tt, &holder.target_id, &patch, None))
+        .await
+    {
+        Ok(_) => {
+            o.writes = writes;
+            o.log = Some(entry);
+            o.tally = Tally::Updated;
+            Ok(Some(o))
+        }
+        Err(e) => {
+            // The reference keeps waiting and is tried again next cycle.
+            let mut o = failure(cx, ti, &id, Some(entry), &e, Vec::new());
+            o.writes.retain(|w| !matches!(w, Write::Escrow(_)));
+            o.reference_failure = true;
+            Ok(Some(o))
+        }
+    }
+}
+
+/// Reports, once, each reference that started waiting in this cycle and is still waiting:
+/// whether the object referred to is missing at the source or out of scope.
+pub(crate) async fn report_unresolved(cx: &Cx<'_>) -> Result<()> {
+    let keys: Vec<(usize, SourceId, String)> = lock(&cx.new_pending).iter().cloned().collect();
+    let eng = cx.eng;
+    let mut outcomes = Vec::new();
+    for key in keys {
+        let Some(pending) = lock(&cx.pending).get(&key).cloned() else {
+            continue;
+        };
+        let (ti, id, attr) = key;
+        let description = if attr == MANAGER {
+            let Some(manager) = pending.referenced.first() else {
+                continue;
+            };
+            let ui = user_type(cx, ti);
+            let ty = eng.types[ui].source_type();
+            match super::read::with_retries(cx, || eng.source.get(ty, manager)).await {
+                Ok(None) => format!(
+                    "The manager {manager} does not exist in the source; the reference waits until it does"
+                ),
+                Ok(Some(r)) if !eng.types[ui].scope.matches(&r) => format!(
+                    "The manager {manager} is out of scope ({}); the reference waits until it comes into scope",
+                    eng.types[ui].scope.explain(&r)
+                ),
+                Ok(Some(_)) => format!(
+                    "The manager {manager} is not provisioned yet (see its own log entry); the reference waits"
+                ),
+                Err(e) => format!("The manager {manager} could not be read from the source: {e}"),
+            }
+        } else {
+            let first: Vec<String> = pending
+                .referenced
+                .iter()
+                .take(5)
+                .map(ToString::to_string)
+                .collect();
+            format!(
+                "{} member(s) are not provisioned (out of scope, failed or missing), e.g. {}; they are added when they are",
+                pending.referenced.len(),
+                first.join(", ")
+            )
+        };
+        let mut entry = cx.entry(ti, &id, Action::Other, Status::Warning);
+        entry.provisioning_steps.push(step(
+            "ResolveReferences",
+            StepType::ReferenceResolution,
+            StepStatus::Warning,
+            description,
+        ));
+        let mut o = Outcome::new(ti, id);
+        o.log = Some(entry);
+        outcomes.push(o);
+    }
+    lock(&cx.new_pending).clear();
+    if outcomes.is_empty() {
+        return Ok(());
+    }
+    for chunk in chunk_outcomes(outcomes, cx.eng.job.page_size) {
+        cx.commit_outcomes(chunk, None).await?;
+    }
+    Ok(())
+}

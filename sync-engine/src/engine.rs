@@ -1,0 +1,409 @@
+//! [`SyncEngine`]: a job bound to its source, target, state store and clock, and the entry
+//! points — [`SyncEngine::run_cycle`] and [`SyncEngine::provision_on_demand`].
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use connectors::state::records::{Escrow, Intent, PendingReference, StagedDelete, job_type_prefix};
+use connectors::state::{KeyRange, Lease, StateStoreExt, Table, Txn};
+use connectors::{
+    Clock, JobId, ObjectType, SourceConnector, StateStore, SystemClock, TargetConnector,
+};
+use scim_model::AttributePath;
+use scoping::CompiledScopingFilter;
+use serde::{Deserialize, Serialize};
+
+use crate::hash::Fnv;
+use crate::job::{Job, ObjectMapping};
+use crate::log::{CycleReport, LogEntry};
+use crate::{Error, Result};
+
+/// The enterprise extension's URN, where the source's `manager` lives.
+pub(crate) const ENTERPRISE: &str = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User";
+
+/// What a restart clears (Graph's `synchronizationJobRestartScope`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[non_exhaustive]
+pub enum ResetScope {
+    /// Forget the watermarks: the next cycle imports and re-evaluates everything, keeping
+    /// the links.
+    Watermark,
+    /// Forget the failed objects waiting for a retry.
+    Escrows,
+    /// Lift the quarantine.
+    QuarantineState,
+    /// All of the above, and the links, intents, held deletions and pending references.
+    Full,
+    /// Apply the disables and deletes held by the deletion threshold.
+    ForceDeletes,
+}
+
+impl std::str::FromStr for ResetScope {
+    type Err = String;
+
+    fn from_str(s: &str) -> std::result::Result<Self, String> {
+        match s.to_ascii_lowercase().as_str() {
+            "watermark" => Ok(ResetScope::Watermark),
+            "escrows" => Ok(ResetScope::Escrows),
+            "quarantinestate" => Ok(ResetScope::QuarantineState),
+            "full" => Ok(ResetScope::Full),
+            "forcedeletes" => Ok(ResetScope::ForceDeletes),
+            _ => Err(format!(
+                "unknown reset scope {s:?} (Watermark, Escrows, QuarantineState, Full, ForceDeletes)"
+            )),
+        }
+    }
+}
+
+/// How to run one cycle.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct RunOptions {
+    /// Compute every action the cycle would take and write nothing (Connect Sync's staging
+    /// mode and "check pending exports").
+    pub preview: bool,
+    /// What to clear before the cycle (a restart).
+    pub reset: Vec<ResetScope>,
+}
+
+impl RunOptions {
+    /// A normal cycle.
+    pub fn new() -> Self {
+        RunOptions::default()
+    }
+
+    /// A preview: nothing is written.
+    #[must_use]
+    pub fn preview(mut self) -> Self {
+        self.preview = true;
+        self
+    }
+
+    /// Clears `scope` before the cycle.
+    #[must_use]
+    pub fn reset(mut self, scope: ResetScope) -> Self {
+        self.reset.push(scope);
+        self
+    }
+}
+
+/// One object mapping, compiled.
+#[derive(Debug)]
+pub(crate) struct TypeCtx {
+    pub mapping: ObjectMapping,
+    pub scope: CompiledScopingFilter,
+    /// The target path written when a manager reference resolves, when the mappings carry
+    /// the manager.
+    pub manager_target: Option<AttributePath>,
+    /// Whether the mappings carry group members (a mapping whose target is `members`).
+    pub members: bool,
+}
+
+impl TypeCtx {
+    pub(crate) fn source_type(&self) -> &ObjectType {
+        &self.mapping.source_object_name
+    }
+
+    pub(crate) fn target_type(&self) -> &ObjectType {
+        &self.mapping.target_object_name
+    }
+}
+
+/// A sync job bound to its connectors: runs cycles and provisions single objects on demand.
+///
+/// The engine knows its connectors only through the `connectors` traits. It holds no state
+/// between calls other than what is in the [`StateStore`], so a process may be killed at any
+/// instant and a new engine on the same store carries on: nothing is lost, nothing is created
+/// twice.
+#[derive(Debug)]
+pub struct SyncEngine {
+    pub(crate) job_id: JobId,
+    pub(crate) job: Job,
+    pub(crate) config_hash: String,
+    pub(crate) types: Vec<TypeCtx>,
+    pub(crate) source: Arc<dyn SourceConnector>,
+    pub(crate) target: Arc<dyn TargetConnector>,
+    pub(crate) state: Arc<dyn StateStore>,
+    pub(crate) clock: Arc<dyn Clock>,
+    pub(crate) holder: String,
+    pub(crate) lease_ttl: Duration,
+    pub(crate) registry: scim_model::SchemaRegistry,
+}
+
+impl SyncEngine {
+    /// Binds a job to its connectors. The clock is the system clock until
+    /// [`SyncEngine::with_clock`].
+    ///
+    /// # Errors
+    ///
+    /// [`Error::InvalidJob`] when the job does not check (see [`Job::check`]).
+    pub fn new(
+        job_id: JobId,
+        job: Job,
+        source: Arc<dyn SourceConnector>,
+        target: Arc<dyn TargetConnector>,
+        state: Arc<dyn StateStore>,
+    ) -> Result<Self> {
+        job.check()?;
+        let scopes = job.compiled_scopes()?;
+        let types = job
+            .object_mappings
+            .iter()
+            .cloned()
+            .zip(scopes)
+            .map(|(mapping, scope)| {
+                let manager_target = manager_target(&mapping);
+                let members = mapping
+                    .attribute_mappings
+                    .mappings()
+                    .any(|m| m.target_attribute.eq_ignore_ascii_case("members"));
+                TypeCtx {
+                    mapping,
+                    scope,
+                    manager_target,
+                    members,
+                }
+            })
+            .collect();
+        let config_hash = config_hash(&job)?;
+        Ok(SyncEngine {
+            job_id,
+            job,
+            config_hash,
+            types,
+            source,
+            target,
+            state,
+            clock: Arc::new(SystemClock),
+            holder: format!("idflow-sync-{}", std::process::id()),
+            lease_ttl: Duration::from_secs(600),
+            registry: scim_model::SchemaRegistry::default(),
+        })
+    }
+
+    /// Uses `clock` for time (escrow retries, quarantine, log times).
+    #[must_use]
+    pub fn with_clock(mut self, clock: Arc<dyn Clock>) -> Self {
+        self.clock = clock;
+        self
+    }
+
+    /// Names this engine's holder of the job's lease (default: `idflow-sync-<pid>`).
+    #[must_use]
+    pub fn with_holder(mut self, holder: impl Into<String>) -> Self {
+        self.holder = holder.into();
+        self
+    }
+
+    /// The job.
+    pub fn job(&self) -> &Job {
+        &self.job
+    }
+
+    /// The job's id.
+    pub fn job_id(&self) -> &JobId {
+        &self.job_id
+    }
+
+    /// The hash of the scoping filters and mappings the stored state is bound to; a change
+    /// makes the next cycle a full one.
+    pub fn config_hash(&self) -> &str {
+        &self.config_hash
+    }
+
+    /// Runs one cycle.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Connector`] when the cycle had to stop: the source could not be read, the
+    /// state store failed, or the lease was lost. Work committed before stays committed and
+    /// the watermark never passes work that was not done, so running again is always safe.
+    /// A fatal target error is not an `Err`: it ends the cycle with the job quarantined.
+    pub async fn run_cycle(&self, options: &RunOptions) -> Result<CycleReport> {
+        crate::cycle::run(self, options).await
+    }
+
+    /// Runs one source object through the same path as a cycle (import, scope, match,
+    /// action, references), now, and returns its log entries. A held deletion of this object
+    /// is applied: on demand is a person's explicit request.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::UnknownObjectType`] when the job does not map `object_type`;
+    /// [`Error::Connector`] as for [`SyncEngine::run_cycle`]. An object the source does not
+    /// have is processed as deleted at the source.
+    pub async fn provision_on_demand(
+        &self,
+        object_type: &ObjectType,
+        id: &connectors::SourceId,
+    ) -> Result<Vec<LogEntry>> {
+        crate::cycle::on_demand(self, object_type, id).await
+    }
+
+    /// The log entries of one cycle (by number), oldest first.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Connector`] when the store fails or an entry cannot be read.
+    pub async fn log_of_cycle(&self, cycle: u64) -> Result<Vec<LogEntry>> {
+        let mut out: Vec<LogEntry> = Vec::new();
+        loop {
+            let after = if out.is_empty() {
+                None
+            } else {
+                Some(out.len() as u64 - 1)
+            };
+            let page: Vec<LogEntry> = self
+                .state
+                .log_of_cycle(&self.job_id, cycle, after, 1000)
+                .await
+                .map_err(|e| Error::connector("reading the provisioning log", e))?;
+            let done = page.len() < 1000;
+            out.extend(page);
+            if done {
+                return Ok(out);
+            }
+        }
+    }
+
+    /// The log entries of one source object, oldest first.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Connector`] when the store fails or an entry cannot be read.
+    pub async fn log_of_object(
+        &self,
+        object_type: &ObjectType,
+        id: &connectors::SourceId,
+    ) -> Result<Vec<LogEntry>> {
+        self.state
+            .log_of_object(&self.job_id, object_type, id, 100_000)
+            .await
+            .map_err(|e| Error::connector("reading the provisioning log", e))
+    }
+
+    /// The objects waiting in escrow for a retry, of one source object type.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Connector`] when the store fails.
+    pub async fn escrows(&self, object_type: &ObjectType) -> Result<Vec<Escrow>> {
+        self.records(Table::ESCROWS, object_type).await
+    }
+
+    /// The disables and deletes held by the deletion threshold, of one source object type.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Connector`] when the store fails.
+    pub async fn staged_deletes(&self, object_type: &ObjectType) -> Result<Vec<StagedDelete>> {
+        self.records(Table::STAGED_DELETES, object_type).await
+    }
+
+    /// The references waiting for their objects, of one source object type.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Connector`] when the store fails.
+    pub async fn pending_references(
+        &self,
+        object_type: &ObjectType,
+    ) -> Result<Vec<PendingReference>> {
+        self.records(Table::PENDING_REFERENCES, object_type).await
+    }
+
+    /// The creates started and not yet confirmed, of one source object type.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Connector`] when the store fails.
+    pub async fn intents(&self, object_type: &ObjectType) -> Result<Vec<Intent>> {
+        self.records(Table::INTENTS, object_type).await
+    }
+
+    pub(crate) async fn records<T: serde::de::DeserializeOwned + Send>(
+        &self,
+        table: Table,
+        object_type: &ObjectType,
+    ) -> Result<Vec<T>> {
+        let range = KeyRange::prefix(job_type_prefix(&self.job_id, object_type).into_bytes());
+        let mut out = Vec::new();
+        let mut range = range;
+        loop {
+            let rows = self
+                .state
+                .scan(table, &range, 1000)
+                .await
+                .map_err(|e| Error::connector(format!("reading {}", table.name()), e))?;
+            let done = rows.len() < 1000;
+            let last = rows.last().map(|(k, _)| k.clone());
+            for (k, v) in rows {
+                let value = serde_json::from_slice(&v).map_err(|e| {
+                    Error::connector(
+                        format!("reading {}", table.name()),
+                        connectors::Error::Corrupt {
+                            table: table.name().to_owned(),
+                            key: String::from_utf8_lossy(&k).into_owned(),
+                            message: e.to_string(),
+                        },
+                    )
+                })?;
+                out.push(value);
+            }
+            match (done, last) {
+                (false, Some(last)) => range = range.after(last),
+                _ => return Ok(out),
+            }
+        }
+    }
+
+    pub(crate) async fn acquire(&self) -> Result<Lease> {
+        self.state
+            .acquire_lease(&self.job_id, &self.holder, self.clock.now(), self.lease_ttl)
+            .await
+            .map_err(|e| Error::connector("acquiring the job's lease", e))
+    }
+
+    pub(crate) async fn commit(&self, txn: Txn, during: &str) -> Result<()> {
+        if txn.is_empty() {
+            return Ok(());
+        }
+        txn.commit(self.state.as_ref())
+            .await
+            .map_err(|e| Error::connector(during.to_owned(), e))
+    }
+
+    pub(crate) fn type_index(&self, source_type: &ObjectType) -> Option<usize> {
+        self.types
+            .iter()
+            .position(|t| t.source_type() == source_type)
+    }
+}
+
+/// The target path of the mapping that carries the manager: a mapping whose source reads
+/// `manager` (a Direct path) and whose target names `manager`.
+fn manager_target(mapping: &ObjectMapping) -> Option<AttributePath> {
+    mapping
+        .attribute_mappings
+        .mappings()
+        .find(|m| {
+            let target = m.target_attribute.to_ascii_lowercase();
+            target.ends_with(":manager")
+                || target.ends_with(":manager.value")
+                || target == "manager"
+                || target == "manager.value"
+        })
+        .and_then(|m| AttributePath::parse(&m.target_attribute).ok())
+}
+
+fn config_hash(job: &Job) -> Result<String> {
+    let mut h = Fnv::new();
+    for m in &job.object_mappings {
+        h = h
+            .json(&serde_json::to_value(&m.source_object_name)?)
+            .json(&serde_json::to_value(&m.target_object_name)?)
+            .json(&serde_json::to_value(&m.scope)?)
+            .json(&serde_json::to_value(&m.attribute_mappings)?);
+    }
+    Ok(h.hex())
+}
