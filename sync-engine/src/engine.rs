@@ -151,7 +151,13 @@ impl SyncEngine {
             .iter()
             .cloned()
             .zip(scopes)
-            .map(|(mapping, scope)| {
+            .map(|(mut mapping, scope)| {
+                // A create starts from an empty resource of the target type's core schema.
+                if mapping.target_object_name == ObjectType::GROUP {
+                    mapping.attribute_mappings = mapping
+                        .attribute_mappings
+                        .with_target_schema("urn:ietf:params:scim:schemas:core:2.0:Group");
+                }
                 let manager_target = manager_target(&mapping);
                 let members = mapping
                     .attribute_mappings

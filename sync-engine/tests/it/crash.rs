@@ -1,0 +1,219 @@
+//! The engine's promise, as a property: over random change sequences, with the target
+//! failing at random (before or after acting) and the process "killed" at random points (a
+//! state commit that fails, before or after it lands, ends the run exactly as a kill there
+//! would: the store holds only what was committed), repeated runs end with the target the
+//! source asks for — each in-scope person exactly once, with their current values; nobody
+//! created twice; nothing lost.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+use connectors::testing::{FailurePlan, Flaky};
+use connectors::{MemoryDirectory, MemoryStateStore, ObjectType, TargetConnector};
+use proptest::prelude::*;
+use scim_model::Resource;
+use serde_json::{Value, json};
+
+use crate::support::*;
+
+#[derive(Clone, Debug)]
+enum Op {
+    Hire(u8, bool),
+    Move(u8, bool),
+    Rename(u8, u8),
+    Fire(u8),
+    Cycle {
+        target_seed: u64,
+        target_p: u8,
+        after: bool,
+        crash_at: Option<u8>,
+        crash_after: bool,
+    },
+}
+
+fn op() -> impl Strategy<Value = Op> {
+    prop_oneof![
+        3 => (0u8..12, any::<bool>()).prop_map(|(i, s)| Op::Hire(i, s)),
+        2 => (0u8..12, any::<bool>()).prop_map(|(i, s)| Op::Move(i, s)),
+        2 => (0u8..12, 0u8..4).prop_map(|(i, n)| Op::Rename(i, n)),
+        1 => (0u8..12).prop_map(Op::Fire),
+        3 => (any::<u64>(), 0u8..40, any::<bool>(), proptest::option::of(1u8..12), any::<bool>())
+            .prop_map(|(target_seed, target_p, after, crash_at, crash_after)| Op::Cycle { target_seed, target_p, after, crash_at, crash_after }),
+    ]
+}
+
+struct Hr {
+    dir: Arc<MemoryDirectory>,
+    ids: BTreeMap<u8, String>,
+}
+
+fn dept(in_scope: bool) -> &'static str {
+    if in_scope {
+        "Engineering"
+    } else {
+        "Contractors"
+    }
+}
+
+fn apply(hr: &mut Hr, op: &Op) {
+    let ent_dept = format!("{ENT}:department");
+    match *op {
+        Op::Hire(i, s) if !hr.ids.contains_key(&i) => {
+            let r = user(&format!("p{i}@example.com"), dept(s));
+            let id = block(hr.dir.create(&ObjectType::USER, &r, None))
+                .unwrap()
+                .id;
+            hr.ids.insert(i, id.into_string());
+        }
+        Op::Move(i, s) => {
+            if let Some(id) = hr.ids.get(&i) {
+                let p = scim_model::patch::PatchOp::new().replace(
+                    scim_model::AttributePath::parse(&ent_dept).unwrap(),
+                    json!(dept(s)),
+                );
+                block(
+                    hr.dir
+                        .patch(&ObjectType::USER, &id.as_str().into(), &p, None),
+                )
+                .unwrap();
+            }
+        }
+        Op::Rename(i, n) => {
+            if let Some(id) = hr.ids.get(&i) {
+                let p = scim_model::patch::PatchOp::new().replace(
+                    scim_model::AttributePath::new("displayName"),
+                    json!(format!("name {n}")),
+                );
+                block(
+                    hr.dir
+                        .patch(&ObjectType::USER, &id.as_str().into(), &p, None),
+                )
+                .unwrap();
+            }
+        }
+        Op::Fire(i) => {
+            if let Some(id) = hr.ids.remove(&i) {
+                block(hr.dir.delete(&ObjectType::USER, &id.as_str().into(), None)).unwrap();
+            }
+        }
+        _ => {}
+    }
+}
+
+fn run_cycle(
+    w: &World,
+    hr: &Hr,
+    target: Arc<dyn TargetConnector>,
+    state: Arc<dyn connectors::StateStore>,
+) {
+    let engine = w.engine_with(
+        user_job(json!({"deletionThreshold": null, "pageSize": 3})),
+        hr.dir.clone(),
+        target,
+        state,
+    );
+    // A failed run is a crash: whatever it committed stays, the rest is gone.
+    let _ = block(engine.run_cycle(&sync_engine::RunOptions::new()));
+}
+
+/// The target the source asks for: every in-scope person once, active, with their values;
+/// everyone else absent or disabled; no externalId twice.
+fn check(w: &World, hr: &Hr) -> Result<(), TestCaseError> {
+    let target: Vec<Resource> = w.target.snapshot(&ObjectType::USER);
+    let mut by_key: BTreeMap<String, Vec<&Resource>> = BTreeMap::new();
+    for r in &target {
+        let key = r
+            .get("userName")
+            .and_then(Value::as_str)
+            .unwrap_or("")
+            .to_owned();
+        by_key.entry(key).or_default().push(r);
+    }
+    for (k, v) in &by_key {
+        prop_assert!(v.len() == 1, "{} created {} times", k, v.len());
+    }
+    for id in hr.ids.values() {
+        let source = w.hr.resource(&ObjectType::USER, id).unwrap();
+        let name = source.get("userName").and_then(Value::as_str).unwrap();
+        let in_scope = department(&source).as_deref() == Some("Engineering");
+        match by_key.get(name) {
+            Some(t) if in_scope => {
+                prop_assert_eq!(active(t[0]), Some(true), "{} should be active", name);
+                prop_assert_eq!(
+                    t[0].get("displayName"),
+                    source.get("displayName"),
+                    "{} values",
+                    name
+                );
+                prop_assert_eq!(department(t[0]), department(&source));
+            }
+            None if in_scope => prop_assert!(false, "{} is missing", name),
+            Some(t) => prop_assert_eq!(
+                active(t[0]),
+                Some(false),
+                "{} out of scope but active",
+                name
+            ),
+            None => {}
+        }
+    }
+    // Fired people are gone (the job may delete).
+    let live: Vec<String> = hr
+        .ids
+        .values()
+        .map(|id| {
+            w.hr.resource(&ObjectType::USER, id)
+                .unwrap()
+                .get("userName")
+                .and_then(Value::as_str)
+                .unwrap()
+                .to_owned()
+        })
+        .collect();
+    for k in by_key.keys() {
+        prop_assert!(
+            live.contains(k),
+            "{} was fired but is still in the target",
+            k
+        );
+    }
+    Ok(())
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 48, .. ProptestConfig::default() })]
+
+    #[test]
+    fn kills_and_failures_anywhere_never_lose_or_duplicate(ops in proptest::collection::vec(op(), 1..40)) {
+        let w = World::new();
+        let mut hr = Hr { dir: w.hr.clone(), ids: BTreeMap::new() };
+        let store = MemoryStateStore::new();
+        for op in &ops {
+            apply(&mut hr, op);
+            if let Op::Cycle { target_seed, target_p, after, crash_at, crash_after } = *op {
+                let mut plan = FailurePlan::probability(f64::from(target_p) / 100.0, target_seed);
+                plan = if target_seed % 3 == 0 { plan.permanent() } else { plan.temporary(None) };
+                if after { plan = plan.after() }
+                let target = Arc::new(Flaky::new(w.target.clone(), plan));
+                let state_plan = match crash_at {
+                    Some(n) => {
+                        let p = FailurePlan::calls([u64::from(n)]).only(["commit"]).permanent();
+                        if crash_after { p.after() } else { p }
+                    }
+                    None => FailurePlan::never(),
+                };
+                let state = Arc::new(Flaky::new(store.clone(), state_plan));
+                run_cycle(&w, &hr, target, state);
+                // Time passes between runs: leases expire, escrows come due.
+                w.clock.advance(Duration::from_secs(25 * 3600));
+            }
+        }
+        // Healed: run until quiet (escrows retried, intents resolved, references written).
+        for _ in 0..4 {
+            run_cycle(&w, &hr, w.target.clone(), Arc::new(store.clone()));
+            w.clock.advance(Duration::from_secs(25 * 3600));
+        }
+        check(&w, &hr)?;
+    }
+}

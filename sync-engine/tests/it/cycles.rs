@@ -1,0 +1,409 @@
+//! Initial and delta cycles, scope, matching, updates, leaving scope, deletes.
+
+use connectors::{ObjectType, TargetConnector};
+use serde_json::{Value, json};
+use sync_engine::{Action, CycleKind, Job, Status};
+
+use crate::support::*;
+
+#[test]
+fn the_first_cycle_creates_what_is_in_scope_and_says_why_the_rest_is_skipped() {
+    let w = World::new();
+    w.hire("ada@example.com", "Engineering");
+    w.hire("bob@example.com", "Sales");
+    w.hire("carl@example.com", "Contractors");
+    let engine = w.engine(user_job(json!({})));
+    let report = w.run(&engine);
+    assert_eq!(report.cycle.kind, CycleKind::Initial);
+    assert_eq!(report.summary.created, 2);
+    assert_eq!(report.summary.skipped, 1);
+    assert_eq!(w.target.len(&ObjectType::USER), 2);
+    let ada = w.target_user("ada@example.com").unwrap();
+    assert_eq!(department(&ada).as_deref(), Some("Engineering"));
+    let skipped = report
+        .log
+        .iter()
+        .find(|e| e.status == Status::Skipped)
+        .unwrap();
+    let scoping = &skipped.provisioning_steps[1].description;
+    assert!(
+        scoping.contains("NOT EQUALS 'Contractors' failed"),
+        "the explanation names the clause: {scoping}"
+    );
+    let created = report
+        .log
+        .iter()
+        .find(|e| e.action == Action::Create)
+        .unwrap();
+    assert!(!created.target_identity.id.is_empty());
+    assert!(
+        created
+            .modified_properties
+            .iter()
+            .any(|p| p.display_name == "userName" && p.old_value.is_none()),
+        "{:?}",
+        created.modified_properties
+    );
+}
+
+#[test]
+fn a_delta_cycle_touches_only_what_changed_and_sends_only_changed_attributes() {
+    let w = World::new();
+    let ada = w.hire("ada@example.com", "Engineering");
+    w.hire("bob@example.com", "Sales");
+    let engine = w.engine(user_job(json!({})));
+    w.run(&engine);
+    let quiet = w.run(&engine);
+    assert_eq!(quiet.cycle.kind, CycleKind::Delta);
+    assert!(quiet.log.is_empty(), "nothing changed: {:?}", quiet.log);
+
+    w.set(
+        &ObjectType::USER,
+        &ada,
+        &format!("{ENT}:department"),
+        json!("Research"),
+    );
+    let report = w.run(&engine);
+    assert_eq!(report.cycle.kind, CycleKind::Delta);
+    assert_eq!(actions(&report), ["Update/Success"]);
+    let props = &report.log[0].modified_properties;
+    assert_eq!(props.len(), 1, "{props:?}");
+    assert_eq!(props[0].old_value.as_deref(), Some("Engineering"));
+    assert_eq!(props[0].new_value.as_deref(), Some("Research"));
+    assert_eq!(
+        department(&w.target_user("ada@example.com").unwrap()).as_deref(),
+        Some("Research")
+    );
+}
+
+#[test]
+fn replaying_the_same_changes_writes_nothing() {
+    let w = World::new();
+    w.hire("ada@example.com", "Engineering");
+    let engine = w.engine(user_job(json!({})));
+    w.run(&engine);
+    // Forget the watermark (a restart): everything is read again, and matched by link.
+    let report = block(
+        engine.run_cycle(&sync_engine::RunOptions::new().reset(sync_engine::ResetScope::Watermark)),
+    )
+    .unwrap();
+    assert_eq!(report.cycle.kind, CycleKind::Full);
+    assert_eq!(report.summary.created + report.summary.updated, 0);
+    assert_eq!(w.target.len(&ObjectType::USER), 1);
+}
+
+#[test]
+fn leaving_scope_disables_and_returning_re_enables_through_the_link() {
+    let w = World::new();
+    let ada = w.hire("ada@example.com", "Engineering");
+    let engine = w.engine(user_job(json!({})));
+    w.run(&engine);
+    let id_before = w
+        .target_user("ada@example.com")
+        .unwrap()
+        .id()
+        .unwrap()
+        .to_owned();
+
+    w.set(
+        &ObjectType::USER,
+        &ada,
+        &format!("{ENT}:department"),
+        json!("Contractors"),
+    );
+    let out = w.run(&engine);
+    assert_eq!(actions(&out), ["Disable/Success"]);
+    assert_eq!(out.summary.disabled, 1);
+    assert!(
+        out.log[0]
+            .provisioning_steps
+            .iter()
+            .any(|s| s.description.contains("left scope"))
+    );
+    assert_eq!(
+        active(&w.target_user("ada@example.com").unwrap()),
+        Some(false)
+    );
+
+    w.set(
+        &ObjectType::USER,
+        &ada,
+        &format!("{ENT}:department"),
+        json!("Engineering"),
+    );
+    let back = w.run(&engine);
+    assert_eq!(actions(&back), ["Update/Success"]);
+    let again = w.target_user("ada@example.com").unwrap();
+    assert_eq!(active(&again), Some(true));
+    assert_eq!(
+        again.id(),
+        Some(id_before.as_str()),
+        "a rehire is never created again"
+    );
+    assert_eq!(w.target.len(&ObjectType::USER), 1);
+}
+
+#[test]
+fn out_of_scope_delete_and_skip_are_honoured() {
+    for (policy, expect_present, expect_action) in [
+        ("Delete", false, "Delete/Success"),
+        ("Skip", true, "Other/Skipped"),
+    ] {
+        let w = World::new();
+        let ada = w.hire("ada@example.com", "Engineering");
+        let engine = w.engine(user_job(json!({"outOfScope": policy})));
+        w.run(&engine);
+        w.set(
+            &ObjectType::USER,
+            &ada,
+            &format!("{ENT}:department"),
+            json!("Contractors"),
+        );
+        let out = w.run(&engine);
+        assert_eq!(actions(&out), [expect_action], "{policy}");
+        let present = w.target_user("ada@example.com");
+        assert_eq!(present.is_some(), expect_present, "{policy}");
+        if let Some(r) = present {
+            assert_eq!(active(&r), Some(true), "Skip leaves the object alone");
+        }
+    }
+}
+
+#[test]
+fn deleted_at_the_source_is_deleted_or_disabled_by_flow_types() {
+    let w = World::new();
+    let ada = w.hire("ada@example.com", "Engineering");
+    let engine = w.engine(user_job(json!({})));
+    w.run(&engine);
+    w.fire(&ada);
+    let out = w.run(&engine);
+    assert_eq!(actions(&out), ["Delete/Success"]);
+    assert!(w.target_user("ada@example.com").is_none());
+
+    let w = World::new();
+    let ada = w.hire("ada@example.com", "Engineering");
+    let mut job = user_job(json!({}));
+    job.object_mappings[0].flow_types = vec![
+        sync_engine::FlowAction::Add,
+        sync_engine::FlowAction::Update,
+    ];
+    let engine = w.engine(job);
+    w.run(&engine);
+    w.fire(&ada);
+    let out = w.run(&engine);
+    assert_eq!(actions(&out), ["Disable/Success"]);
+    assert_eq!(
+        active(&w.target_user("ada@example.com").unwrap()),
+        Some(false)
+    );
+}
+
+#[test]
+fn matching_finds_existing_objects_case_insensitively_and_never_guesses() {
+    let w = World::new();
+    // Already in the target, with another case.
+    block(
+        w.target
+            .create(&ObjectType::USER, &user("ADA@example.com", "Old"), None),
+    )
+    .unwrap();
+    w.hire("ada@example.com", "Engineering");
+    let engine = w.engine(user_job(json!({})));
+    let out = w.run(&engine);
+    assert_eq!(out.summary.created, 0);
+    assert_eq!(actions(&out), ["Update/Success"]);
+    assert!(
+        out.log[0]
+            .provisioning_steps
+            .iter()
+            .any(|s| s.description.starts_with("Matched target object")),
+        "{:?}",
+        out.log[0].provisioning_steps
+    );
+    assert_eq!(w.target.len(&ObjectType::USER), 1);
+
+    // Two candidates: an error on that object, nothing created.
+    let w = World::new();
+    let mut a = user("x@example.com", "A");
+    a.set("displayName", Value::from("one"));
+    block(w.target.create(&ObjectType::USER, &a, None)).unwrap();
+    let job: Job = serde_json::from_value(json!({"objectMappings": [{
+        "sourceObjectName": "User", "targetObjectName": "User",
+        "attributeMappings": [
+            {"targetAttribute": "userName", "source": {"type": "Direct", "path": "userName"}},
+            {"targetAttribute": "title", "source": {"type": "Direct", "path": "title"}, "matchingPriority": 1}
+        ]}]}))
+    .unwrap();
+    for n in ["p@example.com", "q@example.com"] {
+        let mut u = user(n, "A");
+        u.set("title", Value::from("Engineer"));
+        block(w.target.create(&ObjectType::USER, &u, None)).unwrap();
+    }
+    let mut u = user("r@example.com", "A");
+    u.set("title", Value::from("Engineer"));
+    block(w.hr.create(&ObjectType::USER, &u, None)).unwrap();
+    let engine = w.engine(job);
+    let out = w.run(&engine);
+    assert_eq!(actions(&out), ["Other/Failure"]);
+    let info = out.log[0].status_info.as_ref().unwrap();
+    assert_eq!(info.error_code, "MultipleMatches");
+    assert_eq!(w.target.len(&ObjectType::USER), 3);
+    assert_eq!(out.summary.escrowed, 1);
+}
+
+#[test]
+fn a_target_object_linked_to_another_source_object_is_never_matched() {
+    let w = World::new();
+    let first = w.hire("ada@example.com", "Engineering");
+    let engine = w.engine(user_job(json!({})));
+    w.run(&engine);
+    // HR renames the first person and hires another with the old userName.
+    w.set(
+        &ObjectType::USER,
+        &first,
+        "userName",
+        json!("ada.lovelace@example.com"),
+    );
+    w.hire("ada@example.com", "Sales");
+    let out = w.run(&engine);
+    assert_eq!(out.summary.created, 1, "{:?}", out.log);
+    assert_eq!(w.target.len(&ObjectType::USER), 2);
+    assert!(w.target_user("ada.lovelace@example.com").is_some());
+    assert_eq!(
+        department(&w.target_user("ada@example.com").unwrap()).as_deref(),
+        Some("Sales")
+    );
+}
+
+#[test]
+fn a_changed_mapping_makes_the_next_cycle_full_without_duplicates() {
+    let w = World::new();
+    w.hire("ada@example.com", "Engineering");
+    let engine = w.engine(user_job(json!({})));
+    w.run(&engine);
+    let mut job = user_job(json!({}));
+    job.object_mappings[0].attribute_mappings = serde_json::from_value(json!([
+        {"targetAttribute": "userName", "source": {"type": "Direct", "path": "userName"}, "matchingPriority": 1},
+        {"targetAttribute": "title", "source": {"type": "Constant", "value": "Staff"}}
+    ]))
+    .unwrap();
+    let engine = w.engine(job);
+    let out = w.run(&engine);
+    assert_eq!(out.cycle.kind, CycleKind::Full);
+    assert_eq!(actions(&out), ["Update/Success"]);
+    let ada = w.target_user("ada@example.com").unwrap();
+    assert_eq!(ada.get("title"), Some(&json!("Staff")));
+    assert_eq!(w.target.len(&ObjectType::USER), 1);
+}
+
+#[test]
+fn a_source_without_delta_is_diffed_against_fingerprints() {
+    let w = World::new();
+    let hr = std::sync::Arc::new(connectors::MemoryDirectory::builder().delta(false).build());
+    let mk = |n: &str, d: &str| {
+        block(hr.create(&ObjectType::USER, &user(n, d), None))
+            .unwrap()
+            .id
+            .to_string()
+    };
+    let ada = mk("ada@example.com", "Engineering");
+    let bob = mk("bob@example.com", "Sales");
+    for i in 0..20 {
+        mk(&format!("u{i}@example.com"), "Sales");
+    }
+    let engine = w.engine_with(
+        user_job(json!({})),
+        hr.clone(),
+        w.target.clone(),
+        std::sync::Arc::new(w.state.clone()),
+    );
+    assert_eq!(w.run(&engine).summary.created, 22);
+    let p = scim_model::patch::PatchOp::new().replace(
+        scim_model::AttributePath::parse("displayName").unwrap(),
+        json!("Ada L."),
+    );
+    block(hr.patch(&ObjectType::USER, &ada.as_str().into(), &p, None)).unwrap();
+    block(hr.delete(&ObjectType::USER, &bob.as_str().into(), None)).unwrap();
+    let out = w.run(&engine);
+    assert_eq!(out.cycle.kind, CycleKind::Delta);
+    assert_eq!(actions(&out), ["Delete/Success", "Update/Success"]);
+    assert!(w.target_user("bob@example.com").is_none());
+}
+
+#[test]
+fn an_empty_import_while_objects_are_linked_deletes_nothing() {
+    let w = World::new();
+    let hr = std::sync::Arc::new(connectors::MemoryDirectory::builder().delta(false).build());
+    let ada = block(hr.create(&ObjectType::USER, &user("ada@example.com", "Eng"), None))
+        .unwrap()
+        .id;
+    let engine = w.engine_with(
+        user_job(json!({})),
+        hr.clone(),
+        w.target.clone(),
+        std::sync::Arc::new(w.state.clone()),
+    );
+    w.run(&engine);
+    block(hr.delete(&ObjectType::USER, &ada, None)).unwrap();
+    let out = w.run(&engine);
+    assert_eq!(out.summary.deleted + out.summary.disabled, 0);
+    assert!(
+        out.notes.iter().any(|n| n.contains("failed import")),
+        "{:?}",
+        out.notes
+    );
+    assert_eq!(
+        active(&w.target_user("ada@example.com").unwrap()),
+        Some(true)
+    );
+}
+
+#[test]
+fn the_log_is_queryable_by_cycle_and_by_object() {
+    let w = World::new();
+    let ada = w.hire("ada@example.com", "Engineering");
+    w.hire("bob@example.com", "Sales");
+    let engine = w.engine(user_job(json!({})));
+    let first = w.run(&engine);
+    w.set(&ObjectType::USER, &ada, "displayName", json!("Ada"));
+    let second = w.run(&engine);
+    let by_cycle = block(engine.log_of_cycle(first.cycle.number)).unwrap();
+    assert_eq!(by_cycle, first.log);
+    assert_eq!(
+        block(engine.log_of_cycle(second.cycle.number)).unwrap(),
+        second.log
+    );
+    let by_object = block(engine.log_of_object(&ObjectType::USER, &ada.as_str().into())).unwrap();
+    let seen: Vec<Action> = by_object.iter().map(|e| e.action).collect();
+    assert_eq!(seen, [Action::Create, Action::Update]);
+    assert!(by_object.iter().all(|e| e.source_identity.id == ada));
+}
+
+#[test]
+fn the_log_entry_serialises_with_entras_field_names() {
+    let w = World::new();
+    w.hire("ada@example.com", "Engineering");
+    let engine = w.engine(user_job(json!({})));
+    let report = w.run(&engine);
+    let v = serde_json::to_value(&report).unwrap();
+    for key in ["cycle", "summary", "quarantine", "log"] {
+        assert!(v.get(key).is_some(), "{key} in {v}");
+    }
+    let entry = &v["log"][0];
+    for key in [
+        "sourceIdentity",
+        "targetIdentity",
+        "action",
+        "status",
+        "provisioningSteps",
+        "modifiedProperties",
+    ] {
+        assert!(entry.get(key).is_some(), "{key} in {entry}");
+    }
+    assert_eq!(
+        entry["provisioningSteps"][0]["provisioningStepType"],
+        "import"
+    );
+    assert_eq!(v["cycle"]["kind"], "initial");
+    assert_eq!(v["summary"]["stagedDeletes"], 0);
+}

@@ -1,0 +1,9 @@
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+//! Behaviour tests of the sync engine, against the reference connectors.
+
+mod crash;
+mod cycles;
+mod failures;
+mod operations;
+mod references;
+mod support;

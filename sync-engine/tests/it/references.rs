@@ -1,0 +1,222 @@
+//! Managers and group members resolve through the link table and wait, never dropped.
+
+use std::sync::Arc;
+
+use connectors::testing::Recording;
+use connectors::{MemoryStateStore, ObjectType};
+use serde_json::{Value, json};
+
+use crate::support::*;
+
+fn manager_of(r: &scim_model::Resource) -> Option<String> {
+    r.attribute(Some(ENT), "manager")
+        .and_then(|m| m.get("value"))
+        .and_then(Value::as_str)
+        .map(str::to_owned)
+}
+
+#[test]
+fn a_manager_processed_later_in_the_cycle_is_written_when_it_appears() {
+    let w = World::new();
+    // The report is hired first, so it is processed before its manager.
+    let report_id = w.hire("ria@example.com", "Engineering");
+    let boss_id = w.hire("boss@example.com", "Engineering");
+    w.set(
+        &ObjectType::USER,
+        &report_id,
+        &format!("{ENT}:manager"),
+        json!({"value": boss_id}),
+    );
+    let engine = w.engine(user_job(json!({"pageSize": 1})));
+    let out = w.run(&engine);
+    assert_eq!(out.summary.created, 2);
+    let boss = w.target_user("boss@example.com").unwrap();
+    let ria = w.target_user("ria@example.com").unwrap();
+    assert_eq!(
+        manager_of(&ria).as_deref(),
+        boss.id(),
+        "the target id, not the HR id"
+    );
+    assert!(
+        block(engine.pending_references(&ObjectType::USER))
+            .unwrap()
+            .is_empty()
+    );
+    assert!(out.log.iter().any(|e| {
+        e.provisioning_steps
+            .iter()
+            .any(|s| s.provisioning_step_type == sync_engine::StepType::ReferenceResolution)
+    }));
+}
+
+#[test]
+fn a_manager_out_of_scope_is_reported_and_resolved_when_it_comes_into_scope() {
+    let w = World::new();
+    let boss_id = w.hire("boss@example.com", "Contractors");
+    let ria_id = w.hire("ria@example.com", "Engineering");
+    w.set(
+        &ObjectType::USER,
+        &ria_id,
+        &format!("{ENT}:manager"),
+        json!({"value": boss_id}),
+    );
+    let engine = w.engine(user_job(json!({})));
+    let out = w.run(&engine);
+    let warning = out
+        .log
+        .iter()
+        .find(|e| e.status == sync_engine::Status::Warning)
+        .expect("a warning on the user");
+    assert_eq!(warning.source_identity.id, ria_id);
+    assert!(
+        warning.provisioning_steps[0]
+            .description
+            .contains("out of scope"),
+        "{:?}",
+        warning.provisioning_steps
+    );
+    assert_eq!(manager_of(&w.target_user("ria@example.com").unwrap()), None);
+    assert_eq!(
+        block(engine.pending_references(&ObjectType::USER))
+            .unwrap()
+            .len(),
+        1
+    );
+
+    // Days later the manager comes into scope: the waiting reference is written.
+    w.set(
+        &ObjectType::USER,
+        &boss_id,
+        &format!("{ENT}:department"),
+        json!("Engineering"),
+    );
+    w.run(&engine);
+    let boss = w.target_user("boss@example.com").unwrap();
+    assert_eq!(
+        manager_of(&w.target_user("ria@example.com").unwrap()).as_deref(),
+        boss.id()
+    );
+    assert!(
+        block(engine.pending_references(&ObjectType::USER))
+            .unwrap()
+            .is_empty()
+    );
+}
+
+#[test]
+fn group_members_flow_as_additions_and_removals() {
+    let w = World::new();
+    let ids: Vec<String> = (0..50)
+        .map(|i| w.hire(&format!("u{i}@example.com"), "Engineering"))
+        .collect();
+    let refs: Vec<&str> = ids.iter().map(String::as_str).collect();
+    let g = w.add_group("Engineers", &refs[..40]);
+    let target = Arc::new(Recording::new(w.target.clone()));
+    let engine = w.engine_with(
+        user_and_group_job(json!({})),
+        w.hr.clone(),
+        target.clone(),
+        Arc::new(w.state.clone()),
+    );
+    let first = w.run(&engine);
+    assert_eq!(first.summary.created, 51);
+    let members = |w: &World| {
+        w.target_group("Engineers")
+            .unwrap()
+            .get("members")
+            .and_then(Value::as_array)
+            .map(Vec::len)
+            .unwrap_or(0)
+    };
+    assert_eq!(members(&w), 40);
+
+    // One member added and one removed at the source: one PATCH with two operations.
+    let add = scim_model::patch::PatchOp::new().add(
+        scim_model::AttributePath::new("members"),
+        json!([{"value": ids[45]}]),
+    );
+    block(connectors::TargetConnector::patch(
+        &*w.hr,
+        &ObjectType::GROUP,
+        &g.as_str().into(),
+        &add,
+        None,
+    ))
+    .unwrap();
+    let remove = scim_model::patch::PatchOp::from_value(&json!({
+        "schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
+        "Operations": [{"op": "remove", "path": format!("members[value eq \"{}\"]", ids[0])}]
+    }))
+    .unwrap();
+    block(connectors::TargetConnector::patch(
+        &*w.hr,
+        &ObjectType::GROUP,
+        &g.as_str().into(),
+        &remove,
+        None,
+    ))
+    .unwrap();
+    target.log().clear();
+    let out = w.run(&engine);
+    assert_eq!(sync_engine_actions(&out), ["Update/Success"]);
+    let patches: Vec<String> = target
+        .calls()
+        .iter()
+        .filter(|c| c.operation == "patch")
+        .map(ToString::to_string)
+        .collect();
+    assert_eq!(patches.len(), 1, "{patches:?}");
+    assert_eq!(members(&w), 40);
+    assert_eq!(
+        target.log().count("get"),
+        0,
+        "a member delta does not read the group: {:?}",
+        target.calls()
+    );
+}
+
+fn sync_engine_actions(r: &sync_engine::CycleReport) -> Vec<String> {
+    actions(r)
+}
+
+#[test]
+fn a_member_not_yet_provisioned_waits_and_is_added_when_it_is() {
+    let w = World::new();
+    let inside = w.hire("in@example.com", "Engineering");
+    let outside = w.hire("out@example.com", "Contractors");
+    w.add_group("Mixed", &[&inside, &outside]);
+    let engine = w.engine(user_and_group_job(json!({})));
+    let out = w.run(&engine);
+    let group = w.target_group("Mixed").unwrap();
+    assert_eq!(
+        group.get("members").and_then(Value::as_array).map(Vec::len),
+        Some(1)
+    );
+    assert!(
+        out.log
+            .iter()
+            .any(|e| e.status == sync_engine::Status::Warning)
+    );
+    let pending = block(engine.pending_references(&ObjectType::GROUP)).unwrap();
+    assert_eq!(pending.len(), 1);
+    assert_eq!(pending[0].referenced, vec![outside.as_str().into()]);
+
+    w.set(
+        &ObjectType::USER,
+        &outside,
+        &format!("{ENT}:department"),
+        json!("Engineering"),
+    );
+    w.run(&engine);
+    let group = w.target_group("Mixed").unwrap();
+    assert_eq!(
+        group.get("members").and_then(Value::as_array).map(Vec::len),
+        Some(2)
+    );
+    assert!(
+        block(engine.pending_references(&ObjectType::GROUP))
+            .unwrap()
+            .is_empty()
+    );
+    let _ = MemoryStateStore::new();
+}
