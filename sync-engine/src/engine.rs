@@ -87,6 +87,35 @@ impl RunOptions {
     }
 }
 
+/// Where a cycle is, for a progress display: called after each committed batch.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Progress {
+    /// The cycle's number.
+    pub cycle: u64,
+    /// The source object type of the batch just committed.
+    pub object_type: ObjectType,
+    /// Objects processed so far in this cycle (all types).
+    pub processed: u64,
+    /// The counts so far.
+    pub summary: crate::log::Summary,
+}
+
+/// Called after a batch's exports and before the state commit that records them — the place
+/// where a target that buffers its writes (a file, a transaction) makes them durable, so the
+/// state never records an export the target could lose.
+pub trait Checkpoint: Send + Sync + std::fmt::Debug {
+    /// Makes the target's writes so far durable.
+    ///
+    /// # Errors
+    ///
+    /// Any error stops the cycle before the state commit (nothing is recorded that the
+    /// target may not have).
+    fn before_commit(&self) -> std::result::Result<(), String>;
+}
+
+type ProgressFn = Arc<dyn Fn(&Progress) + Send + Sync>;
+
 /// One object mapping, compiled.
 #[derive(Debug)]
 pub(crate) struct TypeCtx {
@@ -115,7 +144,6 @@ impl TypeCtx {
 /// between calls other than what is in the [`StateStore`], so a process may be killed at any
 /// instant and a new engine on the same store carries on: nothing is lost, nothing is created
 /// twice.
-#[derive(Debug)]
 pub struct SyncEngine {
     pub(crate) job_id: JobId,
     pub(crate) job: Job,
@@ -128,6 +156,23 @@ pub struct SyncEngine {
     pub(crate) holder: String,
     pub(crate) lease_ttl: Duration,
     pub(crate) registry: scim_model::SchemaRegistry,
+    pub(crate) progress: Option<ProgressFn>,
+    pub(crate) checkpoint: Option<Arc<dyn Checkpoint>>,
+}
+
+impl std::fmt::Debug for SyncEngine {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SyncEngine")
+            .field("job_id", &self.job_id)
+            .field("config_hash", &self.config_hash)
+            .field("source", &self.source.name())
+            .field("target", &self.target.name())
+            .field("state", &self.state.name())
+            .field("holder", &self.holder)
+            .field("progress", &self.progress.is_some())
+            .field("checkpoint", &self.checkpoint)
+            .finish_non_exhaustive()
+    }
 }
 
 impl SyncEngine {
@@ -184,6 +229,8 @@ impl SyncEngine {
             holder: format!("idflow-sync-{}", std::process::id()),
             lease_ttl: Duration::from_secs(600),
             registry: scim_model::SchemaRegistry::default(),
+            progress: None,
+            checkpoint: None,
         })
     }
 
@@ -198,6 +245,21 @@ impl SyncEngine {
     #[must_use]
     pub fn with_holder(mut self, holder: impl Into<String>) -> Self {
         self.holder = holder.into();
+        self
+    }
+
+    /// Calls `f` after each committed batch (for a progress display on long cycles).
+    #[must_use]
+    pub fn with_progress(mut self, f: impl Fn(&Progress) + Send + Sync + 'static) -> Self {
+        self.progress = Some(Arc::new(f));
+        self
+    }
+
+    /// Calls `checkpoint` after each batch's exports and before the state commit that
+    /// records them (see [`Checkpoint`]).
+    #[must_use]
+    pub fn with_checkpoint(mut self, checkpoint: Arc<dyn Checkpoint>) -> Self {
+        self.checkpoint = Some(checkpoint);
         self
     }
 

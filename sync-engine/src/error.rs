@@ -31,6 +31,13 @@ pub enum Error {
         #[source]
         source: Box<connectors::Error>,
     },
+    /// The host's [`Checkpoint`](crate::Checkpoint) failed: the batch's state was not
+    /// committed, so it is processed again next time.
+    #[error("the target could not be made durable before the state commit: {message}")]
+    Checkpoint {
+        /// The checkpoint's error.
+        message: String,
+    },
     /// `provision_on_demand` was asked for an object the source does not have.
     #[error("{object_type} {id} does not exist in the source")]
     NoSuchObject {

@@ -96,11 +96,19 @@ pub(crate) async fn process_batch(
             Planned::Export(e) => exports.push(*e),
         }
     }
+    let ti = outcomes
+        .first()
+        .map(|o| o.ti)
+        .or(exports.first().map(|e| e.ti));
     if cx.preview {
         for e in exports {
             outcomes.push(preview_outcome(e));
         }
-        return cx.commit_outcomes(outcomes, watermark).await;
+        cx.commit_outcomes(outcomes, watermark).await?;
+        if let Some(ti) = ti {
+            cx.report_progress(ti);
+        }
+        return Ok(());
     }
     // The creates' intents first, in one commit: a crash during the exports leaves them to
     // be resolved by key, never created twice.
@@ -122,7 +130,11 @@ pub(crate) async fn process_batch(
         .collect()
         .await;
     outcomes.extend(exported);
-    cx.commit_outcomes(outcomes, watermark).await
+    cx.commit_outcomes(outcomes, watermark).await?;
+    if let Some(ti) = ti {
+        cx.report_progress(ti);
+    }
+    Ok(())
 }
 
 /// A stable fingerprint of a source object under the job's configuration.

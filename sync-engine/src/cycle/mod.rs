@@ -269,7 +269,28 @@ impl Cx<'_> {
         if self.preview {
             return Ok(());
         }
+        if let Some(checkpoint) = &self.eng.checkpoint {
+            checkpoint
+                .before_commit()
+                .map_err(|message| Error::Checkpoint { message })?;
+        }
         self.eng.commit(txn, "committing a batch").await
+    }
+
+    /// Tells the progress callback, if any, where the cycle is.
+    pub(crate) fn report_progress(&self, ti: usize) {
+        if let Some(f) = &self.eng.progress {
+            let (processed, summary) = {
+                let out = lock(&self.out);
+                (out.events, out.summary)
+            };
+            f(&crate::engine::Progress {
+                cycle: self.number,
+                object_type: self.eng.types[ti].source_type().clone(),
+                processed,
+                summary,
+            });
+        }
     }
 
     pub(crate) fn is_fatal(&self) -> bool {
