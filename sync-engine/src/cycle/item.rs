@@ -248,6 +248,20 @@ async fn plan_upsert(
         ),
     ));
 
+    let fp = fingerprint(cx, &resource);
+    if link.is_none() && cx.kind == CycleKind::Delta && !escrowed {
+        // Skipped before and unchanged since (a diffed full import): nothing to say again.
+        let key = connectors::state::records::object_key(&eng.job_id, t.source_type(), id.as_str());
+        let seen: Option<String> = eng
+            .state
+            .get_json(super::SEEN, &key)
+            .await
+            .map_err(|e| Error::connector("reading a fingerprint", e))?;
+        if seen.as_deref() == Some(fp.as_str()) {
+            return Ok(Planned::Done(Outcome::new(ti, id)));
+        }
+    }
+
     // Scope.
     if !t.scope.matches(&resource) {
         let explanation = t.scope.explain(&resource).to_string();
@@ -257,16 +271,12 @@ async fn plan_upsert(
             StepStatus::Success,
             explanation.clone(),
         ));
-        return Ok(Planned::Done(plan_out_of_scope(
-            cx,
-            ti,
-            id,
-            link,
-            entry,
-            explanation,
-        )));
+        let mut o = plan_out_of_scope(cx, ti, id, link, entry, explanation);
+        if o.tally == Tally::Skipped {
+            o.writes.push(Write::Seen(fp));
+        }
+        return Ok(Planned::Done(o));
     }
-    let fp = fingerprint(cx, &resource);
     let mut pre_writes = Vec::new();
     if lock(&cx.staged).contains_key(&key) {
         pre_writes.push(Write::Unstage);
@@ -275,10 +285,10 @@ async fn plan_upsert(
         && link.source_fingerprint.as_deref() == Some(fp.as_str())
         && !link.disabled
         && !escrowed
-        && (cx.kind == CycleKind::Delta || (cx.kind == CycleKind::Full && !eng.job.reconcile))
-        && cx.kind != CycleKind::Full
+        && !(cx.kind == CycleKind::Full && eng.job.reconcile)
     {
-        // Already applied (a replay, or an unchanged object in a diffed import).
+        // Already applied (a replay, an unchanged object in a diffed import, or a full
+        // cycle that trusts its fingerprints because it does not reconcile).
         let mut o = Outcome::new(ti, id);
         o.writes = pre_writes;
         return Ok(Planned::Done(o));
@@ -465,6 +475,7 @@ async fn plan_upsert(
         o.log = Some(entry);
         o.tally = Tally::Skipped;
         o.writes = writes;
+        o.writes.push(Write::Seen(fp));
         return Ok(Planned::Done(o));
     }
     let mut resource = match t.mapping.attribute_mappings.create_resource(&source, &ctx) {

@@ -56,7 +56,13 @@ pub(crate) enum Write {
     Unstage,
     Pending(PendingReference),
     DropPending(String),
+    /// The fingerprint of an object that was skipped without a link (out of scope, creates
+    /// not allowed), so a diffed full import does not log it again while it is unchanged.
+    Seen(String),
 }
+
+/// The fingerprints of source objects skipped without a link (see [`Write::Seen`]).
+pub(crate) const SEEN: Table = Table::new("unlinked_fingerprints");
 
 /// What an object's processing counts as in the summary.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -333,6 +339,10 @@ fn apply_write(cx: &Cx<'_>, txn: &mut Txn, ty: &ObjectType, key: &ObjKey, w: Wri
             lock(&cx.new_pending).insert(k.clone());
             lock(&cx.pending).insert(k, p);
         }
+        Write::Seen(fp) => {
+            let key = connectors::state::records::object_key(job, ty, key.1.as_str());
+            txn.put_json(SEEN, key, &fp).map_err(store)?;
+        }
         Write::DropPending(attribute) => {
             let k = (key.0, key.1.clone(), attribute);
             if lock(&cx.pending).remove(&k).is_some() {
@@ -432,6 +442,7 @@ async fn begin<'e>(eng: &'e SyncEngine, options: &RunOptions) -> Result<Cx<'e>> 
                     Table::ESCROWS,
                     Table::STAGED_DELETES,
                     Table::PENDING_REFERENCES,
+                    SEEN,
                 ] {
                     txn.clear_job_table(job, table);
                 }

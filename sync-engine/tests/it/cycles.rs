@@ -407,3 +407,29 @@ fn the_log_entry_serialises_with_entras_field_names() {
     assert_eq!(v["cycle"]["kind"], "initial");
     assert_eq!(v["summary"]["stagedDeletes"], 0);
 }
+
+#[test]
+fn a_diffed_import_does_not_report_unchanged_skipped_objects_again() {
+    let w = World::new();
+    let hr = std::sync::Arc::new(connectors::MemoryDirectory::builder().delta(false).build());
+    block(hr.create(
+        &ObjectType::USER,
+        &user("c@example.com", "Contractors"),
+        None,
+    ))
+    .unwrap();
+    block(hr.create(&ObjectType::USER, &user("a@example.com", "Sales"), None)).unwrap();
+    let engine = w.engine_with(
+        user_job(json!({})),
+        hr.clone(),
+        w.target.clone(),
+        std::sync::Arc::new(w.state.clone()),
+    );
+    assert_eq!(
+        actions(&w.run(&engine)),
+        ["Create/Success", "Other/Skipped"]
+    );
+    let second = w.run(&engine);
+    assert_eq!(second.cycle.kind, CycleKind::Delta);
+    assert!(second.log.is_empty(), "{:?}", second.log);
+}
