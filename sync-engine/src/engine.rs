@@ -248,6 +248,21 @@ impl SyncEngine {
         self
     }
 
+    /// Uses `registry` (with the host's custom extension schemas registered) to build the
+    /// target resources of creates and to read values for the log.
+    #[must_use]
+    pub fn with_registry(mut self, registry: scim_model::SchemaRegistry) -> Self {
+        for t in &mut self.types {
+            t.mapping.attribute_mappings = t
+                .mapping
+                .attribute_mappings
+                .clone()
+                .with_registry(registry.clone());
+        }
+        self.registry = registry;
+        self
+    }
+
     /// Calls `f` after each committed batch (for a progress display on long cycles).
     #[must_use]
     pub fn with_progress(mut self, f: impl Fn(&Progress) + Send + Sync + 'static) -> Self {
