@@ -191,11 +191,13 @@ impl SyncEngine {
     ) -> Result<Self> {
         job.check()?;
         let scopes = job.compiled_scopes()?;
-        let types = job
-            .object_mappings
-            .iter()
-            .cloned()
-            .zip(scopes)
+        // Users before groups (so members resolve in the same cycle), otherwise the job's
+        // order.
+        let mut ordered: Vec<(ObjectMapping, CompiledScopingFilter)> =
+            job.object_mappings.iter().cloned().zip(scopes).collect();
+        ordered.sort_by_key(|(m, _)| m.source_object_name == ObjectType::GROUP);
+        let types = ordered
+            .into_iter()
             .map(|(mut mapping, scope)| {
                 // A create starts from an empty resource of the target type's core schema.
                 if mapping.target_object_name == ObjectType::GROUP {
@@ -276,6 +278,40 @@ impl SyncEngine {
     pub fn with_checkpoint(mut self, checkpoint: Arc<dyn Checkpoint>) -> Self {
         self.checkpoint = Some(checkpoint);
         self
+    }
+
+    /// When the next cycle is due, for a host's scheduler: `interval` after `last_run`
+    /// normally; while the job is quarantined, the quarantine's `nextAttempt` (the delay
+    /// doubles each quarantined cycle, up to once a day, as Entra's), except for
+    /// `TooManyDeletes`, which does not slow the job down (creates and updates still flow).
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Connector`] when the job's state cannot be read.
+    pub async fn next_cycle_due(
+        &self,
+        last_run: chrono::DateTime<chrono::Utc>,
+        interval: Duration,
+    ) -> Result<chrono::DateTime<chrono::Utc>> {
+        let st = crate::state::JobState::load(self.state.as_ref(), &self.job_id).await?;
+        let normal =
+            last_run + chrono::Duration::from_std(interval).unwrap_or(chrono::Duration::MAX);
+        Ok(match st.quarantine {
+            Some(q) if q.reason != crate::log::QuarantineReason::TooManyDeletes => {
+                q.next_attempt.max(normal)
+            }
+            _ => normal,
+        })
+    }
+
+    /// The job's quarantine, if any.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Connector`] when the job's state cannot be read.
+    pub async fn quarantine(&self) -> Result<Option<crate::log::Quarantine>> {
+        let st = crate::state::JobState::load(self.state.as_ref(), &self.job_id).await?;
+        Ok(st.quarantine)
     }
 
     /// The job.

@@ -119,6 +119,11 @@ fn a_fatal_target_error_quarantines_the_job_and_keeps_the_watermark() {
     assert_eq!(q.reason, QuarantineReason::EncounteredQuarantineException);
     assert!(q.next_attempt > q.since);
     assert_eq!(w.target.len(&ObjectType::USER), 0);
+    // A scheduler asked for the next cycle waits for the quarantine's next attempt.
+    let now = w.clock.now_for_tests();
+    let due = block(engine.next_cycle_due(now, Duration::from_secs(120))).unwrap();
+    assert_eq!(due, q.next_attempt);
+    assert!(due > now + chrono::Duration::seconds(120));
 
     // Credentials fixed: the next cycle does the work and leaves quarantine.
     target.set_plan(FailurePlan::never());
