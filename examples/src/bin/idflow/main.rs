@@ -87,6 +87,22 @@ A schema file is an RFC 7643 §7 schema document, or a JSON array of them."#)]
   idflow map --mappings mappings.json < source-user.json                  # what a create sends
   idflow map --mappings mappings.json --target target-user.json < source-user.json   # the PATCH"#)]
     Map(commands::map::Args),
+    /// Run one cycle of a sync job (a CSV or JSON source to a JSON target); prints its report.
+    #[command(after_help = r#"Example:
+  cat > job.json <<'EOF'
+  {"source": {"type": "csv", "path": "hr.csv", "idAttribute": "externalId"},
+   "target": {"type": "json", "path": "directory.json"},
+   "objectMappings": [{"sourceObjectName": "User", "targetObjectName": "User",
+     "scope": [[{"sourceAttribute": "active", "operator": "IS TRUE"}]],
+     "attributeMappings": [{"targetAttribute": "userName", "source": {"type": "Direct", "path": "userName"}, "matchingPriority": 1}]}],
+   "deletionThreshold": 500}
+  EOF
+  idflow sync --job job.json --state .idflow-state
+  {"cycle": {"id": "idflow-sync-1", "kind": "initial", ...}, "summary": {"created": 2, ...}, "quarantine": null, "log": [...]}
+
+Paths in the job file are relative to it. Exit status: 0 when the cycle ran (failed objects
+are results), 2 on a bad job or input file, 1 when a file cannot be written."#)]
+    Sync(commands::sync::Args),
 }
 
 fn main() -> ExitCode {
@@ -117,6 +133,7 @@ fn main() -> ExitCode {
         Command::Expr(args) => commands::expr::run(args),
         Command::Scope(args) => commands::scope::run(args),
         Command::Map(args) => commands::map::run(args),
+        Command::Sync(args) => commands::sync::run(args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -5,4 +5,5 @@ pub(crate) mod filter;
 pub(crate) mod map;
 pub(crate) mod patch;
 pub(crate) mod scope;
+pub(crate) mod sync;
 pub(crate) mod validate;
