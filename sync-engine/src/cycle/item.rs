@@ -249,8 +249,12 @@ async fn plan_upsert(
     ));
 
     let fp = fingerprint(cx, &resource);
-    if link.is_none() && cx.kind == CycleKind::Delta && !escrowed {
-        // Skipped before and unchanged since (a diffed full import): nothing to say again.
+    let not_due = lock(&cx.escrows)
+        .get(&key)
+        .is_some_and(|e| e.next_retry > cx.now);
+    if cx.kind == CycleKind::Delta && ((link.is_none() && !escrowed) || not_due) {
+        // Skipped before, or failed and not yet due for its retry, and unchanged since (a
+        // diffed full import reads every object every cycle): nothing to do or say again.
         let key = connectors::state::records::object_key(&eng.job_id, t.source_type(), id.as_str());
         let seen: Option<String> = eng
             .state
@@ -264,6 +268,7 @@ async fn plan_upsert(
 
     // Scope.
     if !t.scope.matches(&resource) {
+        lock(&cx.out_of_scope).insert(key.clone());
         let explanation = t.scope.explain(&resource).to_string();
         entry.provisioning_steps.push(step(
             "DetermineScope",
@@ -914,6 +919,10 @@ async fn export(cx: &Cx<'_>, e: Export) -> Outcome {
         Err(err) => {
             // An update that failed leaves the link as it was; a create's intent stays until
             // it is resolved by its key.
+            if let Some(fp) = fingerprint {
+                // So an unchanged object waits for its retry instead of failing every cycle.
+                writes.push(Write::Seen(fp));
+            }
             failure(cx, ti, &id, Some(entry), &err, writes)
         }
     }

@@ -123,6 +123,9 @@ pub(crate) struct Cx<'e> {
     pub intents: Mutex<BTreeMap<ObjKey, Intent>>,
     /// Objects processed this cycle, per type (escrow retries skip them).
     pub touched: Mutex<Vec<BTreeSet<SourceId>>>,
+    /// Objects found out of scope this cycle (references to them are reported as such
+    /// without reading the source again).
+    pub out_of_scope: Mutex<BTreeSet<ObjKey>>,
     /// Target ids matched in the current batch (two source objects never claim one).
     pub claimed: Mutex<BTreeSet<(usize, String)>>,
     pub out: Mutex<Out>,
@@ -488,6 +491,7 @@ async fn begin<'e>(eng: &'e SyncEngine, options: &RunOptions) -> Result<Cx<'e>> 
         intents: Mutex::new(BTreeMap::new()),
         touched: Mutex::new(vec![BTreeSet::new(); eng.types.len()]),
         claimed: Mutex::new(BTreeSet::new()),
+        out_of_scope: Mutex::new(BTreeSet::new()),
         out: Mutex::new(Out::default()),
         fatal: Mutex::new(None),
         incomplete: Mutex::new(false),

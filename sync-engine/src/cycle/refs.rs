@@ -408,18 +408,31 @@ pub(crate) async fn report_unresolved(cx: &Cx<'_>) -> Result<()> {
             };
             let ui = user_type(cx, ti);
             let ty = eng.types[ui].source_type();
-            match super::read::with_retries(cx, || eng.source.get(ty, manager)).await {
-                Ok(None) => format!(
-                    "The manager {manager} does not exist in the source; the reference waits until it does"
-                ),
-                Ok(Some(r)) if !eng.types[ui].scope.matches(&r) => format!(
-                    "The manager {manager} is out of scope ({}); the reference waits until it comes into scope",
-                    eng.types[ui].scope.explain(&r)
-                ),
-                Ok(Some(_)) => format!(
-                    "The manager {manager} is not provisioned yet (see its own log entry); the reference waits"
-                ),
-                Err(e) => format!("The manager {manager} could not be read from the source: {e}"),
+            let seen = (ui, manager.clone());
+            if lock(&cx.out_of_scope).contains(&seen) {
+                format!(
+                    "The manager {manager} is out of scope (see its entry in this cycle); the reference waits until it comes into scope"
+                )
+            } else if lock(&cx.touched)[ui].contains(manager) {
+                format!(
+                    "The manager {manager} is not provisioned yet (see its entry in this cycle); the reference waits"
+                )
+            } else {
+                match super::read::with_retries(cx, || eng.source.get(ty, manager)).await {
+                    Ok(None) => format!(
+                        "The manager {manager} does not exist in the source; the reference waits until it does"
+                    ),
+                    Ok(Some(r)) if !eng.types[ui].scope.matches(&r) => format!(
+                        "The manager {manager} is out of scope ({}); the reference waits until it comes into scope",
+                        eng.types[ui].scope.explain(&r)
+                    ),
+                    Ok(Some(_)) => format!(
+                        "The manager {manager} is not provisioned yet (see its own log entry); the reference waits"
+                    ),
+                    Err(e) => {
+                        format!("The manager {manager} could not be read from the source: {e}")
+                    }
+                }
             }
         } else {
             let first: Vec<String> = pending

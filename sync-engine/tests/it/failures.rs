@@ -237,3 +237,38 @@ fn force_deletes_applies_held_deletions() {
     assert_eq!(approved.quarantine, None);
     assert_eq!(w.target.len(&ObjectType::USER), 0);
 }
+
+#[test]
+fn an_unchanged_failing_object_of_a_diffed_import_waits_for_its_retry() {
+    let w = World::new();
+    let hr = Arc::new(connectors::MemoryDirectory::builder().delta(false).build());
+    block(connectors::TargetConnector::create(
+        &*hr,
+        &ObjectType::USER,
+        &user("bob@example.com", "Sales"),
+        None,
+    ))
+    .unwrap();
+    let target = Arc::new(Flaky::new(
+        w.target.clone(),
+        FailurePlan::always().only(["create"]).permanent(),
+    ));
+    let engine = w.engine_with(
+        user_job(json!({})),
+        hr.clone(),
+        target.clone(),
+        Arc::new(w.state.clone()),
+    );
+    assert_eq!(actions(&w.run(&engine)), ["Create/Failure"]);
+    w.clock.advance(Duration::from_secs(3600));
+    let waiting = w.run(&engine);
+    assert!(
+        waiting.log.is_empty(),
+        "not due for 6 hours: {:?}",
+        waiting.log
+    );
+    assert_eq!(waiting.summary.escrowed, 1);
+    target.set_plan(FailurePlan::never());
+    w.clock.advance(Duration::from_secs(5 * 3600));
+    assert_eq!(actions(&w.run(&engine)), ["Create/Success"]);
+}
