@@ -62,9 +62,16 @@ pub(crate) fn read_resource() -> Result<Resource, Failure> {
 }
 
 /// Prints a JSON value on stdout, pretty, with a final newline.
+///
+/// Not `println!`, which panics when stdout is closed (`idflow … | head`): a failed write is
+/// an environment failure.
 pub(crate) fn print_json(value: &impl serde::Serialize) -> Result<(), Failure> {
-    let text = serde_json::to_string_pretty(value)
+    use std::io::Write as _;
+    let mut text = serde_json::to_string_pretty(value)
         .map_err(|e| Failure::Environment(format!("cannot print JSON: {e}")))?;
-    println!("{text}");
-    Ok(())
+    text.push('\n');
+    let mut out = std::io::stdout().lock();
+    out.write_all(text.as_bytes())
+        .and_then(|()| out.flush())
+        .map_err(|e| Failure::Environment(format!("cannot print JSON: {e}")))
 }

@@ -23,7 +23,7 @@ use connectors::{
 use scim_model::{AttributePath, GROUP_SCHEMA, Resource};
 use serde::Deserialize;
 use serde_json::Value;
-use sync_engine::{Checkpoint, CycleReport, Job, ResetScope, RunOptions, SyncEngine};
+use sync_engine::{Checkpoint, Job, ResetScope, RunOptions, SyncEngine};
 
 use crate::{Failure, io};
 
@@ -113,19 +113,7 @@ pub(crate) fn run(args: Args) -> Result<(), Failure> {
     if !args.preview {
         target.save().map_err(Failure::Environment)?;
     }
-    print_report(&report)
-}
-
-/// Prints the report as one JSON object. Not `println!`, which panics when stdout is closed
-/// (`idflow sync … | head`): a failed write is an environment failure.
-fn print_report(report: &CycleReport) -> Result<(), Failure> {
-    let mut text = serde_json::to_string_pretty(report)
-        .map_err(|e| Failure::Environment(format!("cannot print the report: {e}")))?;
-    text.push('\n');
-    let mut out = std::io::stdout().lock();
-    out.write_all(text.as_bytes())
-        .and_then(|()| out.flush())
-        .map_err(|e| Failure::Environment(format!("cannot print the report: {e}")))
+    crate::io::print_json(&report)
 }
 
 // ---------------------------------------------------------------------------------------------
