@@ -23,6 +23,14 @@ impl Fnv {
         self
     }
 
+    /// Feeds any serialisable value as its JSON text (no intermediate `Value`).
+    pub(crate) fn serialized<T: serde::Serialize + ?Sized>(self, value: &T) -> Self {
+        match serde_json::to_vec(value) {
+            Ok(bytes) => self.bytes(&bytes),
+            Err(_) => self.bytes(b"\xffunserialisable"),
+        }
+    }
+
     /// Feeds a JSON value in a canonical form (object keys in their stored order, which
     /// serde_json preserves; the engine hashes values it produced itself).
     pub(crate) fn json(self, value: &Value) -> Self {

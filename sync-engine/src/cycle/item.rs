@@ -141,7 +141,7 @@ pub(crate) async fn process_batch(
 fn fingerprint(cx: &Cx<'_>, r: &Resource) -> String {
     Fnv::new()
         .bytes(cx.eng.config_hash.as_bytes())
-        .json(&Value::Object(r.as_object().clone()))
+        .serialized(r.as_object())
         .hex()
 }
 
