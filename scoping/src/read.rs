@@ -18,11 +18,14 @@
 //!
 //! [`get_ci`]: scim_model::get_ci
 
+use std::borrow::Cow;
 use std::fmt;
 use std::sync::atomic::{AtomicU32, Ordering};
 
 use scim_model::{AttributePath, CompValue, CompareOp, Filter, Resource, get_ci};
 use serde_json::{Map, Value};
+
+use crate::mapping::flow::is_empty;
 
 /// Objects with more keys than this are searched by hash rather than scanned.
 const SCAN_MAX: usize = 32;
@@ -221,6 +224,57 @@ impl PathReader {
     }
 }
 
+/// A path read as a mapping reads it ([`crate::mapping::flow::read_path`]), prepared once.
+#[derive(Clone, Debug)]
+pub(crate) struct PathValue {
+    reader: PathReader,
+    element: Option<ElementTest>,
+}
+
+impl PathValue {
+    /// The reader of `path`.
+    pub(crate) fn new(path: &AttributePath) -> Self {
+        PathValue {
+            reader: PathReader::new(path),
+            element: path.filter().map(ElementTest::new),
+        }
+    }
+
+    /// What `read_path(resource, path)` gives, borrowed where it can be: a value-filter path
+    /// reads the first element its filter selects; a sub-attribute of a multi-valued attribute
+    /// reads every element's (a new array). Empty → `None`.
+    pub(crate) fn read<'r>(&self, resource: &'r Resource) -> Option<Cow<'r, Value>> {
+        let top = self.reader.top(resource)?;
+        let value = match (&self.element, self.reader.sub()) {
+            (Some(test), sub) => {
+                let element = match top {
+                    Value::Array(items) => items.iter().find(|e| test.matches(e))?,
+                    single if test.matches(single) => single,
+                    _ => return None,
+                };
+                match sub {
+                    Some(_) => Cow::Borrowed(self.reader.sub_in(element.as_object()?)?),
+                    None => Cow::Borrowed(element),
+                }
+            }
+            (None, Some(_)) => match top {
+                Value::Object(o) => Cow::Borrowed(self.reader.sub_in(o)?),
+                Value::Array(items) => Cow::Owned(Value::Array(
+                    items
+                        .iter()
+                        .filter_map(|e| e.as_object().and_then(|o| self.reader.sub_in(o)))
+                        .filter(|v| !is_empty(v))
+                        .cloned()
+                        .collect(),
+                )),
+                _ => return None,
+            },
+            (None, None) => Cow::Borrowed(top),
+        };
+        (!is_empty(&value)).then_some(value)
+    }
+}
+
 /// A value filter as [`crate::mapping::flow::element_matches`] decides it, prepared once.
 #[derive(Clone, Debug)]
 pub(crate) enum ElementTest {
@@ -333,7 +387,7 @@ impl ElementTest {
                 actual.is_some_and(|a| literal.loosely_equals(a)) != *negate
             }
             ElementTest::Present { name, h_name } => {
-                lookup_hinted(obj, name, h_name).is_some_and(|v| !crate::mapping::flow::is_empty(v))
+                lookup_hinted(obj, name, h_name).is_some_and(|v| !is_empty(v))
             }
             ElementTest::And(a, b) => a.matches_object(obj) && b.matches_object(obj),
             ElementTest::Or(a, b) => a.matches_object(obj) || b.matches_object(obj),
@@ -456,6 +510,53 @@ mod tests {
                         assert_eq!(reader.sub_in(o), want, "{path}");
                         assert_eq!(reader.value_in(o), get_ci(o, "value"), "{path}");
                     }
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn a_path_value_reads_what_read_path_reads() {
+        let mut resources = resources();
+        resources.push(
+            Resource::from_value(json!({
+                "schemas": [CORE_USER],
+                "emails": [{"type": "home", "value": "h"}, {"Type": "WORK", "value": "w"},
+                           {"type": "work", "value": ""}, "not an object"],
+                "phoneNumbers": {"type": "work", "value": "single"},
+                "roles": [{"primary": "True", "value": ["a", ""]}, {"value": {}}],
+                "ims": [{"value": ""}, {"value": null}]
+            }))
+            .unwrap(),
+        );
+        let paths = PATHS.iter().copied().chain([
+            r#"emails[type eq "work"].value"#,
+            r#"emails[type eq "work"]"#,
+            r#"emails[type eq "fax"].value"#,
+            r#"phoneNumbers[type eq "work"].value"#,
+            r#"roles[primary eq true].value"#,
+            "roles.value",
+            "emails.value",
+            "ims.value",
+            "ims",
+            "phoneNumbers.value",
+        ]);
+        let readers: Vec<(AttributePath, PathValue)> = paths
+            .map(|p| {
+                let path = AttributePath::parse(p).unwrap();
+                let reader = PathValue::new(&path);
+                (path, reader)
+            })
+            .collect();
+        for round in 1..4 {
+            for step in 0..resources.len() * 3 {
+                let r = &resources[(step * round) % resources.len()];
+                for (path, reader) in &readers {
+                    assert_eq!(
+                        reader.read(r).map(Cow::into_owned),
+                        crate::mapping::flow::read_path(r, path),
+                        "{path} in {r:?}"
+                    );
                 }
             }
         }

@@ -1,5 +1,6 @@
 //! The evaluator: walks the syntax tree against a source resource.
 
+use std::borrow::Cow;
 use std::collections::BTreeMap;
 
 use regex::Regex;
@@ -177,43 +178,52 @@ impl Eval<'_> {
     }
 
     fn attribute(&self, a: &super::ast::AttributeRef) -> ExprValue {
-        let Some(path) = a.path() else {
+        let (Some(path), Some(reader)) = (a.path(), a.reader()) else {
             return self
                 .resource
                 .get(a.text().trim())
                 .map(ExprValue::from_json)
                 .unwrap_or(ExprValue::Null);
         };
-        let Some(value) = self.resource.attribute(path.urn(), path.name()) else {
+        let Some(value) = reader.top(self.resource) else {
             return ExprValue::Null;
         };
-        let filtered: Value = match (path.filter(), value) {
-            (Some(filter), Value::Array(items)) => Value::Array(
-                items
-                    .iter()
-                    .filter(|item| match item {
-                        Value::Object(m) => Resource::from_object(m.clone())
-                            .ok()
-                            .and_then(|r| filter.matches(&r, &SchemaRegistry::default()).ok())
-                            .unwrap_or(false),
-                        _ => false,
-                    })
-                    .cloned()
-                    .collect(),
-            ),
-            _ => value.clone(),
-        };
-        let Some(sub) = path.sub_attribute() else {
-            return ExprValue::from_json(&filtered);
-        };
-        match &filtered {
-            Value::Object(m) => scim_model::get_ci(m, sub)
+        if let (Some(filter), Value::Array(items)) = (path.filter(), value) {
+            let filtered: Vec<&Value> = items
+                .iter()
+                .filter(|item| match item {
+                    Value::Object(m) => Resource::from_object(m.clone())
+                        .ok()
+                        .and_then(|r| filter.matches(&r, &SchemaRegistry::default()).ok())
+                        .unwrap_or(false),
+                    _ => false,
+                })
+                .collect();
+            let Some(sub) = path.sub_attribute() else {
+                return ExprValue::Multi(filtered.into_iter().map(ExprValue::from_json).collect());
+            };
+            let values: Vec<ExprValue> = filtered
+                .into_iter()
+                .filter_map(|item| item.as_object().and_then(|m| scim_model::get_ci(m, sub)))
+                .map(ExprValue::from_json)
+                .collect();
+            return match values.len() {
+                0 => ExprValue::Null,
+                _ => ExprValue::Multi(values),
+            };
+        }
+        if reader.sub().is_none() {
+            return ExprValue::from_json(value);
+        }
+        match value {
+            Value::Object(m) => reader
+                .sub_in(m)
                 .map(ExprValue::from_json)
                 .unwrap_or(ExprValue::Null),
             Value::Array(items) => {
                 let values: Vec<ExprValue> = items
                     .iter()
-                    .filter_map(|item| item.as_object().and_then(|m| scim_model::get_ci(m, sub)))
+                    .filter_map(|item| item.as_object().and_then(|m| reader.sub_in(m)))
                     .map(ExprValue::from_json)
                     .collect();
                 match values.len() {
@@ -246,12 +256,22 @@ pub(crate) fn scalar_text(
     name: &str,
     v: &ExprValue,
 ) -> Result<String> {
+    scalar_str(function, index, name, v).map(Cow::into_owned)
+}
+
+/// [`scalar_text`], borrowed from `v` where the text is already there.
+pub(crate) fn scalar_str<'v>(
+    function: &str,
+    index: usize,
+    name: &str,
+    v: &'v ExprValue,
+) -> Result<Cow<'v, str>> {
     match v {
         ExprValue::Multi(items) if items.len() > 1 => {
             Err(bad_arg(function, index, name, "a single value", v))
         }
-        ExprValue::Multi(items) => Ok(items.first().map(ExprValue::to_text).unwrap_or_default()),
-        other => Ok(other.to_text()),
+        ExprValue::Multi(items) => Ok(items.first().map_or(Cow::Borrowed(""), ExprValue::text)),
+        other => Ok(other.text()),
     }
 }
 
@@ -319,6 +339,6 @@ pub(crate) fn map_text(
             }
             Ok(ExprValue::Multi(out))
         }
-        other => f(&other.to_text()),
+        other => f(&other.text()),
     }
 }

@@ -4,7 +4,7 @@ use scim_model::patch::PatchOp;
 use scim_model::{Resource, get_ci};
 use serde_json::{Map, Value};
 
-use super::flow::{CompiledMapping, Flow, is_empty, read_path};
+use super::flow::{CompiledMapping, Flow, is_empty};
 use super::{FlowType, MappingSet};
 use crate::expr::EvalContext;
 use crate::{Error, Result};
@@ -23,7 +23,7 @@ impl MappingSet {
         source: &Resource,
         ctx: &EvalContext<'_>,
     ) -> Result<Map<String, Value>> {
-        let mut out = Map::new();
+        let mut out = Map::with_capacity(self.mappings.len());
         for m in &self.mappings {
             if let Some((v, _)) = create_value(m, source, ctx)? {
                 out.insert(m.spec.target_attribute.clone(), v);
@@ -43,7 +43,7 @@ impl MappingSet {
         source: &Resource,
         ctx: &EvalContext<'_>,
     ) -> Result<Map<String, Value>> {
-        let mut out = Map::new();
+        let mut out = Map::with_capacity(self.mappings.len());
         for m in &self.mappings {
             if let Some((v, redacted)) = create_value(m, source, ctx)? {
                 let v = if redacted { Value::from(REDACTED) } else { v };
@@ -115,7 +115,7 @@ impl MappingSet {
             if m.spec.flow_type == FlowType::ObjectAddOnly {
                 continue;
             }
-            let now = read_path(current, &m.target);
+            let now = m.target_reader.read(current);
             match m.flow(source, ctx)?.0 {
                 Flow::Ignore => {}
                 Flow::Null => {
@@ -133,7 +133,7 @@ impl MappingSet {
                     }
                 }
                 Flow::Value(v) => {
-                    if let Some(op) = update_value(m, now.as_ref(), v) {
+                    if let Some(op) = update_value(m, now.as_deref(), v) {
                         patch.push(op);
                     }
                 }
