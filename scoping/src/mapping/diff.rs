@@ -23,11 +23,28 @@ impl MappingSet {
         source: &Resource,
         ctx: &EvalContext<'_>,
     ) -> Result<Map<String, Value>> {
-        let mut out = Map::with_capacity(self.mappings.len());
-        for m in &self.mappings {
-            if let Some((v, _)) = create_value(m, source, ctx)? {
-                out.insert(m.spec.target_attribute.clone(), v);
+        let Some(template) = &self.create_template else {
+            let mut out = Map::with_capacity(self.mappings.len());
+            for m in &self.mappings {
+                if let Some((v, _)) = create_value(m, source, ctx)? {
+                    out.insert(m.spec.target_attribute.clone(), v);
+                }
             }
+            return Ok(out);
+        };
+        // Every target key, in mapping order, copied with its hash table rather than hashed
+        // again; each value is written in place, and the keys of mappings that do not flow
+        // (left `null`: a flowing value is never empty) are removed, keeping the order.
+        let mut out = template.clone();
+        let mut absent = false;
+        for (m, slot) in self.mappings.iter().zip(out.values_mut()) {
+            match create_value(m, source, ctx)? {
+                Some((v, _)) => *slot = v,
+                None => absent = true,
+            }
+        }
+        if absent {
+            out.retain(|_, v| !v.is_null());
         }
         Ok(out)
     }
