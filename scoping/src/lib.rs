@@ -44,6 +44,7 @@ mod error;
 pub mod expr;
 pub mod filter;
 pub mod mapping;
+mod read;
 
 pub use error::{Error, Result};
 pub use expr::{EvalContext, ExprValue, Expression};

@@ -1188,3 +1188,74 @@ fn arb_node() -> impl Strategy<Value = Node> {
         ]
     })
 }
+
+/// String constants and string attributes are read in place by some functions (no copy);
+/// wrapping an argument in `CRef` makes it an evaluated value instead. Both must give the same
+/// result, or the same error, for every argument.
+#[test]
+fn arguments_read_in_place_agree_with_evaluated_ones() {
+    let templates = [
+        "Append({0}, {1})",
+        "Join({0}, {1}, {2})",
+        "Left({0}, 2)",
+        "ToLower({0})",
+        "ToUpper({0}, {1})",
+        "Replace({0}, {1}, , , {2}, , )",
+        "Replace({0}, , \"(?<g>[a-z]+)\", \"g\", {1}, , )",
+        "Replace({0}, , \"[a-z]\", , {1}, , )",
+        "Replace({0}, {1}, , , , , {2})",
+        "Replace({0}, , \"(?<g>[a-z]+)\", \"g\", , {1}, )",
+        "Switch({0}, \"d\", {1}, \"one\", {2}, \"two\")",
+        "IIF({0} = {1}, \"eq\", \"ne\")",
+        "IIF({0} > {1}, \"gt\", \"le\")",
+        "{0} & {1} & {2}",
+    ];
+    let args = [
+        "\"abc\"",
+        "\"\"",
+        "\"42\"",
+        "\"ABC\"",
+        "[s]",
+        "[empty]",
+        "[n]",
+        "[b]",
+        "[multi]",
+        "[missing]",
+        "[name.givenName]",
+        "[emails.value]",
+        "[emails[type eq \"work\"].value]",
+        "[TR]",
+        "7",
+    ];
+    let attrs = json!({
+        "s": "abc", "empty": "", "n": 42, "b": true, "multi": ["x", "Y"],
+        "name": {"givenName": "Zoë"}, "TR": "tr-TR",
+        "emails": [{"type": "work", "value": "w@x"}, {"type": "home", "value": "h@x"}]
+    });
+    let outcome = |text: &str| {
+        let e = Expression::parse(text).unwrap_or_else(|e| panic!("{text}: {e}"));
+        e.evaluate(&user(attrs.clone()), &EvalContext::new(now()))
+            .map_err(|e| e.to_string())
+    };
+    for t in templates {
+        for (i, a) in args.iter().enumerate() {
+            for b in [
+                args[(i + 1) % args.len()],
+                args[(i + 4) % args.len()],
+                "\"abc\"",
+            ] {
+                let c = args[(i + 7) % args.len()];
+                let fill = |x: &str, y: &str, z: &str| {
+                    t.replace("{0}", x).replace("{1}", y).replace("{2}", z)
+                };
+                let direct = fill(a, b, c);
+                let wrapped = fill(
+                    &format!("CRef({a})"),
+                    &format!("CRef({b})"),
+                    &format!("CRef({c})"),
+                );
+                assert_eq!(outcome(&direct), outcome(&wrapped), "{direct}");
+            }
+        }
+    }
+}

@@ -722,3 +722,52 @@ fn flow_null_values_through_a_value_filter_path() {
             .contains(&json!({"type": "mobile", "value": "2"}))
     );
 }
+
+/// `create_attributes` keeps mapping order and leaves out mappings that do not flow, with
+/// target keys copied from a template (or inserted one by one when two mappings spell their
+/// target alike), and agrees with what `create_attributes_for_log` lists.
+#[test]
+fn create_keeps_mapping_order_and_leaves_out_what_does_not_flow() {
+    let set = with_key(vec![
+        json!({"targetAttribute": "title", "source": {"type": "Direct", "path": "jobTitle"}}),
+        json!({"targetAttribute": "displayName", "source": {"type": "Direct", "path": "name"}, "defaultValue": "n/a"}),
+        json!({"targetAttribute": "nickName", "source": {"type": "Expression", "expression": "IgnoreFlowIfNullOrEmpty([nick])"}}),
+        json!({"targetAttribute": "locale", "source": {"type": "Constant", "value": "en"}}),
+        json!({"targetAttribute": "emails[type eq \"work\"].value", "source": {"type": "Direct", "path": "mail"}}),
+    ]);
+    let keys = |m: &serde_json::Map<String, Value>| m.keys().cloned().collect::<Vec<_>>();
+    let all = res(
+        json!({"userPrincipalName": "a", "jobTitle": "t", "name": "N", "nick": "k", "mail": "m"}),
+    );
+    let out = set.create_attributes(&all, &ctx()).unwrap();
+    assert_eq!(
+        keys(&out),
+        [
+            "userName",
+            "title",
+            "displayName",
+            "nickName",
+            "locale",
+            "emails[type eq \"work\"].value"
+        ]
+    );
+    assert_eq!(out["nickName"], "k");
+    let some = res(json!({"userPrincipalName": "a", "mail": "m"}));
+    let out = set.create_attributes(&some, &ctx()).unwrap();
+    assert_eq!(
+        keys(&out),
+        [
+            "userName",
+            "displayName",
+            "locale",
+            "emails[type eq \"work\"].value"
+        ]
+    );
+    assert_eq!(out["displayName"], "n/a");
+    assert_eq!(
+        keys(&set.create_attributes_for_log(&some, &ctx()).unwrap()),
+        keys(&out)
+    );
+    // Twice, so that the template is not changed by a create.
+    assert_eq!(keys(&set.create_attributes(&all, &ctx()).unwrap()).len(), 6);
+}

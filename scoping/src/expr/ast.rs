@@ -2,6 +2,8 @@
 
 use scim_model::AttributePath;
 
+use crate::read::PathReader;
+
 /// One node of an expression's syntax tree.
 ///
 /// Parentheses are not kept: [`std::fmt::Display`] inserts them where precedence needs them,
@@ -49,6 +51,8 @@ pub enum Node {
 pub struct AttributeRef {
     text: String,
     path: Option<AttributePath>,
+    /// The path's reading steps, prepared once (see [`crate::read`]).
+    reader: Option<PathReader>,
 }
 
 impl AttributeRef {
@@ -56,7 +60,8 @@ impl AttributeRef {
     pub fn new(text: impl Into<String>) -> Self {
         let text = text.into();
         let path = AttributePath::parse(text.trim()).ok();
-        Self { text, path }
+        let reader = path.as_ref().map(PathReader::new);
+        Self { text, path, reader }
     }
 
     /// The text between the brackets.
@@ -68,6 +73,11 @@ impl AttributeRef {
     /// top-level key.
     pub fn path(&self) -> Option<&AttributePath> {
         self.path.as_ref()
+    }
+
+    /// The reader of [`AttributeRef::path`].
+    pub(crate) fn reader(&self) -> Option<&PathReader> {
+        self.reader.as_ref()
     }
 }
 

@@ -1,5 +1,6 @@
 //! The evaluator: walks the syntax tree against a source resource.
 
+use std::borrow::Cow;
 use std::collections::BTreeMap;
 
 use regex::Regex;
@@ -118,7 +119,51 @@ pub(crate) fn evaluate(
     })
 }
 
-impl Eval<'_> {
+impl<'e> Eval<'e> {
+    /// A node's value below the top (as `node(n, false)`), borrowed when it is a string
+    /// constant or an attribute holding one string: no copy for functions that only read
+    /// the text.
+    pub(crate) fn node_ref<'a>(&mut self, node: &'a Node) -> Result<ArgRef<'a>>
+    where
+        'e: 'a,
+    {
+        match node {
+            Node::Str(s) => Ok(ArgRef::Str(s)),
+            Node::Attribute(a) => Ok(match self.attribute_str(a) {
+                Some(s) => ArgRef::Str(s),
+                None => ArgRef::Value(self.attribute(a)),
+            }),
+            n => self.node(n, false).map(ArgRef::Value),
+        }
+    }
+
+    /// Argument `i` as [`Eval::arg`] gives it, borrowed as [`Eval::node_ref`] can.
+    pub(crate) fn arg_ref<'a>(&mut self, args: &'a [Option<Node>], i: usize) -> Result<ArgRef<'a>>
+    where
+        'e: 'a,
+    {
+        match args.get(i) {
+            Some(Some(n)) => self.node_ref(n),
+            _ => Ok(ArgRef::Value(ExprValue::Null)),
+        }
+    }
+
+    /// The attribute's value when [`Eval::attribute`] would give one string, borrowed.
+    fn attribute_str(&self, a: &super::ast::AttributeRef) -> Option<&'e str> {
+        let (Some(path), Some(reader)) = (a.path(), a.reader()) else {
+            return None;
+        };
+        let top = reader.top(self.resource)?;
+        if path.filter().is_some() && top.is_array() {
+            return None;
+        }
+        let value = match reader.sub() {
+            None => top,
+            Some(_) => reader.sub_in(top.as_object()?)?,
+        };
+        value.as_str()
+    }
+
     pub(crate) fn node(&mut self, node: &Node, top: bool) -> Result<ExprValue> {
         Ok(match node {
             Node::Str(s) => ExprValue::String(s.clone()),
@@ -139,9 +184,13 @@ impl Eval<'_> {
                 ExprValue::String(s)
             }
             Node::Compare { op, left, right } => {
-                let l = self.node(left, false)?;
-                let r = self.node(right, false)?;
-                ExprValue::Bool(compare(*op, &l, &r)?)
+                let l = self.node_ref(left)?;
+                let r = self.node_ref(right)?;
+                ExprValue::Bool(compare(
+                    *op,
+                    &l.scalar_str(op.as_str(), 1, "left")?,
+                    &r.scalar_str(op.as_str(), 2, "right")?,
+                ))
             }
             Node::Call { name, args } => {
                 let v = self.call(name, args, top)?;
@@ -177,43 +226,52 @@ impl Eval<'_> {
     }
 
     fn attribute(&self, a: &super::ast::AttributeRef) -> ExprValue {
-        let Some(path) = a.path() else {
+        let (Some(path), Some(reader)) = (a.path(), a.reader()) else {
             return self
                 .resource
                 .get(a.text().trim())
                 .map(ExprValue::from_json)
                 .unwrap_or(ExprValue::Null);
         };
-        let Some(value) = self.resource.attribute(path.urn(), path.name()) else {
+        let Some(value) = reader.top(self.resource) else {
             return ExprValue::Null;
         };
-        let filtered: Value = match (path.filter(), value) {
-            (Some(filter), Value::Array(items)) => Value::Array(
-                items
-                    .iter()
-                    .filter(|item| match item {
-                        Value::Object(m) => Resource::from_object(m.clone())
-                            .ok()
-                            .and_then(|r| filter.matches(&r, &SchemaRegistry::default()).ok())
-                            .unwrap_or(false),
-                        _ => false,
-                    })
-                    .cloned()
-                    .collect(),
-            ),
-            _ => value.clone(),
-        };
-        let Some(sub) = path.sub_attribute() else {
-            return ExprValue::from_json(&filtered);
-        };
-        match &filtered {
-            Value::Object(m) => scim_model::get_ci(m, sub)
+        if let (Some(filter), Value::Array(items)) = (path.filter(), value) {
+            let filtered: Vec<&Value> = items
+                .iter()
+                .filter(|item| match item {
+                    Value::Object(m) => Resource::from_object(m.clone())
+                        .ok()
+                        .and_then(|r| filter.matches(&r, &SchemaRegistry::default()).ok())
+                        .unwrap_or(false),
+                    _ => false,
+                })
+                .collect();
+            let Some(sub) = path.sub_attribute() else {
+                return ExprValue::Multi(filtered.into_iter().map(ExprValue::from_json).collect());
+            };
+            let values: Vec<ExprValue> = filtered
+                .into_iter()
+                .filter_map(|item| item.as_object().and_then(|m| scim_model::get_ci(m, sub)))
+                .map(ExprValue::from_json)
+                .collect();
+            return match values.len() {
+                0 => ExprValue::Null,
+                _ => ExprValue::Multi(values),
+            };
+        }
+        if reader.sub().is_none() {
+            return ExprValue::from_json(value);
+        }
+        match value {
+            Value::Object(m) => reader
+                .sub_in(m)
                 .map(ExprValue::from_json)
                 .unwrap_or(ExprValue::Null),
             Value::Array(items) => {
                 let values: Vec<ExprValue> = items
                     .iter()
-                    .filter_map(|item| item.as_object().and_then(|m| scim_model::get_ci(m, sub)))
+                    .filter_map(|item| item.as_object().and_then(|m| reader.sub_in(m)))
                     .map(ExprValue::from_json)
                     .collect();
                 match values.len() {
@@ -246,12 +304,22 @@ pub(crate) fn scalar_text(
     name: &str,
     v: &ExprValue,
 ) -> Result<String> {
+    scalar_str(function, index, name, v).map(Cow::into_owned)
+}
+
+/// [`scalar_text`], borrowed from `v` where the text is already there.
+pub(crate) fn scalar_str<'v>(
+    function: &str,
+    index: usize,
+    name: &str,
+    v: &'v ExprValue,
+) -> Result<Cow<'v, str>> {
     match v {
         ExprValue::Multi(items) if items.len() > 1 => {
             Err(bad_arg(function, index, name, "a single value", v))
         }
-        ExprValue::Multi(items) => Ok(items.first().map(ExprValue::to_text).unwrap_or_default()),
-        other => Ok(other.to_text()),
+        ExprValue::Multi(items) => Ok(items.first().map_or(Cow::Borrowed(""), ExprValue::text)),
+        other => Ok(other.text()),
     }
 }
 
@@ -288,21 +356,77 @@ pub(crate) fn boolean(v: &ExprValue) -> Option<bool> {
     }
 }
 
-fn compare(op: CompareOp, l: &ExprValue, r: &ExprValue) -> Result<bool> {
-    let ls = scalar_text(op.as_str(), 1, "left", l)?;
-    let rs = scalar_text(op.as_str(), 2, "right", r)?;
+/// A comparison of two texts: as integers when both are, else ordinal.
+fn compare(op: CompareOp, ls: &str, rs: &str) -> bool {
     let ord = match (ls.trim().parse::<i64>(), rs.trim().parse::<i64>()) {
         (Ok(a), Ok(b)) => a.cmp(&b),
-        _ => ls.cmp(&rs),
+        _ => ls.cmp(rs),
     };
-    Ok(match op {
+    match op {
         CompareOp::Eq => ord.is_eq(),
         CompareOp::Ne => ord.is_ne(),
         CompareOp::Gt => ord.is_gt(),
         CompareOp::Ge => ord.is_ge(),
         CompareOp::Lt => ord.is_lt(),
         CompareOp::Le => ord.is_le(),
-    })
+    }
+}
+
+/// An argument as [`Eval::arg_ref`] reads it: a string borrowed from the expression or the
+/// source resource, or a value.
+#[derive(Debug)]
+pub(crate) enum ArgRef<'a> {
+    /// One string (never no value).
+    Str(&'a str),
+    /// Any value.
+    Value(ExprValue),
+}
+
+impl ArgRef<'_> {
+    /// The owned value, as [`Eval::arg`] gives it.
+    pub(crate) fn into_value(self) -> ExprValue {
+        match self {
+            ArgRef::Str(s) => ExprValue::String(s.to_owned()),
+            ArgRef::Value(v) => v,
+        }
+    }
+
+    /// Whether this is no value.
+    pub(crate) fn is_null(&self) -> bool {
+        matches!(self, ArgRef::Value(ExprValue::Null))
+    }
+
+    /// [`ExprValue::is_null_or_empty`].
+    pub(crate) fn is_null_or_empty(&self) -> bool {
+        match self {
+            ArgRef::Str(s) => s.is_empty(),
+            ArgRef::Value(v) => v.is_null_or_empty(),
+        }
+    }
+
+    /// [`scalar_str`] of the value.
+    pub(crate) fn scalar_str(
+        &self,
+        function: &str,
+        index: usize,
+        name: &str,
+    ) -> Result<Cow<'_, str>> {
+        match self {
+            ArgRef::Str(s) => Ok(Cow::Borrowed(s)),
+            ArgRef::Value(v) => scalar_str(function, index, name, v),
+        }
+    }
+
+    /// [`map_text`] of the value.
+    pub(crate) fn map_text(
+        self,
+        f: &mut dyn FnMut(&str) -> Result<ExprValue>,
+    ) -> Result<ExprValue> {
+        match self {
+            ArgRef::Str(s) => f(s),
+            ArgRef::Value(v) => map_text(v, f),
+        }
+    }
 }
 
 /// Applies `f` to the text of each value: Null stays Null, Multi maps per value.
@@ -319,6 +443,6 @@ pub(crate) fn map_text(
             }
             Ok(ExprValue::Multi(out))
         }
-        other => f(&other.to_text()),
+        other => f(&other.text()),
     }
 }

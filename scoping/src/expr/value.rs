@@ -1,5 +1,6 @@
 //! Values an expression produces.
 
+use std::borrow::Cow;
 use std::fmt::{self, Display, Formatter};
 
 use serde_json::{Map, Value};
@@ -61,6 +62,22 @@ impl ExprValue {
         }
     }
 
+    /// [`ExprValue::to_json`], consuming the value (strings and objects are moved, not
+    /// copied).
+    pub(crate) fn into_json(self) -> Value {
+        match self {
+            ExprValue::Null | ExprValue::IgnoreFlow => Value::Null,
+            ExprValue::String(s) => Value::String(s),
+            ExprValue::Bool(b) => Value::Bool(b),
+            ExprValue::Number(n) => Value::from(n),
+            ExprValue::Object(m) => Value::Object(m),
+            ExprValue::Multi(items) => {
+                Value::Array(items.into_iter().map(ExprValue::into_json).collect())
+            }
+            ExprValue::Redacted(inner) => inner.into_json(),
+        }
+    }
+
     /// The value as JSON: Null and IgnoreFlow → `null`, Multi → an array, Redacted → the
     /// value itself.
     pub fn to_json(&self) -> Value {
@@ -115,7 +132,20 @@ impl ExprValue {
     /// The value as text: Null → `""`, booleans `True`/`False`, numbers in decimal, objects
     /// as JSON, a multi-valued value → its values joined with `,`.
     pub fn to_text(&self) -> String {
-        self.to_string()
+        self.text().into_owned()
+    }
+
+    /// [`ExprValue::to_text`], borrowed where the text is already there (a string, a
+    /// boolean, no value).
+    pub(crate) fn text(&self) -> Cow<'_, str> {
+        match self {
+            ExprValue::Null | ExprValue::IgnoreFlow => Cow::Borrowed(""),
+            ExprValue::String(s) => Cow::Borrowed(s),
+            ExprValue::Bool(true) => Cow::Borrowed("True"),
+            ExprValue::Bool(false) => Cow::Borrowed("False"),
+            ExprValue::Redacted(inner) => inner.text(),
+            other => Cow::Owned(other.to_string()),
+        }
     }
 }
 

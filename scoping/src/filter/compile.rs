@@ -8,6 +8,7 @@ use serde_json::Value;
 
 use super::dn::Dn;
 use super::{MultivaluedComparison, Operator, ScopingFilter};
+use crate::read::{ElementTest, PathReader};
 use crate::{Error, Result};
 
 /// A checked scoping filter, ready to evaluate many times.
@@ -39,7 +40,8 @@ pub struct CompiledScopingFilter {
 
 #[derive(Clone, Debug)]
 pub(crate) struct CompiledClause {
-    pub(crate) path: AttributePath,
+    /// The path's steps, read with lookup hints.
+    pub(crate) reader: PathReader,
     /// The element filter of the path (`emails[type eq "work"]`): tested in place when it uses
     /// only `eq`, `ne`, `pr`, `and`, `or`, `not`, otherwise compiled by scim-model.
     pub(crate) element_filter: Option<ElementFilter>,
@@ -53,7 +55,7 @@ pub(crate) struct CompiledClause {
 
 #[derive(Clone, Debug)]
 pub(crate) enum ElementFilter {
-    Simple(scim_model::Filter),
+    Simple(ElementTest),
     Compiled(Box<CompiledFilter>),
 }
 
@@ -106,7 +108,7 @@ impl CompiledScopingFilter {
                 })?;
                 let element_filter = path.filter().map(|f| {
                     if crate::mapping::flow::is_simple(f) {
-                        ElementFilter::Simple(f.clone())
+                        ElementFilter::Simple(ElementTest::new(f))
                     } else {
                         ElementFilter::Compiled(Box::new(f.compile(&registry, "")))
                     }
@@ -115,7 +117,7 @@ impl CompiledScopingFilter {
                 let operand = compile_operand(op, value).map_err(fail)?;
                 let text = clause_text(&clause.source_attribute, op, value);
                 clauses.push(CompiledClause {
-                    path,
+                    reader: PathReader::new(&path),
                     element_filter,
                     path_text: clause.source_attribute.clone(),
                     op,

@@ -4,7 +4,7 @@ use std::cmp::Ordering;
 use std::fmt::Write as _;
 use std::ops::ControlFlow;
 
-use scim_model::{Resource, get_ci};
+use scim_model::Resource;
 use serde_json::Value;
 
 use super::compile::{
@@ -41,7 +41,7 @@ impl CompiledClause {
         resource: &'a Resource,
         f: &mut impl FnMut(&'a Value) -> ControlFlow<()>,
     ) {
-        let Some(top) = resource.attribute(self.path.urn(), self.path.name()) else {
+        let Some(top) = self.reader.top(resource) else {
             return;
         };
         match top {
@@ -66,7 +66,7 @@ impl CompiledClause {
     fn element_passes(&self, element: &Value) -> bool {
         match &self.element_filter {
             None => true,
-            Some(ElementFilter::Simple(f)) => crate::mapping::flow::element_matches(f, element),
+            Some(ElementFilter::Simple(test)) => test.matches(element),
             Some(ElementFilter::Compiled(filter)) => match element {
                 Value::Object(obj) => Resource::from_object(obj.clone())
                     .is_ok_and(|r| filter.matches(&r).unwrap_or(false)),
@@ -80,13 +80,13 @@ impl CompiledClause {
         v: &'a Value,
         f: &mut impl FnMut(&'a Value) -> ControlFlow<()>,
     ) -> ControlFlow<()> {
-        let v = match (self.path.sub_attribute(), v) {
-            (Some(sub), Value::Object(o)) => match get_ci(o, sub) {
+        let v = match (self.reader.sub(), v) {
+            (Some(_), Value::Object(o)) => match self.reader.sub_in(o) {
                 Some(v) => v,
                 None => return ControlFlow::Continue(()),
             },
             (Some(_), _) => return ControlFlow::Continue(()),
-            (None, Value::Object(o)) => match get_ci(o, "value") {
+            (None, Value::Object(o)) => match self.reader.value_in(o) {
                 Some(v) => v,
                 None => return ControlFlow::Continue(()),
             },

@@ -4,7 +4,7 @@ use scim_model::patch::PatchOp;
 use scim_model::{Resource, get_ci};
 use serde_json::{Map, Value};
 
-use super::flow::{CompiledMapping, Flow, is_empty, read_path};
+use super::flow::{CompiledMapping, Flow, is_empty};
 use super::{FlowType, MappingSet};
 use crate::expr::EvalContext;
 use crate::{Error, Result};
@@ -23,11 +23,28 @@ impl MappingSet {
         source: &Resource,
         ctx: &EvalContext<'_>,
     ) -> Result<Map<String, Value>> {
-        let mut out = Map::new();
-        for m in &self.mappings {
-            if let Some((v, _)) = create_value(m, source, ctx)? {
-                out.insert(m.spec.target_attribute.clone(), v);
+        let Some(template) = &self.create_template else {
+            let mut out = Map::with_capacity(self.mappings.len());
+            for m in &self.mappings {
+                if let Some((v, _)) = create_value(m, source, ctx)? {
+                    out.insert(m.spec.target_attribute.clone(), v);
+                }
             }
+            return Ok(out);
+        };
+        // Every target key, in mapping order, copied with its hash table rather than hashed
+        // again; each value is written in place, and the keys of mappings that do not flow
+        // (left `null`: a flowing value is never empty) are removed, keeping the order.
+        let mut out = template.clone();
+        let mut absent = false;
+        for (m, slot) in self.mappings.iter().zip(out.values_mut()) {
+            match create_value(m, source, ctx)? {
+                Some((v, _)) => *slot = v,
+                None => absent = true,
+            }
+        }
+        if absent {
+            out.retain(|_, v| !v.is_null());
         }
         Ok(out)
     }
@@ -43,7 +60,7 @@ impl MappingSet {
         source: &Resource,
         ctx: &EvalContext<'_>,
     ) -> Result<Map<String, Value>> {
-        let mut out = Map::new();
+        let mut out = Map::with_capacity(self.mappings.len());
         for m in &self.mappings {
             if let Some((v, redacted)) = create_value(m, source, ctx)? {
                 let v = if redacted { Value::from(REDACTED) } else { v };
@@ -115,7 +132,7 @@ impl MappingSet {
             if m.spec.flow_type == FlowType::ObjectAddOnly {
                 continue;
             }
-            let now = read_path(current, &m.target);
+            let now = m.target_reader.read(current);
             match m.flow(source, ctx)?.0 {
                 Flow::Ignore => {}
                 Flow::Null => {
@@ -133,7 +150,7 @@ impl MappingSet {
                     }
                 }
                 Flow::Value(v) => {
-                    if let Some(op) = update_value(m, now.as_ref(), v) {
+                    if let Some(op) = update_value(m, now.as_deref(), v) {
                         patch.push(op);
                     }
                 }

@@ -63,7 +63,7 @@ pub(crate) mod flow;
 
 use scim_model::{AttributePath, SchemaRegistry, USER_SCHEMA};
 use serde::{Deserialize, Serialize};
-use serde_json::Value;
+use serde_json::{Map, Value};
 
 use crate::expr::EvalContext;
 use crate::{Error, Result};
@@ -227,6 +227,10 @@ pub struct MappingSet {
     matching: Vec<usize>,
     target_schema: String,
     registry: SchemaRegistry,
+    /// Every mapping's `targetAttribute` with the value `null`, in mapping order: the start
+    /// of each [`MappingSet::create_attributes`]. `None` when two mappings spell their
+    /// target alike.
+    create_template: Option<Map<String, Value>>,
 }
 
 impl MappingSet {
@@ -273,7 +277,12 @@ impl MappingSet {
                 });
             }
         }
+        let template: Map<String, Value> = compiled
+            .iter()
+            .map(|m| (m.spec.target_attribute.clone(), Value::Null))
+            .collect();
         Ok(MappingSet {
+            create_template: (template.len() == compiled.len()).then_some(template),
             mappings: compiled,
             matching,
             target_schema: USER_SCHEMA.to_owned(),

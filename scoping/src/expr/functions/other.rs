@@ -89,11 +89,12 @@ pub(crate) fn call(
         }
         "Switch" => {
             // Case-sensitive; a null source reads as "" (so the key "" matches it).
-            let source = scalar_text(name, 1, "source", &ev.arg(args, 0)?)?;
+            let source = ev.arg_ref(args, 0)?;
+            let source = source.scalar_str(name, 1, "source")?;
             let mut i = 2;
             while i + 1 < args.len() {
-                let key = scalar_text(name, i + 1, "key", &ev.arg(args, i)?)?;
-                if key == source {
+                let key = ev.arg_ref(args, i)?;
+                if key.scalar_str(name, i + 1, "key")? == source {
                     return Ok(Some(ev.arg(args, i + 1)?));
                 }
                 i += 2;

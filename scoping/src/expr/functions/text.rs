@@ -1,7 +1,9 @@
 //! String functions.
 
 use super::super::ast::Node;
-use super::super::eval::{Eval, bad_arg, compile_regex, fail, map_text, number, scalar_text};
+use super::super::eval::{
+    ArgRef, Eval, bad_arg, compile_regex, fail, map_text, number, scalar_text,
+};
 use super::super::value::ExprValue;
 use crate::error::Result;
 
@@ -12,247 +14,364 @@ pub(crate) fn call(
     args: &[Option<Node>],
 ) -> Result<Option<ExprValue>> {
     let v = match name {
-        "Append" => {
-            let source = ev.arg(args, 0)?;
-            let suffix = scalar_text(name, 2, "suffix", &ev.arg(args, 1)?)?;
-            match source {
-                ExprValue::Null => ExprValue::String(suffix),
-                s => map_text(s, &mut |t| Ok(ExprValue::String(format!("{t}{suffix}"))))?,
-            }
-        }
-        "ConvertToBase64" => map_text(ev.arg(args, 0)?, &mut |t| {
-            let bytes: Vec<u8> = t.encode_utf16().flat_map(u16::to_le_bytes).collect();
-            Ok(ExprValue::String(base64_encode(&bytes)))
-        })?,
-        "ConvertFromBase64" => {
-            let encoding = scalar_text(name, 2, "encoding", &ev.arg(args, 1)?)?;
-            map_text(ev.arg(args, 0)?, &mut |t| {
-                let bytes = base64_decode(t).ok_or_else(|| {
-                    bad_arg(name, 1, "source", "base64 text", &ExprValue::from(t))
-                })?;
-                decode_bytes(&bytes, &encoding).map(ExprValue::String)
-            })?
-        }
-        "ConvertToUTF8Hex" => map_text(ev.arg(args, 0)?, &mut |t| {
-            Ok(ExprValue::String(
-                t.bytes().map(|b| format!("{b:02X}")).collect(),
-            ))
-        })?,
-        "InStr" => {
-            let hay = scalar_text(name, 1, "value1", &ev.arg(args, 0)?)?;
-            let needle = scalar_text(name, 2, "value2", &ev.arg(args, 1)?)?;
-            let start = if Eval::given(args, 2) {
-                number(name, 3, "start", &ev.arg(args, 2)?)?
-            } else {
-                1
-            };
-            if start < 1 {
-                return Err(bad_arg(
-                    name,
-                    3,
-                    "start",
-                    "at least 1",
-                    &ExprValue::Number(start),
-                ));
-            }
-            let text_compare =
-                Eval::given(args, 3) && number(name, 4, "compareType", &ev.arg(args, 3)?)? == 1;
-            let (hay, needle) = if text_compare {
-                (hay.to_lowercase(), needle.to_lowercase())
-            } else {
-                (hay, needle)
-            };
-            let chars: Vec<char> = hay.chars().collect();
-            let skip = usize::try_from(start - 1)
-                .unwrap_or(usize::MAX)
-                .min(chars.len());
-            let rest: String = chars[skip..].iter().collect();
-            let pos = rest
-                .find(&needle)
-                .map(|b| rest[..b].chars().count() + skip + 1)
-                .unwrap_or(0);
-            ExprValue::Number(i64::try_from(pos).unwrap_or(0))
-        }
-        "Join" => {
-            let sep = scalar_text(name, 1, "separator", &ev.arg(args, 0)?)?;
-            let mut parts = Vec::new();
-            for i in 1..args.len() {
-                collect_values(ev.arg(args, i)?, &mut parts);
-            }
-            ExprValue::String(parts.join(&sep))
-        }
-        "Left" => {
-            let source = ev.arg(args, 0)?;
-            let n = number(name, 2, "numChars", &ev.arg(args, 1)?)?;
-            match source {
-                ExprValue::Null => ExprValue::string(""),
-                s => map_text(s, &mut |t| {
-                    Ok(ExprValue::String(if n < 0 {
-                        t.to_owned()
-                    } else {
-                        t.chars()
-                            .take(usize::try_from(n).unwrap_or(usize::MAX))
-                            .collect()
-                    }))
-                })?,
-            }
-        }
-        "Mid" => {
-            let source = ev.arg(args, 0)?;
-            let start = number(name, 2, "start", &ev.arg(args, 1)?)?;
-            let length = number(name, 3, "length", &ev.arg(args, 2)?)?;
-            if start < 1 {
-                return Err(bad_arg(
-                    name,
-                    2,
-                    "start",
-                    "at least 1",
-                    &ExprValue::Number(start),
-                ));
-            }
-            if length < 0 {
-                return Err(bad_arg(
-                    name,
-                    3,
-                    "length",
-                    "at least 0",
-                    &ExprValue::Number(length),
-                ));
-            }
-            let skip = usize::try_from(start - 1).unwrap_or(usize::MAX);
-            let take = usize::try_from(length).unwrap_or(usize::MAX);
-            map_text(source, &mut |t| {
-                Ok(ExprValue::String(t.chars().skip(skip).take(take).collect()))
-            })?
-        }
-        "NormalizeDiacritics" => map_text(ev.arg(args, 0)?, &mut |t| {
-            Ok(ExprValue::String(normalize_diacritics(t)))
-        })?,
-        "PCase" => {
-            let seps = if Eval::given(args, 1) {
-                Some(scalar_text(name, 2, "wordSeparators", &ev.arg(args, 1)?)?)
-            } else {
-                None
-            };
-            map_text(ev.arg(args, 0)?, &mut |t| {
-                Ok(ExprValue::String(pcase(t, seps.as_deref())))
-            })?
-        }
+        "Append" => f_append(ev, name, args)?,
+        "ConvertToBase64" => f_convert_to_base64(ev, name, args)?,
+        "ConvertFromBase64" => f_convert_from_base64(ev, name, args)?,
+        "ConvertToUTF8Hex" => f_convert_to_u_t_f8_hex(ev, name, args)?,
+        "InStr" => f_in_str(ev, name, args)?,
+        "Join" => f_join(ev, name, args)?,
+        "Left" => f_left(ev, name, args)?,
+        "Mid" => f_mid(ev, name, args)?,
+        "NormalizeDiacritics" => f_normalize_diacritics(ev, name, args)?,
+        "PCase" => f_p_case(ev, name, args)?,
         "Replace" => replace(ev, args)?,
-        "Split" => {
-            let delim = scalar_text(name, 2, "delimiter", &ev.arg(args, 1)?)?;
-            match ev.arg(args, 0)? {
-                ExprValue::Null => ExprValue::Null,
-                v => {
-                    let t = scalar_text(name, 1, "source", &v)?;
-                    if delim.is_empty() {
-                        ExprValue::Multi(vec![ExprValue::String(t)])
-                    } else {
-                        ExprValue::Multi(t.split(delim.as_str()).map(ExprValue::from).collect())
-                    }
-                }
-            }
-        }
-        "StripSpaces" => map_text(ev.arg(args, 0)?, &mut |t| {
-            Ok(ExprValue::String(t.replace(' ', "")))
-        })?,
-        "ToLower" | "ToUpper" => {
-            // Unicode's default (invariant) mapping; the Turkic cultures (tr, az) map the
-            // dotted and dotless i as those languages do. Other culture names are accepted.
-            let culture = if Eval::given(args, 1) {
-                scalar_text(name, 2, "culture", &ev.arg(args, 1)?)?
-            } else {
-                String::new()
-            };
-            let lang = culture
-                .split(['-', '_'])
-                .next()
-                .unwrap_or("")
-                .to_ascii_lowercase();
-            let turkic = lang == "tr" || lang == "az";
-            let upper = name == "ToUpper";
-            map_text(ev.arg(args, 0)?, &mut |t| {
-                Ok(ExprValue::String(match (upper, turkic) {
-                    (true, false) => t.to_uppercase(),
-                    (false, false) => t.to_lowercase(),
-                    (true, true) => t.replace('i', "\u{130}").to_uppercase(),
-                    (false, true) => t
-                        .replace('I', "\u{131}")
-                        .replace('\u{130}', "i")
-                        .to_lowercase(),
-                }))
-            })?
-        }
-        "Trim" => map_text(ev.arg(args, 0)?, &mut |t| {
-            Ok(ExprValue::String(t.trim().to_owned()))
-        })?,
-        "Word" => {
-            let source = ev.arg(args, 0)?;
-            let n = number(name, 2, "wordNumber", &ev.arg(args, 1)?)?;
-            let delims = scalar_text(name, 3, "delimiters", &ev.arg(args, 2)?)?;
-            let t = scalar_text(name, 1, "string", &source)?;
-            let word = if n < 1 {
-                String::new()
-            } else {
-                t.split(|c| delims.contains(c))
-                    .filter(|w| !w.is_empty())
-                    .nth(usize::try_from(n - 1).unwrap_or(usize::MAX))
-                    .unwrap_or("")
-                    .to_owned()
-            };
-            ExprValue::String(word)
-        }
-        "DNComponent" => {
-            let dn = ev.arg(args, 0)?;
-            let n = number(name, 2, "n", &ev.arg(args, 1)?)?;
-            match dn {
-                ExprValue::Null => ExprValue::Null,
-                dn => {
-                    let t = scalar_text(name, 1, "dn", &dn)?;
-                    let rdns = split_dn(&t);
-                    match usize::try_from(n)
-                        .ok()
-                        .and_then(|n| n.checked_sub(1))
-                        .and_then(|i| rdns.get(i))
-                    {
-                        Some(rdn) => ExprValue::String(
-                            rdn.split_once('=')
-                                .map(|(_, v)| v.trim().to_owned())
-                                .unwrap_or_default(),
-                        ),
-                        None => ExprValue::Null,
-                    }
-                }
-            }
-        }
-        "RemoveDuplicates" => match ev.arg(args, 0)? {
-            ExprValue::Multi(items) => {
-                let mut out: Vec<ExprValue> = Vec::new();
-                for item in items {
-                    if !out.contains(&item) {
-                        out.push(item);
-                    }
-                }
-                ExprValue::Multi(out)
-            }
-            other => other,
-        },
+        "Split" => f_split(ev, name, args)?,
+        "StripSpaces" => f_strip_spaces(ev, name, args)?,
+        "ToLower" | "ToUpper" => f_to_lower(ev, name, args)?,
+        "Trim" => f_trim(ev, name, args)?,
+        "Word" => f_word(ev, name, args)?,
+        "DNComponent" => f_dn_component(ev, name, args)?,
+        "RemoveDuplicates" => f_remove_duplicates(ev, name, args)?,
         _ => return Ok(None),
     };
     Ok(Some(v))
 }
 
+// One function per string function: `call`'s frame stays small, which bounds the stack an
+// expression nested `MAX_DEPTH` deep needs (debug builds keep every local of a function).
+
+/// `Append`.
+fn f_append(ev: &mut Eval<'_>, name: &str, args: &[Option<Node>]) -> Result<ExprValue> {
+    Ok({
+        let source = ev.arg_ref(args, 0)?;
+        let suffix = ev.arg_ref(args, 1)?;
+        let suffix = suffix.scalar_str(name, 2, "suffix")?;
+        if source.is_null() {
+            ExprValue::String(suffix.into_owned())
+        } else {
+            source.map_text(&mut |t| {
+                let mut out = String::with_capacity(t.len() + suffix.len());
+                out.push_str(t);
+                out.push_str(&suffix);
+                Ok(ExprValue::String(out))
+            })?
+        }
+    })
+}
+
+/// `ConvertToBase64`.
+fn f_convert_to_base64(ev: &mut Eval<'_>, _: &str, args: &[Option<Node>]) -> Result<ExprValue> {
+    map_text(ev.arg(args, 0)?, &mut |t| {
+        let bytes: Vec<u8> = t.encode_utf16().flat_map(u16::to_le_bytes).collect();
+        Ok(ExprValue::String(base64_encode(&bytes)))
+    })
+}
+
+/// `ConvertFromBase64`.
+fn f_convert_from_base64(
+    ev: &mut Eval<'_>,
+    name: &str,
+    args: &[Option<Node>],
+) -> Result<ExprValue> {
+    Ok({
+        let encoding = scalar_text(name, 2, "encoding", &ev.arg(args, 1)?)?;
+        map_text(ev.arg(args, 0)?, &mut |t| {
+            let bytes = base64_decode(t)
+                .ok_or_else(|| bad_arg(name, 1, "source", "base64 text", &ExprValue::from(t)))?;
+            decode_bytes(&bytes, &encoding).map(ExprValue::String)
+        })?
+    })
+}
+
+/// `ConvertToUTF8Hex`.
+fn f_convert_to_u_t_f8_hex(ev: &mut Eval<'_>, _: &str, args: &[Option<Node>]) -> Result<ExprValue> {
+    map_text(ev.arg(args, 0)?, &mut |t| {
+        Ok(ExprValue::String(
+            t.bytes().map(|b| format!("{b:02X}")).collect(),
+        ))
+    })
+}
+
+/// `InStr`.
+fn f_in_str(ev: &mut Eval<'_>, name: &str, args: &[Option<Node>]) -> Result<ExprValue> {
+    Ok({
+        let hay = scalar_text(name, 1, "value1", &ev.arg(args, 0)?)?;
+        let needle = scalar_text(name, 2, "value2", &ev.arg(args, 1)?)?;
+        let start = if Eval::given(args, 2) {
+            number(name, 3, "start", &ev.arg(args, 2)?)?
+        } else {
+            1
+        };
+        if start < 1 {
+            return Err(bad_arg(
+                name,
+                3,
+                "start",
+                "at least 1",
+                &ExprValue::Number(start),
+            ));
+        }
+        let text_compare =
+            Eval::given(args, 3) && number(name, 4, "compareType", &ev.arg(args, 3)?)? == 1;
+        let (hay, needle) = if text_compare {
+            (hay.to_lowercase(), needle.to_lowercase())
+        } else {
+            (hay, needle)
+        };
+        let chars: Vec<char> = hay.chars().collect();
+        let skip = usize::try_from(start - 1)
+            .unwrap_or(usize::MAX)
+            .min(chars.len());
+        let rest: String = chars[skip..].iter().collect();
+        let pos = rest
+            .find(&needle)
+            .map(|b| rest[..b].chars().count() + skip + 1)
+            .unwrap_or(0);
+        ExprValue::Number(i64::try_from(pos).unwrap_or(0))
+    })
+}
+
+/// `Join`.
+fn f_join(ev: &mut Eval<'_>, name: &str, args: &[Option<Node>]) -> Result<ExprValue> {
+    Ok({
+        let sep = ev.arg_ref(args, 0)?;
+        let sep = sep.scalar_str(name, 1, "separator")?;
+        let mut out = String::new();
+        let mut first = true;
+        for i in 1..args.len() {
+            match ev.arg_ref(args, i)? {
+                ArgRef::Str(s) => join_value(s, &sep, &mut out, &mut first),
+                ArgRef::Value(v) => join_values(&v, &sep, &mut out, &mut first),
+            }
+        }
+        ExprValue::String(out)
+    })
+}
+
+/// `Left`.
+fn f_left(ev: &mut Eval<'_>, name: &str, args: &[Option<Node>]) -> Result<ExprValue> {
+    Ok({
+        let source = ev.arg_ref(args, 0)?;
+        let n = number(name, 2, "numChars", &ev.arg(args, 1)?)?;
+        match source {
+            s if s.is_null() => ExprValue::string(""),
+            s => s.map_text(&mut |t| {
+                Ok(ExprValue::String(if n < 0 {
+                    t.to_owned()
+                } else {
+                    t.chars()
+                        .take(usize::try_from(n).unwrap_or(usize::MAX))
+                        .collect()
+                }))
+            })?,
+        }
+    })
+}
+
+/// `Mid`.
+fn f_mid(ev: &mut Eval<'_>, name: &str, args: &[Option<Node>]) -> Result<ExprValue> {
+    Ok({
+        let source = ev.arg(args, 0)?;
+        let start = number(name, 2, "start", &ev.arg(args, 1)?)?;
+        let length = number(name, 3, "length", &ev.arg(args, 2)?)?;
+        if start < 1 {
+            return Err(bad_arg(
+                name,
+                2,
+                "start",
+                "at least 1",
+                &ExprValue::Number(start),
+            ));
+        }
+        if length < 0 {
+            return Err(bad_arg(
+                name,
+                3,
+                "length",
+                "at least 0",
+                &ExprValue::Number(length),
+            ));
+        }
+        let skip = usize::try_from(start - 1).unwrap_or(usize::MAX);
+        let take = usize::try_from(length).unwrap_or(usize::MAX);
+        map_text(source, &mut |t| {
+            Ok(ExprValue::String(t.chars().skip(skip).take(take).collect()))
+        })?
+    })
+}
+
+/// `NormalizeDiacritics`.
+fn f_normalize_diacritics(ev: &mut Eval<'_>, _: &str, args: &[Option<Node>]) -> Result<ExprValue> {
+    map_text(ev.arg(args, 0)?, &mut |t| {
+        Ok(ExprValue::String(normalize_diacritics(t)))
+    })
+}
+
+/// `PCase`.
+fn f_p_case(ev: &mut Eval<'_>, name: &str, args: &[Option<Node>]) -> Result<ExprValue> {
+    Ok({
+        let seps = if Eval::given(args, 1) {
+            Some(scalar_text(name, 2, "wordSeparators", &ev.arg(args, 1)?)?)
+        } else {
+            None
+        };
+        map_text(ev.arg(args, 0)?, &mut |t| {
+            Ok(ExprValue::String(pcase(t, seps.as_deref())))
+        })?
+    })
+}
+
+/// `Split`.
+fn f_split(ev: &mut Eval<'_>, name: &str, args: &[Option<Node>]) -> Result<ExprValue> {
+    Ok({
+        let delim = scalar_text(name, 2, "delimiter", &ev.arg(args, 1)?)?;
+        match ev.arg(args, 0)? {
+            ExprValue::Null => ExprValue::Null,
+            v => {
+                let t = scalar_text(name, 1, "source", &v)?;
+                if delim.is_empty() {
+                    ExprValue::Multi(vec![ExprValue::String(t)])
+                } else {
+                    ExprValue::Multi(t.split(delim.as_str()).map(ExprValue::from).collect())
+                }
+            }
+        }
+    })
+}
+
+/// `StripSpaces`.
+fn f_strip_spaces(ev: &mut Eval<'_>, _: &str, args: &[Option<Node>]) -> Result<ExprValue> {
+    map_text(ev.arg(args, 0)?, &mut |t| {
+        Ok(ExprValue::String(t.replace(' ', "")))
+    })
+}
+
+/// `ToLower | ToUpper`.
+fn f_to_lower(ev: &mut Eval<'_>, name: &str, args: &[Option<Node>]) -> Result<ExprValue> {
+    Ok({
+        // Unicode's default (invariant) mapping; the Turkic cultures (tr, az) map the
+        // dotted and dotless i as those languages do. Other culture names are accepted.
+        let culture = if Eval::given(args, 1) {
+            scalar_text(name, 2, "culture", &ev.arg(args, 1)?)?
+        } else {
+            String::new()
+        };
+        let lang = culture
+            .split(['-', '_'])
+            .next()
+            .unwrap_or("")
+            .to_ascii_lowercase();
+        let turkic = lang == "tr" || lang == "az";
+        let upper = name == "ToUpper";
+        ev.arg_ref(args, 0)?.map_text(&mut |t| {
+            Ok(ExprValue::String(match (upper, turkic) {
+                (true, false) => t.to_uppercase(),
+                (false, false) => t.to_lowercase(),
+                (true, true) => t.replace('i', "\u{130}").to_uppercase(),
+                (false, true) => t
+                    .replace('I', "\u{131}")
+                    .replace('\u{130}', "i")
+                    .to_lowercase(),
+            }))
+        })?
+    })
+}
+
+/// `Trim`.
+fn f_trim(ev: &mut Eval<'_>, _: &str, args: &[Option<Node>]) -> Result<ExprValue> {
+    map_text(ev.arg(args, 0)?, &mut |t| {
+        Ok(ExprValue::String(t.trim().to_owned()))
+    })
+}
+
+/// `Word`.
+fn f_word(ev: &mut Eval<'_>, name: &str, args: &[Option<Node>]) -> Result<ExprValue> {
+    Ok({
+        let source = ev.arg(args, 0)?;
+        let n = number(name, 2, "wordNumber", &ev.arg(args, 1)?)?;
+        let delims = scalar_text(name, 3, "delimiters", &ev.arg(args, 2)?)?;
+        let t = scalar_text(name, 1, "string", &source)?;
+        let word = if n < 1 {
+            String::new()
+        } else {
+            t.split(|c| delims.contains(c))
+                .filter(|w| !w.is_empty())
+                .nth(usize::try_from(n - 1).unwrap_or(usize::MAX))
+                .unwrap_or("")
+                .to_owned()
+        };
+        ExprValue::String(word)
+    })
+}
+
+/// `DNComponent`.
+fn f_dn_component(ev: &mut Eval<'_>, name: &str, args: &[Option<Node>]) -> Result<ExprValue> {
+    Ok({
+        let dn = ev.arg(args, 0)?;
+        let n = number(name, 2, "n", &ev.arg(args, 1)?)?;
+        match dn {
+            ExprValue::Null => ExprValue::Null,
+            dn => {
+                let t = scalar_text(name, 1, "dn", &dn)?;
+                let rdns = split_dn(&t);
+                match usize::try_from(n)
+                    .ok()
+                    .and_then(|n| n.checked_sub(1))
+                    .and_then(|i| rdns.get(i))
+                {
+                    Some(rdn) => ExprValue::String(
+                        rdn.split_once('=')
+                            .map(|(_, v)| v.trim().to_owned())
+                            .unwrap_or_default(),
+                    ),
+                    None => ExprValue::Null,
+                }
+            }
+        }
+    })
+}
+
+/// `RemoveDuplicates`.
+fn f_remove_duplicates(ev: &mut Eval<'_>, _: &str, args: &[Option<Node>]) -> Result<ExprValue> {
+    Ok(match ev.arg(args, 0)? {
+        ExprValue::Multi(items) => {
+            let mut out: Vec<ExprValue> = Vec::new();
+            for item in items {
+                if !out.contains(&item) {
+                    out.push(item);
+                }
+            }
+            ExprValue::Multi(out)
+        }
+        other => other,
+    })
+}
+
 /// Expands multi-valued values, skipping null and empty ones.
-fn collect_values(v: ExprValue, out: &mut Vec<String>) {
+/// Appends to `out` the non-empty values of `v` (each value of a multi-valued one),
+/// separated by `sep`.
+fn join_values(v: &ExprValue, sep: &str, out: &mut String, first: &mut bool) {
     match v {
         ExprValue::Multi(items) => {
             for item in items {
-                collect_values(item, out);
+                join_values(item, sep, out, first);
             }
         }
         v if v.is_null_or_empty() => {}
-        v => out.push(v.to_text()),
+        v => join_value(&v.text(), sep, out, first),
     }
+}
+
+/// Appends one value to `out` unless it is empty, after `sep` unless it is the first.
+fn join_value(text: &str, sep: &str, out: &mut String, first: &mut bool) {
+    if text.is_empty() {
+        return;
+    }
+    if !*first {
+        out.push_str(sep);
+    }
+    out.push_str(text);
+    *first = false;
 }
 
 /// The RDNs of a DN, split on commas not escaped with a backslash.
@@ -362,33 +481,42 @@ pub(crate) fn normalize_diacritics(t: &str) -> String {
 
 fn replace(ev: &mut Eval<'_>, args: &[Option<Node>]) -> Result<ExprValue> {
     const F: &str = "Replace";
-    let source = ev.arg(args, 0)?;
-    let old = Eval::given(args, 1).then(|| ev.arg(args, 1)).transpose()?;
-    let pattern = Eval::given(args, 2).then(|| ev.arg(args, 2)).transpose()?;
-    let group = Eval::given(args, 3).then(|| ev.arg(args, 3)).transpose()?;
-    let replacement = Eval::given(args, 4).then(|| ev.arg(args, 4)).transpose()?;
-    let repl_attr = Eval::given(args, 5).then(|| ev.arg(args, 5)).transpose()?;
-    let template = Eval::given(args, 6).then(|| ev.arg(args, 6)).transpose()?;
+    let source = ev.arg_ref(args, 0)?;
+    let old = Eval::given(args, 1)
+        .then(|| ev.arg_ref(args, 1))
+        .transpose()?;
+    let pattern = Eval::given(args, 2)
+        .then(|| ev.arg_ref(args, 2))
+        .transpose()?;
+    let group = Eval::given(args, 3)
+        .then(|| ev.arg_ref(args, 3))
+        .transpose()?;
+    let replacement = Eval::given(args, 4)
+        .then(|| ev.arg_ref(args, 4))
+        .transpose()?;
+    let repl_attr = Eval::given(args, 5)
+        .then(|| ev.arg_ref(args, 5))
+        .transpose()?;
+    let template = Eval::given(args, 6)
+        .then(|| ev.arg_ref(args, 6))
+        .transpose()?;
     if let Some(old) = old {
-        let old = scalar_text(F, 2, "oldValue", &old)?;
+        let old = old.scalar_str(F, 2, "oldValue")?;
         if let Some(template) = template {
             // Mode 2: put the source in the template, in place of oldValue.
-            let template = scalar_text(F, 7, "template", &template)?;
-            return map_text(source, &mut |t| {
-                Ok(ExprValue::String(template.replace(&old, t)))
-            });
+            let template = template.scalar_str(F, 7, "template")?;
+            return source.map_text(&mut |t| Ok(ExprValue::String(template.replace(&*old, t))));
         }
         // Mode 1: replace every occurrence of oldValue.
         let new = replacement
-            .map(|r| scalar_text(F, 5, "replacementValue", &r))
+            .as_ref()
+            .map(|r| r.scalar_str(F, 5, "replacementValue"))
             .transpose()?
             .unwrap_or_default();
         if old.is_empty() {
-            return Ok(source);
+            return Ok(source.into_value());
         }
-        return map_text(source, &mut |t| {
-            Ok(ExprValue::String(t.replace(&old, &new)))
-        });
+        return source.map_text(&mut |t| Ok(ExprValue::String(t.replace(&*old, &new))));
     }
     let Some(pattern) = pattern else {
         return Err(fail(
@@ -396,9 +524,9 @@ fn replace(ev: &mut Eval<'_>, args: &[Option<Node>]) -> Result<ExprValue> {
             "needs argument 2 (oldValue) or argument 3 (regexPattern)",
         ));
     };
-    let pattern = scalar_text(F, 3, "regexPattern", &pattern)?;
+    let pattern = pattern.scalar_str(F, 3, "regexPattern")?;
     let compiled;
-    let re = match ev.regexes.get(&pattern) {
+    let re = match ev.regexes.get(&*pattern) {
         Some(re) => re,
         None => {
             compiled = compile_regex(&pattern)?;
@@ -406,16 +534,17 @@ fn replace(ev: &mut Eval<'_>, args: &[Option<Node>]) -> Result<ExprValue> {
         }
     };
     let group = group
-        .map(|g| scalar_text(F, 4, "regexGroupName", &g))
+        .as_ref()
+        .map(|g| g.scalar_str(F, 4, "regexGroupName"))
         .transpose()?;
     match (group, replacement, repl_attr) {
         (Some(group), _, Some(attr)) => {
             // Mode 5 (app provisioning doc): the source when it has a value, else the named
             // group extracted from replacementAttributeName.
             if !source.is_null_or_empty() {
-                return Ok(source);
+                return Ok(source.into_value());
             }
-            map_text(attr, &mut |t| {
+            attr.map_text(&mut |t| {
                 Ok(re
                     .captures(t)
                     .and_then(|c| c.name(&group))
@@ -426,10 +555,11 @@ fn replace(ev: &mut Eval<'_>, args: &[Option<Node>]) -> Result<ExprValue> {
         (Some(group), replacement, None) => {
             // Mode 4: replace the text the named group matched.
             let new = replacement
-                .map(|r| scalar_text(F, 5, "replacementValue", &r))
+                .as_ref()
+                .map(|r| r.scalar_str(F, 5, "replacementValue"))
                 .transpose()?
                 .unwrap_or_default();
-            map_text(source, &mut |t| {
+            source.map_text(&mut |t| {
                 let mut out = String::with_capacity(t.len());
                 let mut last = 0;
                 for caps in re.captures_iter(t) {
@@ -446,14 +576,11 @@ fn replace(ev: &mut Eval<'_>, args: &[Option<Node>]) -> Result<ExprValue> {
         (None, replacement, _) => {
             // Mode 3: regex replace; the replacement may use `${group}`.
             let new = replacement
-                .map(|r| scalar_text(F, 5, "replacementValue", &r))
+                .as_ref()
+                .map(|r| r.scalar_str(F, 5, "replacementValue"))
                 .transpose()?
                 .unwrap_or_default();
-            map_text(source, &mut |t| {
-                Ok(ExprValue::String(
-                    re.replace_all(t, new.as_str()).into_owned(),
-                ))
-            })
+            source.map_text(&mut |t| Ok(ExprValue::String(re.replace_all(t, &*new).into_owned())))
         }
     }
 }
