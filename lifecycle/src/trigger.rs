@@ -1,0 +1,558 @@
+//! Trigger evaluation: which users are due for which workflow at an instant.
+//!
+//! [`TriggerEvaluator`] compiles the scheduled workflows of a [`WorkflowSet`] once (scope
+//! rules to scoping filters, attribute names to SCIM paths) and evaluates the time-based and
+//! inactivity triggers over any number of users without touching storage — the runner's first
+//! step, and what the benchmark measures. Each user's dateTime attributes are read and parsed
+//! once however many workflows use them; the scope is evaluated only for users whose trigger
+//! is due.
+
+use chrono::{DateTime, Duration, Utc};
+use scim_model::{AttributePath, Resource};
+use scoping::CompiledScopingFilter;
+use serde::Serialize;
+
+use crate::attributes::{self, AliasTable};
+use crate::error::{Error, Result};
+use crate::workflow::{
+    ExecutionConditions, MembershipChange, Scope, Trigger, Workflow, WorkflowSet,
+};
+
+/// One trigger occurrence: (workflow, version-independent trigger, user, trigger date).
+///
+/// A user is processed once per occurrence; a new version of the workflow with the same
+/// trigger has the same occurrences.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "camelCase")]
+#[non_exhaustive]
+pub struct Occurrence {
+    /// The workflow's id.
+    pub workflow_id: String,
+    /// The trigger's key ([`Trigger::key`]).
+    pub trigger: String,
+    /// The user's id.
+    pub user_id: String,
+    /// The trigger date (`YYYY-MM-DD`, UTC) for time triggers; a change number for change
+    /// triggers; the run for on-demand runs.
+    pub date: String,
+}
+
+/// A user whose data could not be evaluated, e.g. a malformed date: reported, never skipped
+/// in silence.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+#[non_exhaustive]
+pub struct SubjectError {
+    /// The user (`{"id": …}`).
+    pub subject: Subject,
+    /// The workflow being evaluated, if the error is about one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub workflow: Option<String>,
+    /// What is wrong, naming the attribute and value.
+    pub message: String,
+}
+
+/// A user as Graph's results name it.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, serde::Deserialize)]
+#[non_exhaustive]
+pub struct Subject {
+    /// The user's id.
+    pub id: String,
+}
+
+impl Subject {
+    /// A subject.
+    pub fn new(id: impl Into<String>) -> Self {
+        Subject { id: id.into() }
+    }
+}
+
+impl SubjectError {
+    pub(crate) fn new(user: &str, workflow: Option<&str>, message: impl Into<String>) -> Self {
+        SubjectError {
+            subject: Subject::new(user),
+            workflow: workflow.map(str::to_owned),
+            message: message.into(),
+        }
+    }
+}
+
+/// The outcome of evaluating triggers over users.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Evaluation {
+    /// The occurrences due (trigger come, user in scope), in user order then workflow order.
+    pub due: Vec<Occurrence>,
+    /// Users that could not be evaluated.
+    pub errors: Vec<SubjectError>,
+}
+
+/// How triggers are evaluated.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct EvalOptions {
+    /// How long after its trigger date a user is still caught (Entra: 3 days).
+    pub catch_up: Duration,
+}
+
+impl Default for EvalOptions {
+    fn default() -> Self {
+        EvalOptions {
+            catch_up: Duration::days(3),
+        }
+    }
+}
+
+/// How a compiled workflow is triggered.
+#[derive(Clone, Debug)]
+pub(crate) enum Kind {
+    OnDemand,
+    Time {
+        attr: usize,
+        offset: Duration,
+    },
+    Inactivity {
+        last_sign_in: usize,
+        created: usize,
+        period: Duration,
+    },
+    Change {
+        attributes: Vec<(String, AttributePath)>,
+    },
+    Membership {
+        group: String,
+        change: MembershipChange,
+    },
+}
+
+/// A workflow ready to evaluate.
+#[derive(Clone, Debug)]
+pub(crate) struct Compiled {
+    pub(crate) workflow: Workflow,
+    pub(crate) trigger_key: String,
+    pub(crate) kind: Kind,
+    pub(crate) scope: CompiledScopingFilter,
+}
+
+impl Compiled {
+    pub(crate) fn scheduled(&self) -> bool {
+        self.workflow.is_enabled
+            && self.workflow.is_scheduling_enabled
+            && !matches!(self.kind, Kind::OnDemand)
+    }
+}
+
+/// The distinct dateTime attributes the workflows read, by name.
+#[derive(Clone, Debug, Default)]
+pub(crate) struct Attrs {
+    pub(crate) list: Vec<(String, AttributePath)>,
+}
+
+impl Attrs {
+    fn index(&mut self, name: &str, aliases: &AliasTable, workflow: &str) -> Result<usize> {
+        let path = aliases
+            .path(name)
+            .map_err(|m| Error::invalid(workflow, format!("trigger: {m}")))?;
+        if let Some(i) = self
+            .list
+            .iter()
+            .position(|(_, p)| p.eq_ignore_case(&path) && p.filter() == path.filter())
+        {
+            return Ok(i);
+        }
+        self.list.push((name.to_owned(), path));
+        Ok(self.list.len() - 1)
+    }
+}
+
+/// Compiles one workflow (any version) with the alias table.
+pub(crate) fn compile(
+    workflow: &Workflow,
+    aliases: &AliasTable,
+    attrs: &mut Attrs,
+) -> Result<Compiled> {
+    let id = workflow.id().to_owned();
+    let (kind, trigger_key, scope) = match &workflow.execution_conditions {
+        ExecutionConditions::OnDemandOnly => {
+            (Kind::OnDemand, "onDemand".to_owned(), empty_scope()?)
+        }
+        ExecutionConditions::TriggerAndScope { trigger, scope } => {
+            let kind = match trigger {
+                Trigger::TimeBased {
+                    attribute,
+                    offset_in_days,
+                } => Kind::Time {
+                    attr: attrs.index(attribute, aliases, &id)?,
+                    offset: Duration::days(i64::from(*offset_in_days)),
+                },
+                Trigger::Inactivity {
+                    inactivity_period_in_days,
+                } => Kind::Inactivity {
+                    last_sign_in: attrs.index("lastSignInDateTime", aliases, &id)?,
+                    created: attrs.index("createdDateTime", aliases, &id)?,
+                    period: Duration::days(i64::from(*inactivity_period_in_days)),
+                },
+                Trigger::AttributeChange { attributes } => Kind::Change {
+                    attributes: attributes
+                        .iter()
+                        .map(|a| {
+                            aliases
+                                .path(a)
+                                .map(|p| (a.clone(), p))
+                                .map_err(|m| Error::invalid(&id, format!("trigger: {m}")))
+                        })
+                        .collect::<Result<_>>()?,
+                },
+                Trigger::MembershipChange { change_type } => Kind::Membership {
+                    group: match scope {
+                        Scope::Groups(g) => g.first().cloned().unwrap_or_default(),
+                        _ => String::new(),
+                    },
+                    change: *change_type,
+                },
+            };
+            let filter = match scope {
+                Scope::Rule(rule) => {
+                    crate::rule::compile(rule, aliases).map_err(|message| Error::InvalidRule {
+                        workflow: id.clone(),
+                        rule: rule.clone(),
+                        message,
+                    })?
+                }
+                Scope::Filter(f) => resolve_aliases(f, aliases),
+                Scope::Groups(_) => scoping::ScopingFilter::default(),
+            };
+            let compiled = filter
+                .compile()
+                .map_err(|e| Error::invalid(&id, format!("scope: {e}")))?;
+            (kind, trigger.key(), compiled)
+        }
+    };
+    Ok(Compiled {
+        workflow: workflow.clone(),
+        trigger_key,
+        kind,
+        scope,
+    })
+}
+
+/// A scope that holds every user.
+fn empty_scope() -> Result<CompiledScopingFilter> {
+    scoping::ScopingFilter::default()
+        .compile()
+        .map_err(|e| Error::invalid("", format!("scope: {e}")))
+}
+
+/// A scoping filter with Graph attribute names replaced by their SCIM paths.
+fn resolve_aliases(f: &scoping::ScopingFilter, aliases: &AliasTable) -> scoping::ScopingFilter {
+    let mut f = f.clone();
+    for group in &mut f.groups {
+        for clause in group {
+            clause.source_attribute = aliases.resolve(&clause.source_attribute).to_owned();
+        }
+    }
+    f
+}
+
+/// Evaluates the time-based and inactivity triggers of the scheduled workflows of a set.
+///
+/// ```
+/// use lifecycle::{AliasTable, EvalOptions, Limits, TriggerEvaluator, WorkflowSet};
+/// use scim_model::Resource;
+///
+/// let set = WorkflowSet::from_json_str(r#"{
+///   "displayName": "Onboard", "category": "joiner", "isEnabled": true, "isSchedulingEnabled": true,
+///   "executionConditions": {"scope": {"rule": "(department eq 'Sales')"},
+///     "trigger": {"timeBasedAttribute": "employeeHireDate", "offsetInDays": -7}},
+///   "tasks": [{"taskDefinitionId": "enableUserAccount"}]}"#, Limits::default()).unwrap();
+/// let eval = TriggerEvaluator::new(&set, &AliasTable::default(), EvalOptions::default()).unwrap();
+/// let users: Vec<Resource> = serde_json::from_str(r#"[
+///   {"id": "u1", "employeeHireDate": "2026-03-09T08:00:00Z",
+///    "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User": {"department": "Sales"}},
+///   {"id": "u2", "employeeHireDate": "2026-03-09"}]"#).unwrap();
+/// let out = eval.evaluate(&users, "2026-03-02T09:00:00Z".parse().unwrap());
+/// assert_eq!(out.due[0].user_id, "u1");
+/// assert_eq!(out.due[0].date, "2026-03-02");
+/// assert!(out.errors[0].message.contains("not an RFC 3339 dateTime"));
+/// ```
+#[derive(Clone, Debug)]
+pub struct TriggerEvaluator {
+    workflows: Vec<Compiled>,
+    attrs: Attrs,
+    options: EvalOptions,
+}
+
+impl TriggerEvaluator {
+    /// Compiles the enabled, scheduled, time-based or inactivity workflows of `set`.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::InvalidRule`] or [`Error::InvalidWorkflow`] when a scope or an attribute
+    /// cannot be compiled.
+    pub fn new(set: &WorkflowSet, aliases: &AliasTable, options: EvalOptions) -> Result<Self> {
+        let mut attrs = Attrs::default();
+        let mut workflows = Vec::new();
+        for wf in set.iter() {
+            let c = compile(wf, aliases, &mut attrs)?;
+            if c.scheduled() && matches!(c.kind, Kind::Time { .. } | Kind::Inactivity { .. }) {
+                workflows.push(c);
+            }
+        }
+        Ok(TriggerEvaluator {
+            workflows,
+            attrs,
+            options,
+        })
+    }
+
+    pub(crate) fn from_compiled(compiled: &[Compiled], attrs: Attrs, options: EvalOptions) -> Self {
+        TriggerEvaluator {
+            workflows: compiled
+                .iter()
+                .filter(|c| {
+                    c.scheduled() && matches!(c.kind, Kind::Time { .. } | Kind::Inactivity { .. })
+                })
+                .cloned()
+                .collect(),
+            attrs,
+            options,
+        }
+    }
+
+    /// How many workflows it evaluates.
+    pub fn len(&self) -> usize {
+        self.workflows.len()
+    }
+
+    /// Whether it evaluates no workflow.
+    pub fn is_empty(&self) -> bool {
+        self.workflows.is_empty()
+    }
+
+    /// The occurrences due at `now` among `users`, and the users that could not be evaluated.
+    pub fn evaluate<'a>(
+        &self,
+        users: impl IntoIterator<Item = &'a Resource>,
+        now: DateTime<Utc>,
+    ) -> Evaluation {
+        let mut out = Evaluation::default();
+        let mut parsed: Vec<Option<Result<DateTime<Utc>, String>>> =
+            vec![None; self.attrs.list.len()];
+        for user in users {
+            let Some(id) = user.id() else {
+                if !self.workflows.is_empty() {
+                    out.errors.push(SubjectError::new(
+                        "",
+                        None,
+                        "a user without an id cannot be processed",
+                    ));
+                }
+                continue;
+            };
+            parsed.iter_mut().for_each(|p| *p = None);
+            for wf in &self.workflows {
+                match self.due_date(wf, user, now, &mut parsed) {
+                    Ok(Some(date)) => {
+                        if wf.scope.matches(user) {
+                            out.due.push(Occurrence {
+                                workflow_id: wf.workflow.id().to_owned(),
+                                trigger: wf.trigger_key.clone(),
+                                user_id: id.to_owned(),
+                                date,
+                            });
+                        }
+                    }
+                    Ok(None) => {}
+                    Err(message) => {
+                        out.errors
+                            .push(SubjectError::new(id, Some(wf.workflow.id()), message))
+                    }
+                }
+            }
+        }
+        out
+    }
+
+    /// Whether one workflow's trigger is due for one user (the runner's re-check right before
+    /// processing). `None` when not due.
+    pub(crate) fn check_one(
+        c: &Compiled,
+        attrs: &Attrs,
+        options: &EvalOptions,
+        user: &Resource,
+        now: DateTime<Utc>,
+    ) -> std::result::Result<Option<String>, String> {
+        let eval = TriggerEvaluator {
+            workflows: Vec::new(),
+            attrs: attrs.clone(),
+            options: options.clone(),
+        };
+        let mut parsed = vec![None; attrs.list.len()];
+        eval.due_date(c, user, now, &mut parsed)
+    }
+
+    fn instant(
+        &self,
+        i: usize,
+        user: &Resource,
+        parsed: &mut [Option<Result<DateTime<Utc>, String>>],
+    ) -> std::result::Result<Option<DateTime<Utc>>, String> {
+        let Some(slot) = parsed.get_mut(i) else {
+            return Ok(None);
+        };
+        if slot.is_none() {
+            let (name, path) = &self.attrs.list[i];
+            *slot = match attributes::read(user, path) {
+                None => Some(Err(String::new())),
+                Some(v) => Some(attributes::parse_instant(name, v)),
+            };
+        }
+        match slot {
+            Some(Ok(t)) => Ok(Some(*t)),
+            // An empty message marks a missing attribute: not due, not an error.
+            Some(Err(m)) if m.is_empty() => Ok(None),
+            Some(Err(m)) => Err(m.clone()),
+            None => Ok(None),
+        }
+    }
+
+    fn due_date(
+        &self,
+        c: &Compiled,
+        user: &Resource,
+        now: DateTime<Utc>,
+        parsed: &mut [Option<Result<DateTime<Utc>, String>>],
+    ) -> std::result::Result<Option<String>, String> {
+        match &c.kind {
+            Kind::Time { attr, offset } => {
+                let Some(t) = self.instant(*attr, user, parsed)? else {
+                    return Ok(None);
+                };
+                let Some(at) = t.checked_add_signed(*offset) else {
+                    return Ok(None);
+                };
+                let due = at <= now && now - at <= self.options.catch_up;
+                Ok(due.then(|| at.format("%Y-%m-%d").to_string()))
+            }
+            Kind::Inactivity {
+                last_sign_in,
+                created,
+                period,
+            } => {
+                let last = match self.instant(*last_sign_in, user, parsed)? {
+                    Some(t) => t,
+                    // Never signed in: inactive since the account was created.
+                    None => match self.instant(*created, user, parsed)? {
+                        Some(t) => t,
+                        None => return Ok(None),
+                    },
+                };
+                let Some(at) = last.checked_add_signed(*period) else {
+                    return Ok(None);
+                };
+                Ok((at <= now).then(|| at.format("%Y-%m-%d").to_string()))
+            }
+            _ => Ok(None),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::workflow::Limits;
+    use serde_json::json;
+
+    fn set(trigger: serde_json::Value) -> WorkflowSet {
+        WorkflowSet::from_value(
+            json!({"displayName": "W", "category": "joiner", "isSchedulingEnabled": true,
+                   "executionConditions": {"scope": {"rule": ""}, "trigger": trigger}}),
+            Limits::default(),
+        )
+        .unwrap()
+    }
+
+    fn user(id: &str, attrs: serde_json::Value) -> Resource {
+        let mut v = json!({"id": id, "schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"]});
+        if let (Some(o), serde_json::Value::Object(a)) = (v.as_object_mut(), attrs) {
+            o.extend(a);
+        }
+        Resource::from_value(v).unwrap()
+    }
+
+    fn due(set: &WorkflowSet, users: &[Resource], now: &str) -> Evaluation {
+        TriggerEvaluator::new(set, &AliasTable::default(), EvalOptions::default())
+            .unwrap()
+            .evaluate(users, now.parse().unwrap())
+    }
+
+    #[test]
+    fn catch_up_window_is_three_days() {
+        let s = set(json!({"timeBasedAttribute": "employeeHireDate", "offsetInDays": 0}));
+        let u = [user(
+            "u",
+            json!({"employeeHireDate": "2026-03-01T08:00:00Z"}),
+        )];
+        assert!(due(&s, &u, "2026-03-01T07:59:59Z").due.is_empty());
+        assert_eq!(due(&s, &u, "2026-03-01T08:00:00Z").due.len(), 1);
+        assert_eq!(due(&s, &u, "2026-03-04T08:00:00Z").due.len(), 1);
+        assert!(due(&s, &u, "2026-03-04T08:00:01Z").due.is_empty());
+    }
+
+    #[test]
+    fn offsets_and_offsets_in_dates() {
+        let s = set(json!({"timeBasedAttribute": "employeeLeaveDateTime", "offsetInDays": -7}));
+        // 2026-03-10T00:30:00+02:00 is 2026-03-09T22:30Z; minus 7 days: 2026-03-02T22:30Z.
+        let u = [user(
+            "u",
+            json!({"employeeLeaveDateTime": "2026-03-10T00:30:00+02:00"}),
+        )];
+        assert!(due(&s, &u, "2026-03-02T22:00:00Z").due.is_empty());
+        let e = due(&s, &u, "2026-03-02T23:00:00Z");
+        assert_eq!(e.due[0].date, "2026-03-02");
+    }
+
+    #[test]
+    fn custom_extension_paths_and_created() {
+        let s = set(
+            json!({"timeBasedAttribute": "urn:ietf:params:scim:schemas:extension:acme:1.0:User:HireDate", "offsetInDays": 1}),
+        );
+        let u = [user(
+            "u",
+            json!({"urn:ietf:params:scim:schemas:extension:acme:1.0:User": {"HireDate": "2026-03-01T00:00:00Z"}}),
+        )];
+        assert_eq!(due(&s, &u, "2026-03-02T01:00:00Z").due.len(), 1);
+        let s = set(json!({"timeBasedAttribute": "createdDateTime", "offsetInDays": 0}));
+        let u = [user(
+            "u",
+            json!({"meta": {"created": "2026-03-01T00:00:00Z"}}),
+        )];
+        assert_eq!(due(&s, &u, "2026-03-01T01:00:00Z").due.len(), 1);
+    }
+
+    #[test]
+    fn malformed_dates_are_reported_per_user() {
+        let s = set(json!({"timeBasedAttribute": "employeeHireDate", "offsetInDays": 0}));
+        let u = [
+            user("bad", json!({"employeeHireDate": "03/01/2026"})),
+            user("none", json!({})),
+        ];
+        let e = due(&s, &u, "2026-03-01T01:00:00Z");
+        assert_eq!(e.errors.len(), 1);
+        assert_eq!(e.errors[0].subject.id, "bad");
+        assert!(e.errors[0].message.contains("\"03/01/2026\""));
+    }
+
+    #[test]
+    fn inactivity_uses_last_sign_in_else_creation() {
+        let s = set(json!({"inactivityPeriodInDays": 30}));
+        let u = [
+            user("a", json!({"lastSignInDateTime": "2026-01-01T00:00:00Z"})),
+            user("b", json!({"lastSignInDateTime": "2026-02-20T00:00:00Z"})),
+            user("c", json!({"meta": {"created": "2025-12-01T00:00:00Z"}})),
+        ];
+        let e = due(&s, &u, "2026-03-01T00:00:00Z");
+        let ids: Vec<_> = e.due.iter().map(|d| d.user_id.as_str()).collect();
+        assert_eq!(ids, ["a", "c"]);
+    }
+}
