@@ -56,6 +56,16 @@ impl Default for RetryPolicy {
 }
 
 impl RetryPolicy {
+    /// A policy of `max_attempts` attempts, waiting `initial_backoff` doubled each time, at
+    /// most `max_backoff`.
+    pub fn new(max_attempts: u32, initial_backoff: Duration, max_backoff: Duration) -> Self {
+        RetryPolicy {
+            max_attempts: max_attempts.max(1),
+            initial_backoff,
+            max_backoff,
+        }
+    }
+
     /// The wait after attempt `n` (1-based) failed.
     pub fn backoff(&self, n: u32) -> Duration {
         let factor = 1u32.checked_shl(n.saturating_sub(1)).unwrap_or(u32::MAX);
@@ -91,6 +101,43 @@ impl Default for RunnerOptions {
             page_size: 500,
             max_on_demand_users: 10,
         }
+    }
+}
+
+impl RunnerOptions {
+    /// Sets the retry policy.
+    #[must_use]
+    pub fn with_retry(mut self, retry: RetryPolicy) -> Self {
+        self.retry = retry;
+        self
+    }
+
+    /// Sets the catch-up window.
+    #[must_use]
+    pub fn with_catch_up(mut self, window: chrono::Duration) -> Self {
+        self.eval.catch_up = window;
+        self
+    }
+
+    /// Sets the schedule interval.
+    #[must_use]
+    pub fn with_schedule_interval(mut self, interval: Duration) -> Self {
+        self.schedule_interval = interval;
+        self
+    }
+
+    /// Sets how many users are read per page.
+    #[must_use]
+    pub fn with_page_size(mut self, n: usize) -> Self {
+        self.page_size = n.max(1);
+        self
+    }
+
+    /// Sets how many users an on-demand run may name.
+    #[must_use]
+    pub fn with_max_on_demand_users(mut self, n: usize) -> Self {
+        self.max_on_demand_users = n;
+        self
     }
 }
 

@@ -103,6 +103,15 @@ impl Default for EvalOptions {
     }
 }
 
+impl EvalOptions {
+    /// Sets the catch-up window.
+    #[must_use]
+    pub fn with_catch_up(mut self, window: Duration) -> Self {
+        self.catch_up = window;
+        self
+    }
+}
+
 /// How a compiled workflow is triggered.
 #[derive(Clone, Debug)]
 pub(crate) enum Kind {
