@@ -323,7 +323,8 @@ impl RunnerBuilder {
             }
             deps.insert(wf.id().to_owned(), ids);
         }
-        let order = topological(&deps)?;
+        let ids: Vec<String> = self.workflows.iter().map(|w| w.id().to_owned()).collect();
+        let order = topological(&ids, &deps)?;
         compiled.sort_by_key(|c| {
             order
                 .iter()
@@ -350,7 +351,8 @@ impl RunnerBuilder {
     }
 }
 
-fn topological(deps: &BTreeMap<String, Vec<String>>) -> Result<Vec<String>> {
+/// The workflows in the order given, each after the ones it depends on.
+fn topological(ids: &[String], deps: &BTreeMap<String, Vec<String>>) -> Result<Vec<String>> {
     fn visit(
         id: &str,
         deps: &BTreeMap<String, Vec<String>>,
@@ -381,7 +383,7 @@ fn topological(deps: &BTreeMap<String, Vec<String>>) -> Result<Vec<String>> {
     }
     let mut state = BTreeMap::new();
     let mut out = Vec::new();
-    for id in deps.keys() {
+    for id in ids {
         visit(id, deps, &mut state, &mut out, &mut Vec::new())?;
     }
     Ok(out)

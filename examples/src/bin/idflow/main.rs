@@ -103,6 +103,18 @@ A schema file is an RFC 7643 §7 schema document, or a JSON array of them."#)]
 Paths in the job file are relative to it. Exit status: 0 when the cycle ran (failed objects
 are results), 2 on a bad job or input file, 1 when a file cannot be written."#)]
     Sync(commands::sync::Args),
+    /// Run the due lifecycle workflows once over a users file; prints the runs, errors and emails.
+    #[command(after_help = r#"Example:
+  idflow workflows --config onboarding.json --users users.json --now 2026-03-02T09:00:00Z --state .idflow-lifecycle
+  {"runs": [{"workflow": {"displayName": "Onboard new hire", ...}, "processingStatus": "completed",
+             "userProcessingResults": [{"subject": {"id": "u1"}, "processingStatus": "completed", ...}]}],
+   "errors": [], "emails": [{"to": "manager@example.com", "subject": "...", "language": "de"}]}
+
+The config is one workflow or an array in Microsoft Graph's shape; the users file a JSON array of
+SCIM resources (users, and the groups tasks name) or a ListResponse. With --state, a later run
+processes each user once per trigger occurrence. Exit status: 0 when the run happened, 2 on a bad
+workflow or users file."#)]
+    Workflows(commands::workflows::Args),
 }
 
 fn main() -> ExitCode {
@@ -134,6 +146,7 @@ fn main() -> ExitCode {
         Command::Scope(args) => commands::scope::run(args),
         Command::Map(args) => commands::map::run(args),
         Command::Sync(args) => commands::sync::run(args),
+        Command::Workflows(args) => commands::workflows::run(args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

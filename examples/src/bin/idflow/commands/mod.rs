@@ -7,3 +7,4 @@ pub(crate) mod patch;
 pub(crate) mod scope;
 pub(crate) mod sync;
 pub(crate) mod validate;
+pub(crate) mod workflows;
