@@ -8,6 +8,7 @@ use scim_model::{Resource, SchemaRegistry};
 use serde_json::Value;
 
 use super::ast::{CompareOp, Node};
+use super::compiled::{Code, Func};
 use super::functions::{dates, other, text};
 use super::value::ExprValue;
 use super::{EvalContext, Expression};
@@ -96,7 +97,6 @@ pub(crate) fn bad_arg(
 pub(crate) struct Eval<'e> {
     pub(crate) resource: &'e Resource,
     pub(crate) ctx: &'e EvalContext<'e>,
-    pub(crate) regexes: &'e BTreeMap<String, Regex>,
     pub(crate) redacted: bool,
 }
 
@@ -108,10 +108,9 @@ pub(crate) fn evaluate(
     let mut ev = Eval {
         resource,
         ctx,
-        regexes: &expr.regexes,
         redacted: false,
     };
-    let value = ev.node(&expr.root, true)?;
+    let value = ev.node(&expr.code, true)?;
     Ok(if ev.redacted && !value.is_ignore_flow() {
         ExprValue::Redacted(Box::new(value))
     } else {
@@ -123,13 +122,13 @@ impl<'e> Eval<'e> {
     /// A node's value below the top (as `node(n, false)`), borrowed when it is a string
     /// constant or an attribute holding one string: no copy for functions that only read
     /// the text.
-    pub(crate) fn node_ref<'a>(&mut self, node: &'a Node) -> Result<ArgRef<'a>>
+    pub(crate) fn node_ref<'a>(&mut self, node: &'a Code) -> Result<ArgRef<'a>>
     where
         'e: 'a,
     {
         match node {
-            Node::Str(s) => Ok(ArgRef::Str(s)),
-            Node::Attribute(a) => Ok(match self.attribute_str(a) {
+            Code::Str(s) => Ok(ArgRef::Str(s)),
+            Code::Attribute(a) => Ok(match self.attribute_str(a) {
                 Some(s) => ArgRef::Str(s),
                 None => ArgRef::Value(self.attribute(a)),
             }),
@@ -138,7 +137,7 @@ impl<'e> Eval<'e> {
     }
 
     /// Argument `i` as [`Eval::arg`] gives it, borrowed as [`Eval::node_ref`] can.
-    pub(crate) fn arg_ref<'a>(&mut self, args: &'a [Option<Node>], i: usize) -> Result<ArgRef<'a>>
+    pub(crate) fn arg_ref<'a>(&mut self, args: &'a [Option<Code>], i: usize) -> Result<ArgRef<'a>>
     where
         'e: 'a,
     {
@@ -164,18 +163,12 @@ impl<'e> Eval<'e> {
         value.as_str()
     }
 
-    pub(crate) fn node(&mut self, node: &Node, top: bool) -> Result<ExprValue> {
+    pub(crate) fn node(&mut self, node: &Code, top: bool) -> Result<ExprValue> {
         Ok(match node {
-            Node::Str(s) => ExprValue::String(s.clone()),
-            Node::Number { value, .. } => ExprValue::Number(*value),
-            Node::Name(n) => match n.as_str() {
-                "True" => ExprValue::Bool(true),
-                "False" => ExprValue::Bool(false),
-                "vbTextCompare" => ExprValue::Number(1),
-                _ => ExprValue::Number(0),
-            },
-            Node::Attribute(a) => self.attribute(a),
-            Node::Concat(parts) => {
+            Code::Str(s) => ExprValue::String(s.clone()),
+            Code::Const(v) => v.clone(),
+            Code::Attribute(a) => self.attribute(a),
+            Code::Concat(parts) => {
                 let mut s = String::new();
                 for p in parts {
                     let v = self.node(p, false)?;
@@ -183,7 +176,7 @@ impl<'e> Eval<'e> {
                 }
                 ExprValue::String(s)
             }
-            Node::Compare { op, left, right } => {
+            Code::Compare { op, left, right } => {
                 let l = self.node_ref(left)?;
                 let r = self.node_ref(right)?;
                 ExprValue::Bool(compare(
@@ -192,8 +185,8 @@ impl<'e> Eval<'e> {
                     &r.scalar_str(op.as_str(), 2, "right")?,
                 ))
             }
-            Node::Call { name, args } => {
-                let v = self.call(name, args, top)?;
+            Code::Call { func, args, regex } => {
+                let v = self.call(*func, args, top, regex.as_ref())?;
                 if top {
                     v
                 } else if v.is_ignore_flow() {
@@ -206,7 +199,7 @@ impl<'e> Eval<'e> {
     }
 
     /// Argument `i` (0-based): Null when omitted.
-    pub(crate) fn arg(&mut self, args: &[Option<Node>], i: usize) -> Result<ExprValue> {
+    pub(crate) fn arg(&mut self, args: &[Option<Code>], i: usize) -> Result<ExprValue> {
         match args.get(i) {
             Some(Some(n)) => {
                 let v = self.node(n, false)?;
@@ -221,7 +214,7 @@ impl<'e> Eval<'e> {
     }
 
     /// Whether argument `i` is written.
-    pub(crate) fn given(args: &[Option<Node>], i: usize) -> bool {
+    pub(crate) fn given(args: &[Option<Code>], i: usize) -> bool {
         matches!(args.get(i), Some(Some(_)))
     }
 
@@ -283,17 +276,26 @@ impl<'e> Eval<'e> {
         }
     }
 
-    fn call(&mut self, name: &str, args: &[Option<Node>], top: bool) -> Result<ExprValue> {
-        if let Some(v) = text::call(self, name, args)? {
+    fn call(
+        &mut self,
+        func: Func,
+        args: &[Option<Code>],
+        top: bool,
+        regex: Option<&Regex>,
+    ) -> Result<ExprValue> {
+        if func == Func::Replace {
+            return text::replace(self, args, regex);
+        }
+        if let Some(v) = text::call(self, func, args)? {
             return Ok(v);
         }
-        if let Some(v) = dates::call(self, name, args)? {
+        if let Some(v) = dates::call(self, func, args)? {
             return Ok(v);
         }
-        if let Some(v) = other::call(self, name, args, top)? {
+        if let Some(v) = other::call(self, func, args, top)? {
             return Ok(v);
         }
-        Err(fail(name, "unknown function"))
+        Err(fail(func.name(), "unknown function"))
     }
 }
 

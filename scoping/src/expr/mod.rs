@@ -79,6 +79,7 @@
 //! without a definition, is not supported.
 
 mod ast;
+mod compiled;
 mod eval;
 mod functions;
 mod parser;
@@ -89,7 +90,6 @@ use std::collections::BTreeMap;
 use std::fmt::{self, Debug, Display, Formatter};
 
 use chrono::{DateTime, Utc};
-use regex::Regex;
 use scim_model::Resource;
 
 pub use ast::{AttributeRef, CompareOp, Node};
@@ -102,8 +102,8 @@ use crate::error::Result;
 #[derive(Clone, Debug)]
 pub struct Expression {
     root: Node,
-    /// Regular expressions written as string constants, compiled once.
-    regexes: BTreeMap<String, Regex>,
+    /// The tree evaluation walks: function names resolved, regexes compiled.
+    code: compiled::Code,
 }
 
 impl Expression {
@@ -112,13 +112,15 @@ impl Expression {
     /// regular expressions are found here.
     pub fn parse(text: &str) -> Result<Self> {
         let (root, regexes) = parser::parse(text)?;
-        Ok(Self { root, regexes })
+        let code = compiled::compile(&root, &regexes)?;
+        Ok(Self { root, code })
     }
 
     fn compile(root: Node) -> Result<Self> {
         let mut regexes = BTreeMap::new();
         eval::collect_regexes(&root, &mut regexes)?;
-        Ok(Self { root, regexes })
+        let code = compiled::compile(&root, &regexes)?;
+        Ok(Self { root, code })
     }
 
     /// An expression from a syntax tree built in code, checked as [`Expression::parse`]

@@ -5,7 +5,7 @@ use chrono::{
     TimeZone, Timelike, Utc,
 };
 
-use super::super::ast::Node;
+use super::super::compiled::{Code, Func};
 use super::super::eval::{Eval, bad_arg, fail, map_text, number, scalar_text};
 use super::super::value::ExprValue;
 use crate::error::Result;
@@ -16,17 +16,18 @@ const FILETIME_UNIX_SECONDS: i64 = 11_644_473_600;
 /// Runs the date function `name`, or returns `None` when it is not one.
 pub(crate) fn call(
     ev: &mut Eval<'_>,
-    name: &str,
-    args: &[Option<Node>],
+    func: Func,
+    args: &[Option<Code>],
 ) -> Result<Option<ExprValue>> {
-    let v = match name {
-        "Now" => ExprValue::String(render(ev.ctx.now)),
-        "CDate" => map_text(ev.arg(args, 0)?, &mut |t| {
+    let name = func.name();
+    let v = match func {
+        Func::Now => ExprValue::String(render(ev.ctx.now)),
+        Func::CDate => map_text(ev.arg(args, 0)?, &mut |t| {
             let d = parse_date(t)
                 .ok_or_else(|| bad_arg(name, 1, "expression", "a date", &ExprValue::from(t)))?;
             Ok(ExprValue::String(render(d.with_timezone(&Utc))))
         })?,
-        "DateAdd" => {
+        Func::DateAdd => {
             let interval = scalar_text(name, 1, "interval", &ev.arg(args, 0)?)?;
             let n = number(name, 2, "value", &ev.arg(args, 1)?)?;
             let d = date_arg(name, 3, "dateTime", &ev.arg(args, 2)?)?;
@@ -41,7 +42,7 @@ pub(crate) fn call(
             })?;
             ExprValue::String(render(out))
         }
-        "DateDiff" => {
+        Func::DateDiff => {
             let interval = scalar_text(name, 1, "interval", &ev.arg(args, 0)?)?;
             let d1 = date_arg(name, 2, "date1", &ev.arg(args, 1)?)?;
             let d2 = date_arg(name, 3, "date2", &ev.arg(args, 2)?)?;
@@ -68,7 +69,7 @@ pub(crate) fn call(
                 }
             })
         }
-        "DateFromNum" => match ev.arg(args, 0)? {
+        Func::DateFromNum => match ev.arg(args, 0)? {
             ExprValue::Null => ExprValue::Null,
             v => {
                 let n = number(name, 1, "value", &v)?;
@@ -79,7 +80,7 @@ pub(crate) fn call(
                 ExprValue::String(render(d))
             }
         },
-        "NumFromDate" => match ev.arg(args, 0)? {
+        Func::NumFromDate => match ev.arg(args, 0)? {
             ExprValue::Null => ExprValue::Null,
             v => {
                 let d = date_arg(name, 1, "value", &v)?;
@@ -90,7 +91,7 @@ pub(crate) fn call(
                 ExprValue::Number(ticks)
             }
         },
-        "FormatDateTime" => {
+        Func::FormatDateTime => {
             // App provisioning: (source, dateTimeStyles, inputFormat, outputFormat);
             // cloud sync: (source, inputFormat, outputFormat).
             let (fin, fout) = if args.len() == 4 { (2, 3) } else { (1, 2) };

@@ -1,6 +1,6 @@
 //! Logic, conversion, multi-valued, random and host-assisted functions.
 
-use super::super::ast::Node;
+use super::super::compiled::{Code, Func};
 use super::super::eval::{Eval, bad_arg, boolean, fail, number, scalar_text};
 use super::super::value::ExprValue;
 use crate::error::{Error, Result};
@@ -9,29 +9,30 @@ use serde_json::{Map, Value};
 /// Runs the function `name`, or returns `None` when it is not one of these.
 pub(crate) fn call(
     ev: &mut Eval<'_>,
-    name: &str,
-    args: &[Option<Node>],
+    func: Func,
+    args: &[Option<Code>],
     top: bool,
 ) -> Result<Option<ExprValue>> {
-    let v = match name {
-        "BitAnd" => {
+    let name = func.name();
+    let v = match func {
+        Func::BitAnd => {
             let a = number(name, 1, "value1", &ev.arg(args, 0)?)?;
             let b = number(name, 2, "value2", &ev.arg(args, 1)?)?;
             ExprValue::Number(a & b)
         }
-        "CBool" => {
+        Func::CBool => {
             let v = ev.arg(args, 0)?;
             ExprValue::Bool(
                 boolean(&v)
                     .ok_or_else(|| bad_arg(name, 1, "expression", "a boolean or a number", &v))?,
             )
         }
-        "CStr" => match ev.arg(args, 0)? {
+        Func::CStr => match ev.arg(args, 0)? {
             ExprValue::Null => ExprValue::Null,
             v => ExprValue::String(v.to_text()),
         },
-        "CRef" => ev.arg(args, 0)?,
-        "Coalesce" => {
+        Func::CRef => ev.arg(args, 0)?,
+        Func::Coalesce => {
             for i in 0..args.len() {
                 let v = ev.arg(args, i)?;
                 if !v.is_null_or_empty() {
@@ -40,21 +41,21 @@ pub(crate) fn call(
             }
             ExprValue::Null
         }
-        "Count" => ExprValue::Number(match ev.arg(args, 0)? {
+        Func::Count => ExprValue::Number(match ev.arg(args, 0)? {
             ExprValue::Null => 0,
             ExprValue::Multi(items) => i64::try_from(items.len()).unwrap_or(i64::MAX),
             _ => 1,
         }),
-        "DefaultDomain" => ev
+        Func::DefaultDomain => ev
             .ctx
             .default_domain
             .map(ExprValue::from)
             .unwrap_or(ExprValue::Null),
-        "Error" => {
+        Func::Error => {
             let message = ev.arg(args, 0)?.to_text();
             return Err(Error::ExpressionRaised { message });
         }
-        "Guid" => {
+        Func::Guid => {
             let mut b = [0u8; 16];
             fill(ev, name, &mut b)?;
             b[6] = (b[6] & 0x0F) | 0x40;
@@ -69,7 +70,7 @@ pub(crate) fn call(
                 &h[20..32]
             ))
         }
-        "IgnoreFlowIfNullOrEmpty" => {
+        Func::IgnoreFlowIfNullOrEmpty => {
             let v = ev.arg(args, 0)?;
             if v.is_null_or_empty() {
                 ExprValue::IgnoreFlow
@@ -77,7 +78,7 @@ pub(crate) fn call(
                 v
             }
         }
-        "IIF" => {
+        Func::Iif => {
             let cond = ev.arg(args, 0)?;
             let c = match cond {
                 ExprValue::Null => false,
@@ -87,7 +88,7 @@ pub(crate) fn call(
             };
             ev.arg(args, if c { 1 } else { 2 })?
         }
-        "Switch" => {
+        Func::Switch => {
             // Case-sensitive; a null source reads as "" (so the key "" matches it).
             let source = ev.arg_ref(args, 0)?;
             let source = source.scalar_str(name, 1, "source")?;
@@ -101,14 +102,14 @@ pub(crate) fn call(
             }
             ev.arg(args, 1)?
         }
-        "IsNull" => ExprValue::Bool(matches!(ev.arg(args, 0)?, ExprValue::Null)),
-        "IsNullOrEmpty" => ExprValue::Bool(ev.arg(args, 0)?.is_null_or_empty()),
-        "IsPresent" => ExprValue::Bool(!ev.arg(args, 0)?.is_null_or_empty()),
-        "IsString" => ExprValue::Bool(matches!(
+        Func::IsNull => ExprValue::Bool(matches!(ev.arg(args, 0)?, ExprValue::Null)),
+        Func::IsNullOrEmpty => ExprValue::Bool(ev.arg(args, 0)?.is_null_or_empty()),
+        Func::IsPresent => ExprValue::Bool(!ev.arg(args, 0)?.is_null_or_empty()),
+        Func::IsString => ExprValue::Bool(matches!(
             ev.arg(args, 0)?,
             ExprValue::String(_) | ExprValue::Bool(_) | ExprValue::Number(_)
         )),
-        "Item" => {
+        Func::Item => {
             let v = ev.arg(args, 0)?;
             let index = number(name, 2, "index", &ev.arg(args, 1)?)?;
             let items = match v {
@@ -133,13 +134,13 @@ pub(crate) fn call(
                 }
             }
         }
-        "Not" => ExprValue::Bool(!matches!(boolean(&ev.arg(args, 0)?), Some(true))),
-        "RandomString" => random_string(ev, args)?,
-        "Redact" => {
+        Func::Not => ExprValue::Bool(!matches!(boolean(&ev.arg(args, 0)?), Some(true))),
+        Func::RandomString => random_string(ev, args)?,
+        Func::Redact => {
             ev.redacted = true;
             ev.arg(args, 0)?
         }
-        "SelectUniqueValue" => {
+        Func::SelectUniqueValue => {
             if !top {
                 return Err(fail(name, "is only allowed at the top of an expression"));
             }
@@ -161,13 +162,13 @@ pub(crate) fn call(
             }
             return Err(Error::ExpressionNoUniqueValue { tried });
         }
-        "SingleAppRoleAssignment" => {
+        Func::SingleAppRoleAssignment => {
             let roles = ev.arg(args, 0)?;
             first_role(&roles)
                 .map(ExprValue::String)
                 .unwrap_or(ExprValue::Null)
         }
-        "AppRoleAssignmentsComplex" => {
+        Func::AppRoleAssignmentsComplex => {
             let roles = match ev.arg(args, 0)? {
                 ExprValue::Null => Vec::new(),
                 ExprValue::Multi(items) => items,
@@ -202,7 +203,7 @@ pub(crate) fn call(
                 ExprValue::Multi(out)
             }
         }
-        "StringFromSid" => match ev.arg(args, 0)? {
+        Func::StringFromSid => match ev.arg(args, 0)? {
             ExprValue::Null => ExprValue::Null,
             v => {
                 let t = scalar_text(name, 1, "objectSid", &v)?;
@@ -258,7 +259,7 @@ const SPECIAL: &str = "!#$%&()*+,-./:;<=>?@[]^_{|}~";
 const UPPER: &str = "ABCDEFGHIJKLMNOPQRSTUVWXYZ";
 const LOWER: &str = "abcdefghijklmnopqrstuvwxyz";
 
-fn random_string(ev: &mut Eval<'_>, args: &[Option<Node>]) -> Result<ExprValue> {
+fn random_string(ev: &mut Eval<'_>, args: &[Option<Code>]) -> Result<ExprValue> {
     const F: &str = "RandomString";
     let names = [
         "Length",

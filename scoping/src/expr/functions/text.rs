@@ -1,37 +1,38 @@
 //! String functions.
 
-use super::super::ast::Node;
+use super::super::compiled::{Code, Func};
 use super::super::eval::{
     ArgRef, Eval, bad_arg, compile_regex, fail, map_text, number, scalar_text,
 };
 use super::super::value::ExprValue;
 use crate::error::Result;
+use regex::Regex;
 
 /// Runs the string function `name`, or returns `None` when it is not one.
 pub(crate) fn call(
     ev: &mut Eval<'_>,
-    name: &str,
-    args: &[Option<Node>],
+    func: Func,
+    args: &[Option<Code>],
 ) -> Result<Option<ExprValue>> {
-    let v = match name {
-        "Append" => f_append(ev, name, args)?,
-        "ConvertToBase64" => f_convert_to_base64(ev, name, args)?,
-        "ConvertFromBase64" => f_convert_from_base64(ev, name, args)?,
-        "ConvertToUTF8Hex" => f_convert_to_u_t_f8_hex(ev, name, args)?,
-        "InStr" => f_in_str(ev, name, args)?,
-        "Join" => f_join(ev, name, args)?,
-        "Left" => f_left(ev, name, args)?,
-        "Mid" => f_mid(ev, name, args)?,
-        "NormalizeDiacritics" => f_normalize_diacritics(ev, name, args)?,
-        "PCase" => f_p_case(ev, name, args)?,
-        "Replace" => replace(ev, args)?,
-        "Split" => f_split(ev, name, args)?,
-        "StripSpaces" => f_strip_spaces(ev, name, args)?,
-        "ToLower" | "ToUpper" => f_to_lower(ev, name, args)?,
-        "Trim" => f_trim(ev, name, args)?,
-        "Word" => f_word(ev, name, args)?,
-        "DNComponent" => f_dn_component(ev, name, args)?,
-        "RemoveDuplicates" => f_remove_duplicates(ev, name, args)?,
+    let name = func.name();
+    let v = match func {
+        Func::Append => f_append(ev, name, args)?,
+        Func::ConvertToBase64 => f_convert_to_base64(ev, name, args)?,
+        Func::ConvertFromBase64 => f_convert_from_base64(ev, name, args)?,
+        Func::ConvertToUtf8Hex => f_convert_to_u_t_f8_hex(ev, name, args)?,
+        Func::InStr => f_in_str(ev, name, args)?,
+        Func::Join => f_join(ev, name, args)?,
+        Func::Left => f_left(ev, name, args)?,
+        Func::Mid => f_mid(ev, name, args)?,
+        Func::NormalizeDiacritics => f_normalize_diacritics(ev, name, args)?,
+        Func::PCase => f_p_case(ev, name, args)?,
+        Func::Split => f_split(ev, name, args)?,
+        Func::StripSpaces => f_strip_spaces(ev, name, args)?,
+        Func::ToLower | Func::ToUpper => f_to_lower(ev, name, args)?,
+        Func::Trim => f_trim(ev, name, args)?,
+        Func::Word => f_word(ev, name, args)?,
+        Func::DnComponent => f_dn_component(ev, name, args)?,
+        Func::RemoveDuplicates => f_remove_duplicates(ev, name, args)?,
         _ => return Ok(None),
     };
     Ok(Some(v))
@@ -41,7 +42,7 @@ pub(crate) fn call(
 // expression nested `MAX_DEPTH` deep needs (debug builds keep every local of a function).
 
 /// `Append`.
-fn f_append(ev: &mut Eval<'_>, name: &str, args: &[Option<Node>]) -> Result<ExprValue> {
+fn f_append(ev: &mut Eval<'_>, name: &str, args: &[Option<Code>]) -> Result<ExprValue> {
     Ok({
         let source = ev.arg_ref(args, 0)?;
         let suffix = ev.arg_ref(args, 1)?;
@@ -60,7 +61,7 @@ fn f_append(ev: &mut Eval<'_>, name: &str, args: &[Option<Node>]) -> Result<Expr
 }
 
 /// `ConvertToBase64`.
-fn f_convert_to_base64(ev: &mut Eval<'_>, _: &str, args: &[Option<Node>]) -> Result<ExprValue> {
+fn f_convert_to_base64(ev: &mut Eval<'_>, _: &str, args: &[Option<Code>]) -> Result<ExprValue> {
     map_text(ev.arg(args, 0)?, &mut |t| {
         let bytes: Vec<u8> = t.encode_utf16().flat_map(u16::to_le_bytes).collect();
         Ok(ExprValue::String(base64_encode(&bytes)))
@@ -71,7 +72,7 @@ fn f_convert_to_base64(ev: &mut Eval<'_>, _: &str, args: &[Option<Node>]) -> Res
 fn f_convert_from_base64(
     ev: &mut Eval<'_>,
     name: &str,
-    args: &[Option<Node>],
+    args: &[Option<Code>],
 ) -> Result<ExprValue> {
     Ok({
         let encoding = scalar_text(name, 2, "encoding", &ev.arg(args, 1)?)?;
@@ -84,7 +85,7 @@ fn f_convert_from_base64(
 }
 
 /// `ConvertToUTF8Hex`.
-fn f_convert_to_u_t_f8_hex(ev: &mut Eval<'_>, _: &str, args: &[Option<Node>]) -> Result<ExprValue> {
+fn f_convert_to_u_t_f8_hex(ev: &mut Eval<'_>, _: &str, args: &[Option<Code>]) -> Result<ExprValue> {
     map_text(ev.arg(args, 0)?, &mut |t| {
         Ok(ExprValue::String(
             t.bytes().map(|b| format!("{b:02X}")).collect(),
@@ -93,7 +94,7 @@ fn f_convert_to_u_t_f8_hex(ev: &mut Eval<'_>, _: &str, args: &[Option<Node>]) ->
 }
 
 /// `InStr`.
-fn f_in_str(ev: &mut Eval<'_>, name: &str, args: &[Option<Node>]) -> Result<ExprValue> {
+fn f_in_str(ev: &mut Eval<'_>, name: &str, args: &[Option<Code>]) -> Result<ExprValue> {
     Ok({
         let hay = scalar_text(name, 1, "value1", &ev.arg(args, 0)?)?;
         let needle = scalar_text(name, 2, "value2", &ev.arg(args, 1)?)?;
@@ -132,7 +133,7 @@ fn f_in_str(ev: &mut Eval<'_>, name: &str, args: &[Option<Node>]) -> Result<Expr
 }
 
 /// `Join`.
-fn f_join(ev: &mut Eval<'_>, name: &str, args: &[Option<Node>]) -> Result<ExprValue> {
+fn f_join(ev: &mut Eval<'_>, name: &str, args: &[Option<Code>]) -> Result<ExprValue> {
     Ok({
         let sep = ev.arg_ref(args, 0)?;
         let sep = sep.scalar_str(name, 1, "separator")?;
@@ -149,7 +150,7 @@ fn f_join(ev: &mut Eval<'_>, name: &str, args: &[Option<Node>]) -> Result<ExprVa
 }
 
 /// `Left`.
-fn f_left(ev: &mut Eval<'_>, name: &str, args: &[Option<Node>]) -> Result<ExprValue> {
+fn f_left(ev: &mut Eval<'_>, name: &str, args: &[Option<Code>]) -> Result<ExprValue> {
     Ok({
         let source = ev.arg_ref(args, 0)?;
         let n = number(name, 2, "numChars", &ev.arg(args, 1)?)?;
@@ -169,7 +170,7 @@ fn f_left(ev: &mut Eval<'_>, name: &str, args: &[Option<Node>]) -> Result<ExprVa
 }
 
 /// `Mid`.
-fn f_mid(ev: &mut Eval<'_>, name: &str, args: &[Option<Node>]) -> Result<ExprValue> {
+fn f_mid(ev: &mut Eval<'_>, name: &str, args: &[Option<Code>]) -> Result<ExprValue> {
     Ok({
         let source = ev.arg(args, 0)?;
         let start = number(name, 2, "start", &ev.arg(args, 1)?)?;
@@ -201,14 +202,14 @@ fn f_mid(ev: &mut Eval<'_>, name: &str, args: &[Option<Node>]) -> Result<ExprVal
 }
 
 /// `NormalizeDiacritics`.
-fn f_normalize_diacritics(ev: &mut Eval<'_>, _: &str, args: &[Option<Node>]) -> Result<ExprValue> {
+fn f_normalize_diacritics(ev: &mut Eval<'_>, _: &str, args: &[Option<Code>]) -> Result<ExprValue> {
     map_text(ev.arg(args, 0)?, &mut |t| {
         Ok(ExprValue::String(normalize_diacritics(t)))
     })
 }
 
 /// `PCase`.
-fn f_p_case(ev: &mut Eval<'_>, name: &str, args: &[Option<Node>]) -> Result<ExprValue> {
+fn f_p_case(ev: &mut Eval<'_>, name: &str, args: &[Option<Code>]) -> Result<ExprValue> {
     Ok({
         let seps = if Eval::given(args, 1) {
             Some(scalar_text(name, 2, "wordSeparators", &ev.arg(args, 1)?)?)
@@ -222,7 +223,7 @@ fn f_p_case(ev: &mut Eval<'_>, name: &str, args: &[Option<Node>]) -> Result<Expr
 }
 
 /// `Split`.
-fn f_split(ev: &mut Eval<'_>, name: &str, args: &[Option<Node>]) -> Result<ExprValue> {
+fn f_split(ev: &mut Eval<'_>, name: &str, args: &[Option<Code>]) -> Result<ExprValue> {
     Ok({
         let delim = scalar_text(name, 2, "delimiter", &ev.arg(args, 1)?)?;
         match ev.arg(args, 0)? {
@@ -240,14 +241,14 @@ fn f_split(ev: &mut Eval<'_>, name: &str, args: &[Option<Node>]) -> Result<ExprV
 }
 
 /// `StripSpaces`.
-fn f_strip_spaces(ev: &mut Eval<'_>, _: &str, args: &[Option<Node>]) -> Result<ExprValue> {
+fn f_strip_spaces(ev: &mut Eval<'_>, _: &str, args: &[Option<Code>]) -> Result<ExprValue> {
     map_text(ev.arg(args, 0)?, &mut |t| {
         Ok(ExprValue::String(t.replace(' ', "")))
     })
 }
 
 /// `ToLower | ToUpper`.
-fn f_to_lower(ev: &mut Eval<'_>, name: &str, args: &[Option<Node>]) -> Result<ExprValue> {
+fn f_to_lower(ev: &mut Eval<'_>, name: &str, args: &[Option<Code>]) -> Result<ExprValue> {
     Ok({
         // Unicode's default (invariant) mapping; the Turkic cultures (tr, az) map the
         // dotted and dotless i as those languages do. Other culture names are accepted.
@@ -278,14 +279,14 @@ fn f_to_lower(ev: &mut Eval<'_>, name: &str, args: &[Option<Node>]) -> Result<Ex
 }
 
 /// `Trim`.
-fn f_trim(ev: &mut Eval<'_>, _: &str, args: &[Option<Node>]) -> Result<ExprValue> {
+fn f_trim(ev: &mut Eval<'_>, _: &str, args: &[Option<Code>]) -> Result<ExprValue> {
     map_text(ev.arg(args, 0)?, &mut |t| {
         Ok(ExprValue::String(t.trim().to_owned()))
     })
 }
 
 /// `Word`.
-fn f_word(ev: &mut Eval<'_>, name: &str, args: &[Option<Node>]) -> Result<ExprValue> {
+fn f_word(ev: &mut Eval<'_>, name: &str, args: &[Option<Code>]) -> Result<ExprValue> {
     Ok({
         let source = ev.arg(args, 0)?;
         let n = number(name, 2, "wordNumber", &ev.arg(args, 1)?)?;
@@ -305,7 +306,7 @@ fn f_word(ev: &mut Eval<'_>, name: &str, args: &[Option<Node>]) -> Result<ExprVa
 }
 
 /// `DNComponent`.
-fn f_dn_component(ev: &mut Eval<'_>, name: &str, args: &[Option<Node>]) -> Result<ExprValue> {
+fn f_dn_component(ev: &mut Eval<'_>, name: &str, args: &[Option<Code>]) -> Result<ExprValue> {
     Ok({
         let dn = ev.arg(args, 0)?;
         let n = number(name, 2, "n", &ev.arg(args, 1)?)?;
@@ -332,7 +333,7 @@ fn f_dn_component(ev: &mut Eval<'_>, name: &str, args: &[Option<Node>]) -> Resul
 }
 
 /// `RemoveDuplicates`.
-fn f_remove_duplicates(ev: &mut Eval<'_>, _: &str, args: &[Option<Node>]) -> Result<ExprValue> {
+fn f_remove_duplicates(ev: &mut Eval<'_>, _: &str, args: &[Option<Code>]) -> Result<ExprValue> {
     Ok(match ev.arg(args, 0)? {
         ExprValue::Multi(items) => {
             let mut out: Vec<ExprValue> = Vec::new();
@@ -479,7 +480,12 @@ pub(crate) fn normalize_diacritics(t: &str) -> String {
     out
 }
 
-fn replace(ev: &mut Eval<'_>, args: &[Option<Node>]) -> Result<ExprValue> {
+/// `Replace`; `regex` is argument 3 compiled, when it is a constant.
+pub(crate) fn replace(
+    ev: &mut Eval<'_>,
+    args: &[Option<Code>],
+    regex: Option<&Regex>,
+) -> Result<ExprValue> {
     const F: &str = "Replace";
     let source = ev.arg_ref(args, 0)?;
     let old = Eval::given(args, 1)
@@ -526,7 +532,7 @@ fn replace(ev: &mut Eval<'_>, args: &[Option<Node>]) -> Result<ExprValue> {
     };
     let pattern = pattern.scalar_str(F, 3, "regexPattern")?;
     let compiled;
-    let re = match ev.regexes.get(&*pattern) {
+    let re = match regex {
         Some(re) => re,
         None => {
             compiled = compile_regex(&pattern)?;
