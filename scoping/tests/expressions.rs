@@ -1209,6 +1209,10 @@ fn arguments_read_in_place_agree_with_evaluated_ones() {
         "IIF({0} = {1}, \"eq\", \"ne\")",
         "IIF({0} > {1}, \"gt\", \"le\")",
         "{0} & {1} & {2}",
+        "Join({0}, {1}, {2}, {0}, {1})",
+        "Join({0}, {1}, {2}, {0})",
+        "Mid({0}, 2, 2)",
+        "ToLower(Left({0}, 2), {1})",
     ];
     let args = [
         "\"abc\"",
@@ -1257,5 +1261,40 @@ fn arguments_read_in_place_agree_with_evaluated_ones() {
                 assert_eq!(outcome(&direct), outcome(&wrapped), "{direct}");
             }
         }
+    }
+}
+
+proptest! {
+    /// The fast paths of `Left`, `Mid`, `ToLower`/`ToUpper` (in place on an ASCII value it
+    /// owns) and `Join` (parts read first, text allocated once) agree with the plain
+    /// definitions of these functions.
+    #[test]
+    fn text_fast_paths_agree_with_their_definitions(
+        text in "\\PC{0,12}|[a-zA-Z .]{0,12}",
+        parts in proptest::collection::vec("|[a-zA-Z]{1,4}|\\PC{1,3}", 0..7),
+        sep in "|[ ,]{1,2}",
+        start in 1usize..15,
+        len in 0usize..15,
+    ) {
+        let mut attrs = serde_json::Map::new();
+        attrs.insert("s".into(), json!(text));
+        for (i, p) in parts.iter().enumerate() {
+            attrs.insert(format!("p{i}"), json!(p));
+        }
+        let r = user(Value::Object(attrs));
+        let ctx = EvalContext::new(now());
+        let ev = |e: &str| Expression::parse(e).unwrap().evaluate(&r, &ctx).unwrap();
+        let take: String = text.chars().take(len).collect();
+        prop_assert_eq!(ev(&format!("Left([s], {len})")), s(&take));
+        let mid: String = text.chars().skip(start - 1).take(len).collect();
+        prop_assert_eq!(ev(&format!("Mid([s], {start}, {len})")), s(&mid));
+        prop_assert_eq!(ev(&format!("ToLower(Left([s], {len}))")), s(&take.to_lowercase()));
+        prop_assert_eq!(ev("ToUpper(CRef([s]))"), s(&text.to_uppercase()));
+        prop_assert_eq!(ev("ToLower(CRef([s]), \"tr-TR\")"), ev("ToLower([s], \"tr-TR\")"));
+        let joined = parts.iter().filter(|p| !p.is_empty()).cloned().collect::<Vec<_>>().join(&sep);
+        let args: String = (0..parts.len()).map(|i| format!(", [p{i}]")).collect();
+        prop_assert_eq!(ev(&format!("Join({sep:?}{args})")), s(&joined));
+        let wrapped: String = (0..parts.len()).map(|i| format!(", CRef([p{i}])")).collect();
+        prop_assert_eq!(ev(&format!("Join({sep:?}{wrapped})")), s(&joined));
     }
 }

@@ -38,9 +38,8 @@ impl MappingSet {
         let mut out = template.clone();
         let mut absent = false;
         for (m, slot) in self.mappings.iter().zip(out.values_mut()) {
-            match create_value(m, source, ctx)? {
-                Some((v, _)) => *slot = v,
-                None => absent = true,
+            if !m.create_into(source, ctx, slot)? {
+                absent = true;
             }
         }
         if absent {

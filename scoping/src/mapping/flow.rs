@@ -152,6 +152,44 @@ impl CompiledMapping {
     }
 }
 
+impl CompiledMapping {
+    /// What [`super::diff`]'s `create_value` gives (the flowing value, else the non-empty
+    /// default value, else nothing), written into `slot` instead of returned: `Ok(true)` when
+    /// a value was written. The Direct and Constant values are copied once, from where they
+    /// are, straight into the slot; [`CompiledMapping::flow`] stays the definition (a test
+    /// checks they agree).
+    pub(crate) fn create_into(
+        &self,
+        source: &Resource,
+        ctx: &EvalContext<'_>,
+        slot: &mut Value,
+    ) -> Result<bool> {
+        let flowing = match &self.source {
+            // `read` gives only non-empty values.
+            Source::Direct(path) => path.read(source).map(|v| match v {
+                Cow::Borrowed(v) => v.clone(),
+                Cow::Owned(v) => v,
+            }),
+            Source::Constant(v) => (!is_empty(v)).then(|| v.clone()),
+            Source::None => None,
+            Source::Expression(_) => match self.flow(source, ctx)?.0 {
+                Flow::Value(v) => Some(v),
+                Flow::Null => None,
+                Flow::Ignore => return Ok(false),
+            },
+        };
+        let value = match flowing {
+            Some(v) => v,
+            None => match &self.spec.default_value {
+                Some(d) if !is_empty(d) => d.clone(),
+                _ => return Ok(false),
+            },
+        };
+        *slot = value;
+        Ok(true)
+    }
+}
+
 /// Whether an expression calls `SelectUniqueValue` anywhere (a unique value generated at
 /// create cannot be matched on).
 pub(crate) fn calls_select_unique_value(node: &Node) -> bool {

@@ -137,8 +137,31 @@ fn f_join(ev: &mut Eval<'_>, name: &str, args: &[Option<Code>]) -> Result<ExprVa
     Ok({
         let sep = ev.arg_ref(args, 0)?;
         let sep = sep.scalar_str(name, 1, "separator")?;
-        let mut out = String::new();
         let mut first = true;
+        if args.len() <= 1 + JOIN_AT_ONCE {
+            // Every part read first, so the text is allocated once, at its size.
+            let mut parts: [Option<ArgRef<'_>>; JOIN_AT_ONCE] = [None, None, None, None];
+            for (i, part) in parts.iter_mut().enumerate().take(args.len() - 1) {
+                *part = Some(ev.arg_ref(args, i + 1)?);
+            }
+            let len = parts
+                .iter()
+                .flatten()
+                .map(|p| match p {
+                    ArgRef::Str(s) => s.len() + sep.len(),
+                    ArgRef::Value(_) => 0,
+                })
+                .sum();
+            let mut out = String::with_capacity(len);
+            for part in parts.iter().flatten() {
+                match part {
+                    ArgRef::Str(s) => join_value(s, &sep, &mut out, &mut first),
+                    ArgRef::Value(v) => join_values(v, &sep, &mut out, &mut first),
+                }
+            }
+            return Ok(ExprValue::String(out));
+        }
+        let mut out = String::new();
         for i in 1..args.len() {
             match ev.arg_ref(args, i)? {
                 ArgRef::Str(s) => join_value(s, &sep, &mut out, &mut first),
@@ -160,9 +183,7 @@ fn f_left(ev: &mut Eval<'_>, name: &str, args: &[Option<Code>]) -> Result<ExprVa
                 Ok(ExprValue::String(if n < 0 {
                     t.to_owned()
                 } else {
-                    t.chars()
-                        .take(usize::try_from(n).unwrap_or(usize::MAX))
-                        .collect()
+                    char_slice(t, 0, usize::try_from(n).unwrap_or(usize::MAX)).to_owned()
                 }))
             })?,
         }
@@ -196,7 +217,7 @@ fn f_mid(ev: &mut Eval<'_>, name: &str, args: &[Option<Code>]) -> Result<ExprVal
         let skip = usize::try_from(start - 1).unwrap_or(usize::MAX);
         let take = usize::try_from(length).unwrap_or(usize::MAX);
         map_text(source, &mut |t| {
-            Ok(ExprValue::String(t.chars().skip(skip).take(take).collect()))
+            Ok(ExprValue::String(char_slice(t, skip, take).to_owned()))
         })?
     })
 }
@@ -264,18 +285,34 @@ fn f_to_lower(ev: &mut Eval<'_>, name: &str, args: &[Option<Code>]) -> Result<Ex
             .to_ascii_lowercase();
         let turkic = lang == "tr" || lang == "az";
         let upper = name == "ToUpper";
-        ev.arg_ref(args, 0)?.map_text(&mut |t| {
-            Ok(ExprValue::String(match (upper, turkic) {
-                (true, false) => t.to_uppercase(),
-                (false, false) => t.to_lowercase(),
-                (true, true) => t.replace('i', "\u{130}").to_uppercase(),
-                (false, true) => t
-                    .replace('I', "\u{131}")
-                    .replace('\u{130}', "i")
-                    .to_lowercase(),
-            }))
-        })?
+        let source = ev.arg_ref(args, 0)?;
+        if let ArgRef::Value(ExprValue::String(mut t)) = source {
+            if !turkic && t.is_ascii() {
+                // The default mapping of ASCII text is ASCII's: done in place, no copy.
+                if upper {
+                    t.make_ascii_uppercase();
+                } else {
+                    t.make_ascii_lowercase();
+                }
+                return Ok(ExprValue::String(t));
+            }
+            return Ok(ExprValue::String(case_map(&t, upper, turkic)));
+        }
+        source.map_text(&mut |t| Ok(ExprValue::String(case_map(t, upper, turkic))))?
     })
+}
+
+/// `ToUpper` (`upper`) or `ToLower` of one text.
+fn case_map(t: &str, upper: bool, turkic: bool) -> String {
+    match (upper, turkic) {
+        (true, false) => t.to_uppercase(),
+        (false, false) => t.to_lowercase(),
+        (true, true) => t.replace('i', "\u{130}").to_uppercase(),
+        (false, true) => t
+            .replace('I', "\u{131}")
+            .replace('\u{130}', "i")
+            .to_lowercase(),
+    }
 }
 
 /// `Trim`.
@@ -360,6 +397,23 @@ fn join_values(v: &ExprValue, sep: &str, out: &mut String, first: &mut bool) {
         }
         v if v.is_null_or_empty() => {}
         v => join_value(&v.text(), sep, out, first),
+    }
+}
+
+/// How many parts `Join` reads before writing any (see [`f_join`]).
+const JOIN_AT_ONCE: usize = 4;
+
+/// The characters `skip..skip + take` of `t` (as `t.chars().skip(skip).take(take)`),
+/// borrowed.
+pub(crate) fn char_slice(t: &str, skip: usize, take: usize) -> &str {
+    let start = match t.char_indices().nth(skip) {
+        Some((i, _)) => i,
+        None => return "",
+    };
+    let rest = &t[start..];
+    match rest.char_indices().nth(take) {
+        Some((i, _)) => &rest[..i],
+        None => rest,
     }
 }
 
