@@ -16,6 +16,7 @@
 //! tests check idflow against them, `benches/peers/bench.js` checks the peers.
 
 pub mod connectors;
+pub mod sync;
 
 use std::fmt;
 
