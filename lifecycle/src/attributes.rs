@@ -114,7 +114,11 @@ impl AliasTable {
 /// first element its filter selects; a sub-attribute of a multi-valued attribute reads the
 /// primary element's, else the first element's.
 pub fn read<'a>(user: &'a Resource, path: &AttributePath) -> Option<&'a Value> {
-    let top = user.attribute(path.urn(), path.name())?;
+    read_in(user.attribute(path.urn(), path.name())?, path)
+}
+
+/// As [`read`], from the top-level value of the path's attribute already found.
+pub(crate) fn read_in<'a>(top: &'a Value, path: &AttributePath) -> Option<&'a Value> {
     let element = match (top, path.filter()) {
         (Value::Array(items), Some(filter)) => items.iter().find(|e| element_matches(filter, e))?,
         (Value::Array(items), None) if path.sub_attribute().is_some() => items

@@ -11,6 +11,7 @@ use chrono::{DateTime, Duration, Utc};
 use scim_model::{AttributePath, Resource};
 use scoping::CompiledScopingFilter;
 use serde::Serialize;
+use serde_json::Value;
 
 use crate::attributes::{self, AliasTable};
 use crate::error::{Error, Result};
@@ -155,6 +156,54 @@ impl Compiled {
 #[derive(Clone, Debug, Default)]
 pub(crate) struct Attrs {
     pub(crate) list: Vec<(String, AttributePath)>,
+    /// Per attribute, its top-level name when the path has no URN: such attributes are found
+    /// in one pass over the user's attributes instead of one lookup each.
+    pub(crate) top: Vec<Option<String>>,
+}
+
+/// What one pass over a user's top-level attributes found: its id, and the top-level value of
+/// each URN-less attribute.
+struct Scan<'a> {
+    id: Option<&'a str>,
+    tops: Vec<Option<&'a Value>>,
+    /// Whether `tops[j]` was found under its exact spelling.
+    exact: Vec<bool>,
+}
+
+impl<'a> Scan<'a> {
+    fn new(n: usize) -> Self {
+        Scan {
+            id: None,
+            tops: vec![None; n],
+            exact: vec![false; n],
+        }
+    }
+
+    /// Reads `user`'s top-level keys once, matching names as `Resource::get` does (an exact
+    /// spelling first, else ignoring ASCII case).
+    fn read(&mut self, attrs: &Attrs, user: &'a Resource) {
+        self.id = None;
+        self.tops.iter_mut().for_each(|t| *t = None);
+        self.exact.iter_mut().for_each(|e| *e = false);
+        let mut id_exact = false;
+        for (k, v) in user.as_object() {
+            if k.len() == 2 && k.eq_ignore_ascii_case("id") && !id_exact {
+                self.id = v.as_str();
+                id_exact = k == "id";
+                continue;
+            }
+            for (j, name) in attrs.top.iter().enumerate() {
+                let Some(name) = name else { continue };
+                if name.len() != k.len() || !k.eq_ignore_ascii_case(name) {
+                    continue;
+                }
+                if !self.exact[j] {
+                    self.tops[j] = Some(v);
+                    self.exact[j] = k == name;
+                }
+            }
+        }
+    }
 }
 
 impl Attrs {
@@ -169,6 +218,8 @@ impl Attrs {
         {
             return Ok(i);
         }
+        self.top
+            .push(path.urn().is_none().then(|| path.name().to_owned()));
         self.list.push((name.to_owned(), path));
         Ok(self.list.len() - 1)
     }
@@ -345,10 +396,11 @@ impl TriggerEvaluator {
         now: DateTime<Utc>,
     ) -> Evaluation {
         let mut out = Evaluation::default();
-        let mut parsed: Vec<Option<Result<DateTime<Utc>, String>>> =
-            vec![None; self.attrs.list.len()];
+        let mut parsed: Vec<Option<Result<i64, String>>> = vec![None; self.attrs.list.len()];
+        let mut scan = Scan::new(self.attrs.list.len());
         for user in users {
-            let Some(id) = user.id() else {
+            scan.read(&self.attrs, user);
+            let Some(id) = scan.id else {
                 if !self.workflows.is_empty() {
                     out.errors.push(SubjectError::new(
                         "",
@@ -360,7 +412,7 @@ impl TriggerEvaluator {
             };
             parsed.iter_mut().for_each(|p| *p = None);
             for wf in &self.workflows {
-                match self.due_date(wf, user, now, &mut parsed) {
+                match self.due_date(wf, user, &scan, now, &mut parsed) {
                     Ok(Some(date)) => {
                         if wf.scope.matches(user) {
                             out.due.push(Occurrence {
@@ -397,23 +449,35 @@ impl TriggerEvaluator {
             options: options.clone(),
         };
         let mut parsed = vec![None; attrs.list.len()];
-        eval.due_date(c, user, now, &mut parsed)
+        let mut scan = Scan::new(attrs.list.len());
+        scan.read(attrs, user);
+        eval.due_date(c, user, &scan, now, &mut parsed)
     }
 
     fn instant(
         &self,
         i: usize,
         user: &Resource,
-        parsed: &mut [Option<Result<DateTime<Utc>, String>>],
-    ) -> std::result::Result<Option<DateTime<Utc>>, String> {
+        scan: &Scan<'_>,
+        parsed: &mut [Option<Result<i64, String>>],
+    ) -> std::result::Result<Option<i64>, String> {
         let Some(slot) = parsed.get_mut(i) else {
             return Ok(None);
         };
         if slot.is_none() {
             let (name, path) = &self.attrs.list[i];
-            *slot = match attributes::read(user, path) {
+            let value = match self.attrs.top.get(i) {
+                Some(Some(_)) => scan
+                    .tops
+                    .get(i)
+                    .copied()
+                    .flatten()
+                    .and_then(|top| attributes::read_in(top, path)),
+                _ => attributes::read(user, path),
+            };
+            *slot = match value {
                 None => Some(Err(String::new())),
-                Some(v) => Some(attributes::parse_instant(name, v)),
+                Some(v) => Some(attributes::parse_instant(name, v).map(|t| t.timestamp_millis())),
             };
         }
         match slot {
@@ -429,37 +493,42 @@ impl TriggerEvaluator {
         &self,
         c: &Compiled,
         user: &Resource,
+        scan: &Scan<'_>,
         now: DateTime<Utc>,
-        parsed: &mut [Option<Result<DateTime<Utc>, String>>],
+        parsed: &mut [Option<Result<i64, String>>],
     ) -> std::result::Result<Option<String>, String> {
+        // Instants as milliseconds since the epoch: integer arithmetic in the hot loop, a date
+        // is formatted only for an occurrence that is due.
+        let now = now.timestamp_millis();
+        let date = |at: i64| {
+            DateTime::<Utc>::from_timestamp_millis(at)
+                .map(|t| t.format("%Y-%m-%d").to_string())
+                .unwrap_or_default()
+        };
         match &c.kind {
             Kind::Time { attr, offset } => {
-                let Some(t) = self.instant(*attr, user, parsed)? else {
+                let Some(t) = self.instant(*attr, user, scan, parsed)? else {
                     return Ok(None);
                 };
-                let Some(at) = t.checked_add_signed(*offset) else {
-                    return Ok(None);
-                };
-                let due = at <= now && now - at <= self.options.catch_up;
-                Ok(due.then(|| at.format("%Y-%m-%d").to_string()))
+                let at = t.saturating_add(offset.num_milliseconds());
+                let due = at <= now && now - at <= self.options.catch_up.num_milliseconds();
+                Ok(due.then(|| date(at)))
             }
             Kind::Inactivity {
                 last_sign_in,
                 created,
                 period,
             } => {
-                let last = match self.instant(*last_sign_in, user, parsed)? {
+                let last = match self.instant(*last_sign_in, user, scan, parsed)? {
                     Some(t) => t,
                     // Never signed in: inactive since the account was created.
-                    None => match self.instant(*created, user, parsed)? {
+                    None => match self.instant(*created, user, scan, parsed)? {
                         Some(t) => t,
                         None => return Ok(None),
                     },
                 };
-                let Some(at) = last.checked_add_signed(*period) else {
-                    return Ok(None);
-                };
-                Ok((at <= now).then(|| at.format("%Y-%m-%d").to_string()))
+                let at = last.saturating_add(period.num_milliseconds());
+                Ok((at <= now).then(|| date(at)))
             }
             _ => Ok(None),
         }
