@@ -156,7 +156,7 @@ async fn plan(cx: &Cx<'_>, item: Item) -> Result<Planned> {
         .await
         .map_err(|e| Error::connector("reading a link", e))?;
     match work {
-        Work::Deleted(reason) => Ok(Planned::Done(plan_gone(cx, ti, id, link, &reason))),
+        Work::Deleted(reason) => Ok(Planned::Done(plan_gone(cx, ti, id, link, &reason).await?)),
         Work::Members { added, removed } => match (&link, t.members) {
             (Some(link), true) => plan_members(cx, ti, id, link.clone(), added, removed).await,
             (Some(_), false) => Ok(Planned::Done(Outcome::new(ti, id))),
@@ -165,13 +165,9 @@ async fn plan(cx: &Cx<'_>, item: Item) -> Result<Planned> {
                 let got = super::read::with_retries(cx, || eng.source.get(ty, &id)).await;
                 match got {
                     Ok(Some(r)) => plan_upsert(cx, ti, id, r, link).await,
-                    Ok(None) => Ok(Planned::Done(plan_gone(
-                        cx,
-                        ti,
-                        id,
-                        link,
-                        "deleted at the source",
-                    ))),
+                    Ok(None) => Ok(Planned::Done(
+                        plan_gone(cx, ti, id, link, "deleted at the source").await?,
+                    )),
                     Err(e) => Ok(Planned::Done(failure(cx, ti, &id, None, &e, Vec::new()))),
                 }
             }
@@ -182,12 +178,21 @@ async fn plan(cx: &Cx<'_>, item: Item) -> Result<Planned> {
 
 /// The object is gone from the source: hold its delete (or disable) for the end of the
 /// cycle, forget its escrow and its waiting references.
-fn plan_gone(cx: &Cx<'_>, ti: usize, id: SourceId, link: Option<Link>, reason: &str) -> Outcome {
+async fn plan_gone(
+    cx: &Cx<'_>,
+    ti: usize,
+    id: SourceId,
+    link: Option<Link>,
+    reason: &str,
+) -> Result<Outcome> {
     let t = &cx.eng.types[ti];
     let mut o = Outcome::new(ti, id.clone());
     o.writes.push(Write::DropEscrow);
-    for attr in pending_attributes(cx, ti, &id) {
-        o.writes.push(Write::DropPending(attr));
+    for p in super::refs::holder_pending(cx, ti, &id).await? {
+        o.writes.push(Write::DropPending {
+            attribute: p.attribute,
+            previous: p.referenced,
+        });
     }
     if let Some(link) = link {
         let action = if t.mapping.allows(FlowAction::Delete) {
@@ -208,15 +213,7 @@ fn plan_gone(cx: &Cx<'_>, ti: usize, id: SourceId, link: Option<Link>, reason: &
             o.tally = Tally::Staged;
         }
     }
-    o
-}
-
-fn pending_attributes(cx: &Cx<'_>, ti: usize, id: &SourceId) -> Vec<String> {
-    lock(&cx.pending)
-        .keys()
-        .filter(|(t, s, _)| *t == ti && s == id)
-        .map(|(_, _, a)| a.clone())
-        .collect()
+    Ok(o)
 }
 
 async fn plan_upsert(
@@ -444,6 +441,7 @@ async fn plan_upsert(
                     format!("Matched target object {} on {path} = '{shown}'", hit.id),
                 ));
                 let new_link = Link::new(id.clone(), hit.id.clone(), cx.now);
+                writes.push(Write::Linked);
                 return plan_update(
                     cx, ti, id, &source, new_link, hit, members, entry, writes, fp, false, escrowed,
                 );
@@ -657,18 +655,12 @@ fn plan_update(
     new_link.updated = cx.now;
     if patch.is_empty() {
         let mut o = Outcome::new(ti, id);
-        if new_link.source_fingerprint != link.source_fingerprint
-            || link.disabled
-            || entry
-                .provisioning_steps
-                .iter()
-                .any(|s| s.name == "MatchObject" && s.description.starts_with("Matched"))
-        {
+        let matched_now = writes.iter().any(|w| matches!(w, Write::Linked));
+        if new_link.source_fingerprint != link.source_fingerprint || link.disabled || matched_now {
             writes.push(Write::Link(new_link));
         }
         writes.push(Write::DropEscrow);
         writes.push(Write::DropIntent);
-        let matched_now = link.source_fingerprint.is_none() && link.updated == cx.now;
         if matched_now {
             entry.action = Action::Other;
             entry.provisioning_steps.push(step(
@@ -892,6 +884,7 @@ async fn export(cx: &Cx<'_>, e: Export) -> Outcome {
             let link = match op {
                 ExportOp::Create { .. } => {
                     o.tally = Tally::Created;
+                    writes.push(Write::Linked);
                     let mut l = Link::new(id.clone(), object.id.clone(), cx.now);
                     l.source_fingerprint = fingerprint;
                     l

@@ -54,8 +54,18 @@ pub(crate) enum Write {
     DropEscrow,
     Stage(StagedDelete),
     Unstage,
-    Pending(PendingReference),
-    DropPending(String),
+    /// A pending reference's new state; `previous` is what it referred to before (for the
+    /// index by referred object).
+    Pending {
+        record: PendingReference,
+        previous: Vec<SourceId>,
+    },
+    DropPending {
+        attribute: String,
+        previous: Vec<SourceId>,
+    },
+    /// The object got its link in this batch: references waiting for it are resolved.
+    Linked,
     /// The fingerprint of an object that was skipped without a link (out of scope, creates
     /// not allowed), so a diffed full import does not log it again while it is unchanged.
     Seen(String),
@@ -63,6 +73,32 @@ pub(crate) enum Write {
 
 /// The fingerprints of source objects skipped without a link (see [`Write::Seen`]).
 pub(crate) const SEEN: Table = Table::new("unlinked_fingerprints");
+
+/// Pending references indexed by the object they wait for: (job, referred source id, holder
+/// type, holder id, attribute) → `null`. So a newly linked object finds the references
+/// waiting for it without scanning every pending reference.
+pub(crate) const PENDING_BY_REFERENCED: Table = Table::new("pending_by_referenced");
+
+/// Objects linked and not yet checked for references waiting for them: (job, type, source
+/// id) → `null`. Written with the link, removed once resolution ran, so a crash in between
+/// loses nothing.
+pub(crate) const RESOLVE_QUEUE: Table = Table::new("resolve_queue");
+
+/// The key of a pending reference in [`PENDING_BY_REFERENCED`].
+pub(crate) fn by_referenced_key(
+    job: &connectors::JobId,
+    referenced: &SourceId,
+    holder_type: &ObjectType,
+    holder: &SourceId,
+    attribute: &str,
+) -> connectors::state::Key {
+    connectors::state::Key::new()
+        .str(job.as_str())
+        .str(referenced.as_str())
+        .str(holder_type.as_str())
+        .str(holder.as_str())
+        .str(attribute)
+}
 
 /// What an object's processing counts as in the summary.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -118,8 +154,8 @@ pub(crate) struct Cx<'e> {
     pub lease: Mutex<Option<Lease>>,
     pub escrows: Mutex<BTreeMap<ObjKey, Escrow>>,
     pub staged: Mutex<BTreeMap<ObjKey, StagedDelete>>,
-    pub pending: Mutex<BTreeMap<(usize, SourceId, String), PendingReference>>,
-    pub new_pending: Mutex<BTreeSet<(usize, SourceId, String)>>,
+    /// References that started waiting in this cycle (reported at its end if still waiting).
+    pub new_pending: Mutex<BTreeMap<(usize, SourceId, String), PendingReference>>,
     pub intents: Mutex<BTreeMap<ObjKey, Intent>>,
     /// Objects processed this cycle, per type (escrow retries skip them).
     pub touched: Mutex<Vec<BTreeSet<SourceId>>>,
@@ -336,22 +372,50 @@ fn apply_write(cx: &Cx<'_>, txn: &mut Txn, ty: &ObjectType, key: &ObjKey, w: Wri
                 txn.delete_staged_delete(job, ty, &key.1);
             }
         }
-        Write::Pending(p) => {
-            txn.put_pending_reference(job, ty, &p).map_err(store)?;
-            let k = (key.0, key.1.clone(), p.attribute.clone());
-            lock(&cx.new_pending).insert(k.clone());
-            lock(&cx.pending).insert(k, p);
+        Write::Pending { record, previous } => {
+            txn.put_pending_reference(job, ty, &record).map_err(store)?;
+            let before: BTreeSet<&SourceId> = previous.iter().collect();
+            let after: BTreeSet<&SourceId> = record.referenced.iter().collect();
+            for gone in before.difference(&after) {
+                txn.delete(
+                    PENDING_BY_REFERENCED,
+                    by_referenced_key(job, gone, ty, &key.1, &record.attribute),
+                );
+            }
+            for new in after.difference(&before) {
+                txn.put_json(
+                    PENDING_BY_REFERENCED,
+                    by_referenced_key(job, new, ty, &key.1, &record.attribute),
+                    &(),
+                )
+                .map_err(store)?;
+            }
+            let k = (key.0, key.1.clone(), record.attribute.clone());
+            let mut fresh = lock(&cx.new_pending);
+            if previous.is_empty() || fresh.contains_key(&k) {
+                fresh.insert(k, record);
+            }
+        }
+        Write::DropPending {
+            attribute,
+            previous,
+        } => {
+            txn.delete_pending_reference(job, ty, &key.1, &attribute);
+            for gone in &previous {
+                txn.delete(
+                    PENDING_BY_REFERENCED,
+                    by_referenced_key(job, gone, ty, &key.1, &attribute),
+                );
+            }
+            lock(&cx.new_pending).remove(&(key.0, key.1.clone(), attribute));
         }
         Write::Seen(fp) => {
             let key = connectors::state::records::object_key(job, ty, key.1.as_str());
             txn.put_json(SEEN, key, &fp).map_err(store)?;
         }
-        Write::DropPending(attribute) => {
-            let k = (key.0, key.1.clone(), attribute);
-            if lock(&cx.pending).remove(&k).is_some() {
-                txn.delete_pending_reference(job, ty, &key.1, &k.2);
-            }
-            lock(&cx.new_pending).remove(&k);
+        Write::Linked => {
+            let k = connectors::state::records::object_key(job, ty, key.1.as_str());
+            txn.put_json(RESOLVE_QUEUE, k, &()).map_err(store)?;
         }
     }
     Ok(())
@@ -446,6 +510,8 @@ async fn begin<'e>(eng: &'e SyncEngine, options: &RunOptions) -> Result<Cx<'e>> 
                     Table::STAGED_DELETES,
                     Table::PENDING_REFERENCES,
                     SEEN,
+                    PENDING_BY_REFERENCED,
+                    RESOLVE_QUEUE,
                 ] {
                     txn.clear_job_table(job, table);
                 }
@@ -486,8 +552,7 @@ async fn begin<'e>(eng: &'e SyncEngine, options: &RunOptions) -> Result<Cx<'e>> 
         lease: Mutex::new(lease),
         escrows: Mutex::new(BTreeMap::new()),
         staged: Mutex::new(BTreeMap::new()),
-        pending: Mutex::new(BTreeMap::new()),
-        new_pending: Mutex::new(BTreeSet::new()),
+        new_pending: Mutex::new(BTreeMap::new()),
         intents: Mutex::new(BTreeMap::new()),
         touched: Mutex::new(vec![BTreeSet::new(); eng.types.len()]),
         claimed: Mutex::new(BTreeSet::new()),
@@ -509,12 +574,6 @@ async fn begin<'e>(eng: &'e SyncEngine, options: &RunOptions) -> Result<Cx<'e>> 
             .await?
         {
             lock(&cx.staged).insert((ti, s.source_id.clone()), s);
-        }
-        for p in eng
-            .records::<PendingReference>(Table::PENDING_REFERENCES, ty)
-            .await?
-        {
-            lock(&cx.pending).insert((ti, p.source_id.clone(), p.attribute.clone()), p);
         }
         for i in eng.records::<Intent>(Table::INTENTS, ty).await? {
             lock(&cx.intents).insert((ti, i.source_id.clone()), i);
@@ -581,6 +640,12 @@ async fn resolve_intents(cx: &Cx<'_>) -> Result<()> {
                 let link = Link::new(id.clone(), hit.id.clone(), cx.now);
                 txn.put_link(&eng.job_id, ty, &link)
                     .map_err(|e| Error::connector("writing a link", e))?;
+                txn.put_json(
+                    RESOLVE_QUEUE,
+                    connectors::state::records::object_key(&eng.job_id, ty, id.as_str()),
+                    &(),
+                )
+                .map_err(|e| Error::connector("writing a link", e))?;
                 txn.delete_intent(&eng.job_id, ty, &id);
                 lock(&cx.intents).remove(&(ti, id));
             }

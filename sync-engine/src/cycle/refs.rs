@@ -3,8 +3,10 @@
 //! reference) and is written when the object appears — in this cycle or a later one — never
 //! dropped.
 
-use connectors::state::StateStoreExt;
-use connectors::state::records::PendingReference;
+use std::collections::BTreeSet;
+
+use connectors::state::records::{PendingReference, job_prefix, object_key};
+use connectors::state::{Key, KeyRange, StateStoreExt, Table};
 use connectors::{ObjectType, SourceId, TargetId};
 use futures::StreamExt;
 use scim_model::patch::{PatchOp, PatchOperation};
@@ -12,8 +14,9 @@ use scim_model::{Resource, get_ci};
 use serde_json::{Value, json};
 
 use super::item::failure;
-use super::{Cx, Outcome, Tally, Write, lock, step};
+use super::{Cx, Outcome, PENDING_BY_REFERENCED, RESOLVE_QUEUE, Tally, Write, lock, step};
 use crate::engine::ENTERPRISE;
+use crate::log::CycleKind;
 use crate::log::{Action, ModifiedProperty, Status, StepStatus, StepType};
 use crate::{Error, Result};
 
@@ -52,38 +55,68 @@ async fn lookup(cx: &Cx<'_>, id: &SourceId, types: &[usize]) -> Result<Option<Ta
     Ok(None)
 }
 
-fn existing_pending(cx: &Cx<'_>, ti: usize, id: &SourceId, attr: &str) -> Option<PendingReference> {
-    lock(&cx.pending)
-        .get(&(ti, id.clone(), attr.to_owned()))
-        .cloned()
-}
-
-/// The writes that make the pending reference of `attr` hold exactly `waiting`.
-fn pending_writes(
+/// The stored pending reference of one holder's attribute.
+async fn existing_pending(
     cx: &Cx<'_>,
     ti: usize,
+    id: &SourceId,
+    attr: &str,
+) -> Result<Option<PendingReference>> {
+    let ty = cx.eng.types[ti].source_type();
+    let key = object_key(&cx.eng.job_id, ty, id.as_str()).str(attr);
+    cx.eng
+        .state
+        .get_json(Table::PENDING_REFERENCES, &key)
+        .await
+        .map_err(|e| Error::connector("reading a pending reference", e))
+}
+
+/// Every stored pending reference of one holder.
+pub(crate) async fn holder_pending(
+    cx: &Cx<'_>,
+    ti: usize,
+    id: &SourceId,
+) -> Result<Vec<PendingReference>> {
+    let ty = cx.eng.types[ti].source_type();
+    let range = KeyRange::prefix(object_key(&cx.eng.job_id, ty, id.as_str()).into_bytes());
+    Ok(cx
+        .eng
+        .state
+        .scan_json::<PendingReference>(Table::PENDING_REFERENCES, &range, 100)
+        .await
+        .map_err(|e| Error::connector("reading pending references", e))?
+        .into_iter()
+        .map(|(_, p)| p)
+        .collect())
+}
+
+/// The writes that make the pending reference of `attr` hold exactly `waiting`, given what
+/// is stored.
+fn pending_writes(
+    cx: &Cx<'_>,
+    existing: Option<PendingReference>,
     id: &SourceId,
     attr: &str,
     referenced_type: ObjectType,
     waiting: Vec<SourceId>,
 ) -> Vec<Write> {
-    let existing = existing_pending(cx, ti, id, attr);
     match (waiting.is_empty(), existing) {
-        (true, Some(_)) => vec![Write::DropPending(attr.to_owned())],
+        (true, Some(p)) => vec![Write::DropPending {
+            attribute: attr.to_owned(),
+            previous: p.referenced,
+        }],
         (true, None) => Vec::new(),
         (false, Some(p)) if p.referenced == waiting => Vec::new(),
         (false, Some(p)) => {
-            let mut p = p;
-            p.referenced = waiting;
-            vec![Write::Pending(p)]
+            let previous = p.referenced.clone();
+            let mut record = p;
+            record.referenced = waiting;
+            vec![Write::Pending { record, previous }]
         }
-        (false, None) => vec![Write::Pending(PendingReference::new(
-            id.clone(),
-            attr,
-            referenced_type,
-            waiting,
-            cx.now,
-        ))],
+        (false, None) => vec![Write::Pending {
+            record: PendingReference::new(id.clone(), attr, referenced_type, waiting, cx.now),
+            previous: Vec::new(),
+        }],
     }
 }
 
@@ -105,10 +138,11 @@ pub(crate) async fn translate_manager(
         })
         .filter(|s| !s.is_empty())
         .map(SourceId::from);
+    let existing = existing_pending(cx, ti, id, MANAGER).await?;
     let Some(manager) = manager else {
         return Ok(pending_writes(
             cx,
-            ti,
+            existing,
             id,
             MANAGER,
             ObjectType::USER,
@@ -118,16 +152,13 @@ pub(crate) async fn translate_manager(
     let users = [user_type(cx, ti)];
     match lookup(cx, &manager, &users).await? {
         Some(target) => {
+            // Only the target's id: the source's displayName and $ref describe the source's
+            // manager and are read-only in the target's schema.
             let ext = source.extension_mut(ENTERPRISE);
-            let mut value = match get_ci(ext, MANAGER) {
-                Some(Value::Object(o)) => o.clone(),
-                _ => serde_json::Map::new(),
-            };
-            scim_model::insert_ci(&mut value, "value", Value::String(target.into_string()));
-            scim_model::insert_ci(ext, MANAGER, Value::Object(value));
+            scim_model::insert_ci(ext, MANAGER, json!({"value": target.as_str()}));
             Ok(pending_writes(
                 cx,
-                ti,
+                existing,
                 id,
                 MANAGER,
                 ObjectType::USER,
@@ -138,7 +169,7 @@ pub(crate) async fn translate_manager(
             scim_model::remove_ci(source.extension_mut(ENTERPRISE), MANAGER);
             Ok(pending_writes(
                 cx,
-                ti,
+                existing,
                 id,
                 MANAGER,
                 ObjectType::USER,
@@ -185,9 +216,10 @@ pub(crate) async fn translate_members(
             None => waiting.push(sid),
         }
     }
+    let existing = existing_pending(cx, ti, id, MEMBERS).await?;
     Ok(MemberRefs {
         targets: Some(targets),
-        writes: pending_writes(cx, ti, id, MEMBERS, ObjectType::USER, waiting),
+        writes: pending_writes(cx, existing, id, MEMBERS, ObjectType::USER, waiting),
     })
 }
 
@@ -208,8 +240,10 @@ pub(crate) async fn translate_member_delta(
     removed: &[SourceId],
 ) -> Result<MemberDelta> {
     let types = member_types(cx);
-    let mut waiting: Vec<SourceId> = existing_pending(cx, ti, id, MEMBERS)
-        .map(|p| p.referenced)
+    let existing = existing_pending(cx, ti, id, MEMBERS).await?;
+    let mut waiting: Vec<SourceId> = existing
+        .as_ref()
+        .map(|p| p.referenced.clone())
         .unwrap_or_default();
     let mut add = Vec::new();
     let mut remove = Vec::new();
@@ -233,22 +267,90 @@ pub(crate) async fn translate_member_delta(
     Ok(MemberDelta {
         add,
         remove,
-        writes: pending_writes(cx, ti, id, MEMBERS, ObjectType::USER, waiting),
+        writes: pending_writes(cx, existing, id, MEMBERS, ObjectType::USER, waiting),
     })
 }
 
-/// Writes the pending references whose objects are now linked (all of them, or only those
-/// of one object).
+/// Writes the pending references that can now be resolved: those waiting for an object
+/// linked since the last resolution (the durable resolve queue), those held by such an object,
+/// and those whose earlier write failed and is due again; on a full cycle, all of them. With
+/// `only`, just that object's. The cost grows with what was linked, not with how many
+/// references wait.
 pub(crate) async fn resolve(cx: &Cx<'_>, only: Option<(usize, &SourceId)>) -> Result<()> {
-    let entries: Vec<((usize, SourceId, String), PendingReference)> = lock(&cx.pending)
-        .iter()
-        .filter(|((ti, id, _), _)| only.is_none_or(|(t, i)| *ti == t && id == i))
-        .map(|(k, v)| (k.clone(), v.clone()))
-        .collect();
-    if entries.is_empty() {
-        return Ok(());
+    let eng = cx.eng;
+    let job = &eng.job_id;
+    let mut candidates: BTreeSet<(usize, SourceId)> = BTreeSet::new();
+    let mut dequeue: Vec<(ObjectType, SourceId)> = Vec::new();
+    if let Some((ti, id)) = only {
+        candidates.insert((ti, id.clone()));
+    } else {
+        if cx.kind == CycleKind::Full {
+            for (ti, t) in eng.types.iter().enumerate() {
+                for p in eng
+                    .records::<PendingReference>(Table::PENDING_REFERENCES, t.source_type())
+                    .await?
+                {
+                    candidates.insert((ti, p.source_id));
+                }
+            }
+        }
+        // Objects linked since the last resolution.
+        let range = KeyRange::prefix(job_prefix(job).into_bytes());
+        let queued = eng
+            .state
+            .scan(RESOLVE_QUEUE, &range, usize::MAX)
+            .await
+            .map_err(|e| Error::connector("reading the resolve queue", e))?;
+        for (key, _) in queued {
+            let parts = Key::decode(&key).unwrap_or_default();
+            let (Some(ty), Some(id)) = (parts.get(1), parts.get(2)) else {
+                continue;
+            };
+            let ty = ObjectType::new(String::from_utf8_lossy(ty).into_owned());
+            let id = SourceId::new(String::from_utf8_lossy(id).into_owned());
+            dequeue.push((ty.clone(), id.clone()));
+            let Some(ti) = eng.type_index(&ty) else {
+                continue;
+            };
+            // References may wait for it …
+            let prefix = Key::new().str(job.as_str()).str(id.as_str());
+            let holders = eng
+                .state
+                .scan(
+                    PENDING_BY_REFERENCED,
+                    &KeyRange::prefix(prefix.into_bytes()),
+                    usize::MAX,
+                )
+                .await
+                .map_err(|e| Error::connector("reading pending references", e))?;
+            for (hk, _) in holders {
+                let parts = Key::decode(&hk).unwrap_or_default();
+                let (Some(hty), Some(hid)) = (parts.get(2), parts.get(3)) else {
+                    continue;
+                };
+                let hty = ObjectType::new(String::from_utf8_lossy(hty).into_owned());
+                if let Some(hti) = eng.type_index(&hty) {
+                    let hid = SourceId::new(String::from_utf8_lossy(hid).into_owned());
+                    candidates.insert((hti, hid));
+                }
+            }
+            // … and it may hold references that waited for it to be linked.
+            candidates.insert((ti, id));
+        }
+        // References whose write failed earlier and is due again.
+        for ((ti, id), e) in lock(&cx.escrows).iter() {
+            if e.reference && e.next_retry <= cx.now {
+                candidates.insert((*ti, id.clone()));
+            }
+        }
     }
-    let concurrency = cx.eng.job.export_concurrency;
+    let mut entries = Vec::new();
+    for (ti, id) in candidates {
+        for p in holder_pending(cx, ti, &id).await? {
+            entries.push(((ti, id.clone(), p.attribute.clone()), p));
+        }
+    }
+    let concurrency = eng.job.export_concurrency;
     let results: Vec<Result<Option<Outcome>>> = futures::stream::iter(entries)
         .map(|(key, pending)| resolve_one(cx, key, pending))
         .buffer_unordered(concurrency)
@@ -260,8 +362,17 @@ pub(crate) async fn resolve(cx: &Cx<'_>, only: Option<(usize, &SourceId)>) -> Re
             outcomes.push(o);
         }
     }
-    for chunk in chunk_outcomes(outcomes, cx.eng.job.page_size) {
+    for chunk in chunk_outcomes(outcomes, eng.job.page_size) {
         cx.commit_outcomes(chunk, None).await?;
+    }
+    if !dequeue.is_empty() && !cx.preview {
+        // After the resolutions are committed: a crash before this re-reads the queue, and
+        // resolving again is harmless.
+        let mut txn = cx.txn();
+        for (ty, id) in dequeue {
+            txn.delete(RESOLVE_QUEUE, object_key(job, &ty, id.as_str()));
+        }
+        eng.commit(txn, "clearing the resolve queue").await?;
     }
     Ok(())
 }
@@ -363,7 +474,8 @@ async fn resolve_one(
         description,
     ));
     entry.modified_properties.push(property);
-    let writes = pending_writes(cx, ti, &id, &attr, pending.referenced_type.clone(), waiting);
+    let referenced_type = pending.referenced_type.clone();
+    let writes = pending_writes(cx, Some(pending), &id, &attr, referenced_type, waiting);
     let mut o = Outcome::new(ti, id.clone());
     if cx.preview {
         entry.status = Status::Skipped;
@@ -377,14 +489,25 @@ async fn resolve_one(
     {
         Ok(_) => {
             o.writes = writes;
+            let reference_escrow = lock(&cx.escrows)
+                .get(&(ti, id.clone()))
+                .is_some_and(|e| e.reference);
+            if reference_escrow {
+                o.writes.push(Write::DropEscrow);
+            }
             o.log = Some(entry);
             o.tally = Tally::Updated;
             Ok(Some(o))
         }
         Err(e) => {
-            // The reference keeps waiting and is tried again next cycle.
+            // The reference keeps waiting; the holder is escrowed as a reference failure
+            // (counted apart by the quarantine rules) and tried again when due.
             let mut o = failure(cx, ti, &id, Some(entry), &e, Vec::new());
-            o.writes.retain(|w| !matches!(w, Write::Escrow(_)));
+            for w in &mut o.writes {
+                if let Write::Escrow(escrow) = w {
+                    escrow.reference = true;
+                }
+            }
             o.reference_failure = true;
             Ok(Some(o))
         }
@@ -394,13 +517,13 @@ async fn resolve_one(
 /// Reports, once, each reference that started waiting in this cycle and is still waiting:
 /// whether the object referred to is missing at the source or out of scope.
 pub(crate) async fn report_unresolved(cx: &Cx<'_>) -> Result<()> {
-    let keys: Vec<(usize, SourceId, String)> = lock(&cx.new_pending).iter().cloned().collect();
+    let fresh: Vec<((usize, SourceId, String), PendingReference)> = lock(&cx.new_pending)
+        .iter()
+        .map(|(k, v)| (k.clone(), v.clone()))
+        .collect();
     let eng = cx.eng;
     let mut outcomes = Vec::new();
-    for key in keys {
-        let Some(pending) = lock(&cx.pending).get(&key).cloned() else {
-            continue;
-        };
+    for (key, pending) in fresh {
         let (ti, id, attr) = key;
         let description = if attr == MANAGER {
             let Some(manager) = pending.referenced.first() else {

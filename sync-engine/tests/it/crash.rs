@@ -23,6 +23,7 @@ enum Op {
     Move(u8, bool),
     Rename(u8, u8),
     Fire(u8),
+    Manager(u8, u8),
     Cycle {
         target_seed: u64,
         target_p: u8,
@@ -38,6 +39,7 @@ fn op() -> impl Strategy<Value = Op> {
         2 => (0u8..12, any::<bool>()).prop_map(|(i, s)| Op::Move(i, s)),
         2 => (0u8..12, 0u8..4).prop_map(|(i, n)| Op::Rename(i, n)),
         1 => (0u8..12).prop_map(Op::Fire),
+        2 => (0u8..12, 0u8..12).prop_map(|(i, m)| Op::Manager(i, m)),
         3 => (any::<u64>(), 0u8..40, any::<bool>(), proptest::option::of(1u8..12), any::<bool>())
             .prop_map(|(target_seed, target_p, after, crash_at, crash_after)| Op::Cycle { target_seed, target_p, after, crash_at, crash_after }),
     ]
@@ -90,6 +92,11 @@ fn apply(hr: &mut Hr, op: &Op) {
                         .patch(&ObjectType::USER, &id.as_str().into(), &p, None),
                 )
                 .unwrap();
+            }
+        }
+        Op::Manager(i, m) if i != m => {
+            if let (Some(id), Some(manager)) = (hr.ids.get(&i), hr.ids.get(&m)) {
+                set_manager_in(&hr.dir, id, manager, &format!("p{m}"));
             }
         }
         Op::Fire(i) => {
@@ -157,6 +164,34 @@ fn check(w: &World, hr: &Hr) -> Result<(), TestCaseError> {
             ),
             None => {}
         }
+    }
+    // Managers: an in-scope person whose manager exists and is in scope points at the
+    // manager's target object — references wait through failures and crashes, never dropped.
+    for id in hr.ids.values() {
+        let source = w.hr.resource(&ObjectType::USER, id).unwrap();
+        let in_scope = department(&source).as_deref() == Some("Engineering");
+        let manager = source
+            .attribute(Some(ENT), "manager")
+            .and_then(|m| m.get("value"))
+            .and_then(Value::as_str)
+            .map(str::to_owned);
+        let Some(manager) = manager else { continue };
+        let Some(m) = w.hr.resource(&ObjectType::USER, &manager) else {
+            continue;
+        };
+        if !in_scope || department(&m).as_deref() != Some("Engineering") {
+            continue;
+        }
+        let name = source.get("userName").and_then(Value::as_str).unwrap();
+        let m_name = m.get("userName").and_then(Value::as_str).unwrap();
+        let (Some(t), Some(tm)) = (by_key.get(name), by_key.get(m_name)) else {
+            continue;
+        };
+        let got = t[0]
+            .attribute(Some(ENT), "manager")
+            .and_then(|v| v.get("value"))
+            .and_then(Value::as_str);
+        prop_assert_eq!(got, tm[0].id(), "{}'s manager should be {}", name, m_name);
     }
     // Fired people are gone (the job may delete).
     let live: Vec<String> = hr

@@ -220,3 +220,60 @@ fn a_member_not_yet_provisioned_waits_and_is_added_when_it_is() {
     );
     let _ = MemoryStateStore::new();
 }
+
+#[test]
+fn the_sources_manager_display_name_is_not_sent() {
+    let w = World::new();
+    let boss = w.hire("boss@example.com", "Engineering");
+    let ria = w.hire("ria@example.com", "Engineering");
+    let engine = w.engine(user_job(json!({})));
+    w.run(&engine);
+    w.set_manager(&ria, &boss, "The Boss");
+    let out = w.run(&engine);
+    assert_eq!(actions(&out), ["Update/Success"], "{:?}", out.log);
+    let boss_target = w.target_user("boss@example.com").unwrap();
+    assert_eq!(
+        manager_of(&w.target_user("ria@example.com").unwrap()).as_deref(),
+        boss_target.id()
+    );
+}
+
+#[test]
+fn waiting_references_cost_a_delta_cycle_nothing_until_their_object_appears() {
+    // The state reads of a one-change delta cycle do not grow with the number of
+    // references waiting for objects that are out of scope.
+    let reads = |waiting: usize| {
+        let w = World::new();
+        let boss = w.hire("boss@example.com", "Contractors");
+        for i in 0..waiting {
+            let id = w.hire(&format!("u{i}@example.com"), "Engineering");
+            w.set(
+                &ObjectType::USER,
+                &id,
+                &format!("{ENT}:manager"),
+                json!({"value": boss}),
+            );
+        }
+        let other = w.hire("other@example.com", "Engineering");
+        let state = Arc::new(connectors::testing::Recording::new(w.state.clone()));
+        let engine = w.engine_with(
+            user_job(json!({})),
+            w.hr.clone(),
+            w.target.clone(),
+            state.clone(),
+        );
+        w.run(&engine);
+        assert_eq!(
+            block(engine.pending_references(&ObjectType::USER))
+                .unwrap()
+                .len(),
+            waiting
+        );
+        w.set(&ObjectType::USER, &other, "displayName", json!("changed"));
+        state.log().clear();
+        let out = w.run(&engine);
+        assert_eq!(actions(&out), ["Update/Success"]);
+        state.log().len()
+    };
+    assert_eq!(reads(10), reads(60));
+}

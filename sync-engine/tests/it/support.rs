@@ -93,7 +93,8 @@ impl Default for World {
 impl World {
     pub(crate) fn new() -> Self {
         World {
-            hr: Arc::new(MemoryDirectory::new()),
+            // A source holds what HR sends, read-only sub-attributes included.
+            hr: Arc::new(MemoryDirectory::builder().validate(false).build()),
             target: Arc::new(MemoryDirectory::new()),
             state: MemoryStateStore::new(),
             clock: FakeClock::at("2026-03-02T09:00:00Z".parse().unwrap()),
@@ -150,6 +151,12 @@ impl World {
         block(self.hr.patch(ty, &id.into(), &patch, None)).unwrap();
     }
 
+    /// Sets a person's manager as HR sends it (with the manager's display name), replacing
+    /// the whole record.
+    pub(crate) fn set_manager(&self, id: &str, manager: &str, display: &str) {
+        set_manager_in(&self.hr, id, manager, display);
+    }
+
     pub(crate) fn fire(&self, id: &str) {
         block(self.hr.delete(&ObjectType::USER, &id.into(), None)).unwrap();
     }
@@ -193,4 +200,14 @@ pub(crate) fn actions(report: &CycleReport) -> Vec<String> {
         .collect();
     v.sort();
     v
+}
+
+/// Sets a person's manager in an HR directory by replacing the record.
+pub(crate) fn set_manager_in(hr: &MemoryDirectory, id: &str, manager: &str, display: &str) {
+    let mut r = hr.resource(&ObjectType::USER, id).unwrap();
+    r.extension_mut(ENT).insert(
+        "manager".to_owned(),
+        json!({"value": manager, "displayName": display}),
+    );
+    block(hr.replace(&ObjectType::USER, &id.into(), &r, None)).unwrap();
 }
