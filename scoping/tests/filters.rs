@@ -606,3 +606,63 @@ proptest! {
         prop_assert_eq!(serde_json::to_string(&compiled).unwrap(), text);
     }
 }
+
+/// One user of [`matches_many_agrees_with_matches`]: a few attributes, each maybe absent.
+fn arb_scoped_user() -> impl Strategy<Value = Value> {
+    (
+        prop::option::of("[A-Za-z]{0,3}"),
+        prop::option::of(-5i64..20),
+        prop::option::of(any::<bool>()),
+        prop::collection::vec("[ab]{1,2}", 0..3),
+    )
+        .prop_map(|(dept, n, active, tags)| {
+            let mut obj = serde_json::Map::new();
+            if let Some(d) = dept {
+                obj.insert("dept".into(), json!(d));
+            }
+            if let Some(n) = n {
+                obj.insert("n".into(), json!(n));
+            }
+            if let Some(a) = active {
+                obj.insert("active".into(), json!(a));
+            }
+            obj.insert("tags".into(), json!(tags));
+            Value::Object(obj)
+        })
+}
+
+proptest! {
+    /// The batch evaluation (a window of resources clause by clause) gives `matches` of each
+    /// resource, in order, for filters of zero to three groups and batches that fill, cross
+    /// and fall short of its window.
+    #[test]
+    fn matches_many_agrees_with_matches(
+        users in prop::collection::vec(arb_scoped_user(), 0..40),
+        groups in prop::collection::vec(
+            prop::collection::vec(0usize..6, 1..4),
+            0..4,
+        ),
+    ) {
+        let clauses = [
+            json!({"sourceAttribute": "dept", "operator": "EQUALS", "value": "ab"}),
+            json!({"sourceAttribute": "n", "operator": "Greater_Than", "value": 3}),
+            json!({"sourceAttribute": "active", "operator": "IS TRUE"}),
+            json!({"sourceAttribute": "tags", "operator": "STARTS_WITH", "value": "a", "multivaluedComparisonType": "Any"}),
+            json!({"sourceAttribute": "dept", "operator": "NOT REGEX MATCH", "value": "^[a-m]"}),
+            json!({"sourceAttribute": "n", "operator": "IS NULL"}),
+        ];
+        let groups: Vec<Value> = groups
+            .iter()
+            .map(|g| Value::Array(g.iter().map(|&i| clauses[i].clone()).collect()))
+            .collect();
+        let f = filter(Value::Array(groups));
+        let users: Vec<Resource> = users.into_iter().map(user).collect();
+        let mut out = vec![true, false];
+        f.matches_many(&users, &mut out);
+        let expected: Vec<bool> = [true, false]
+            .into_iter()
+            .chain(users.iter().map(|u| f.matches(u)))
+            .collect();
+        prop_assert_eq!(out, expected);
+    }
+}

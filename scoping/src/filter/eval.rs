@@ -12,7 +12,69 @@ use super::compile::{
 };
 use super::{MultivaluedComparison, Operator};
 
+/// How many resources [`CompiledScopingFilter::matches_many`] evaluates together.
+const WINDOW: usize = 16;
+
 impl CompiledScopingFilter {
+    /// [`CompiledScopingFilter::matches`] of each resource, appended to `out` in order: for
+    /// a page of objects, as a sync engine reads them.
+    ///
+    /// The answers are those of `matches`; what differs is speed on large populations. A
+    /// resource's attributes lie in many small allocations reached through chains of
+    /// pointers, so evaluating resources one after another waits for one cache miss after
+    /// another. This evaluates a window of resources clause by clause (each clause for every
+    /// resource of the window still undecided, then the next), so the reads of neighbouring
+    /// resources are close together and their misses overlap more.
+    ///
+    /// ```
+    /// # use scoping::ScopingFilter;
+    /// let f = ScopingFilter::from_json_str(
+    ///     r#"[[{"sourceAttribute": "active", "operator": "IS TRUE"}]]"#,
+    /// ).unwrap().compile().unwrap();
+    /// let users: Vec<scim_model::Resource> = vec![
+    ///     serde_json::from_str(r#"{"active": true}"#).unwrap(),
+    ///     serde_json::from_str(r#"{"active": false}"#).unwrap(),
+    /// ];
+    /// let mut out = Vec::new();
+    /// f.matches_many(&users, &mut out);
+    /// assert_eq!(out, [true, false]);
+    /// ```
+    pub fn matches_many<'r, I>(&self, resources: I, out: &mut Vec<bool>)
+    where
+        I: IntoIterator<Item = &'r Resource>,
+    {
+        let mut resources = resources.into_iter();
+        if self.groups.is_empty() {
+            out.extend(resources.map(|_| true));
+            return;
+        }
+        let mut window: Vec<&'r Resource> = Vec::with_capacity(WINDOW);
+        loop {
+            window.clear();
+            window.extend(resources.by_ref().take(WINDOW));
+            if window.is_empty() {
+                return;
+            }
+            // `in_scope[i]`: resource i matched a group already; `alive[i]`: every clause of
+            // the current group so far holds for it.
+            let mut in_scope = [false; WINDOW];
+            for group in &self.groups {
+                let mut alive = in_scope.map(|done| !done);
+                for clause in group {
+                    for (r, alive) in window.iter().zip(alive.iter_mut()) {
+                        if *alive {
+                            *alive = clause.holds(r);
+                        }
+                    }
+                }
+                for (done, alive) in in_scope.iter_mut().zip(alive) {
+                    *done |= alive;
+                }
+            }
+            out.extend(in_scope.iter().take(window.len()));
+        }
+    }
+
     /// Whether `resource` is in scope: all clauses of some group hold, or there are no groups.
     pub fn matches(&self, resource: &Resource) -> bool {
         self.groups.is_empty()
