@@ -1,7 +1,8 @@
 //! Benchmarks of the scoping crate (issue 3): a three-group scoping filter over 1,000,000
 //! users, a 20-attribute mapping set with 5 expressions, and expression parse and evaluate.
 //!
-//! Run: `cargo bench -p idflow-benches --bench scoping`.
+//! Run: `cargo bench -p idflow-benches --bench scoping`. With `--features mimalloc` the same
+//! benchmarks run with mimalloc as the global allocator (a host's choice, reported apart).
 
 // Bench inputs are fixed and checked before timing: a failure to build them should stop loudly.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, missing_docs)]
@@ -14,6 +15,10 @@ use criterion::{BatchSize, Criterion, Throughput, criterion_group, criterion_mai
 use idflow_benches::connectors::hr_users;
 use scim_model::Resource;
 use scoping::{CompiledScopingFilter, EvalContext, Expression, MappingSet, ScopingFilter};
+
+#[cfg(feature = "mimalloc")]
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 const USERS: u64 = 1_000_000;
 
@@ -105,6 +110,14 @@ fn scoping_filter(c: &mut Criterion) {
     g.bench_function("three_groups_10k_users", |b| {
         b.iter(|| few.iter().filter(|u| filter.matches(black_box(u))).count())
     });
+    g.bench_function("three_groups_10k_users_matches_many", |b| {
+        let mut out = Vec::with_capacity(few.len());
+        b.iter(|| {
+            out.clear();
+            filter.matches_many(black_box(few), &mut out);
+            out.iter().filter(|m| **m).count()
+        })
+    });
     g.throughput(Throughput::Elements(USERS));
     g.bench_function("three_groups_1M_users", |b| {
         b.iter(|| {
@@ -112,6 +125,23 @@ fn scoping_filter(c: &mut Criterion) {
                 .iter()
                 .filter(|u| filter.matches(black_box(u)))
                 .count()
+        })
+    });
+    // The batch form, a page of 500 users at a time (the engine's and MemoryDirectory's
+    // default page size).
+    let mut batch = Vec::new();
+    filter.matches_many(users, &mut batch);
+    assert_eq!(batch.iter().filter(|m| **m).count(), in_scope);
+    g.bench_function("three_groups_1M_users_matches_many", |b| {
+        let mut out = Vec::with_capacity(500);
+        b.iter(|| {
+            let mut n = 0;
+            for page in users.chunks(500) {
+                out.clear();
+                filter.matches_many(black_box(page), &mut out);
+                n += out.iter().filter(|m| **m).count();
+            }
+            n
         })
     });
     g.finish();
