@@ -1298,3 +1298,22 @@ proptest! {
         prop_assert_eq!(ev(&format!("Join({sep:?}{wrapped})")), s(&joined));
     }
 }
+
+proptest! {
+    /// `Replace` with a constant oldValue finds it with a literal regex built once; the
+    /// result is `str::replace`'s, whatever characters (regex syntax, `$` in the
+    /// replacement, non-ASCII) the texts hold.
+    #[test]
+    fn replace_of_a_constant_agrees_with_str_replace(
+        text in "[ab.*$()\\\\é]{0,12}",
+        old in "[ab.*$()\\\\é]{1,3}",
+        new in "[xy$1{}\\\\]{0,4}",
+    ) {
+        let r = user(json!({"s": text}));
+        let ctx = EvalContext::new(now());
+        let lit = |t: &str| format!("\"{}\"", t.replace('\\', "\\\\").replace('"', "\\\""));
+        let e = format!("Replace([s], {}, , , {}, , )", lit(&old), lit(&new));
+        let v = Expression::parse(&e).unwrap().evaluate(&r, &ctx).unwrap();
+        prop_assert_eq!(v, s(&text.replace(&old, &new)), "{}", e);
+    }
+}

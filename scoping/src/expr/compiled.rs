@@ -113,7 +113,8 @@ pub(crate) enum Code {
         func: Func,
         /// The arguments; an omitted one is `None`.
         args: Vec<Option<Code>>,
-        /// `Replace` with a constant pattern: the pattern, compiled.
+        /// `Replace`: its constant oldValue as a literal regex, or else its constant
+        /// regexPattern, compiled.
         regex: Option<Regex>,
     },
     /// `a & b & …`.
@@ -150,8 +151,14 @@ pub(crate) fn compile(node: &Node, regexes: &BTreeMap<String, Regex>) -> Result<
         Node::Call { name, args } => {
             let func =
                 Func::from_name(name).ok_or_else(|| super::eval::fail(name, "unknown function"))?;
-            let regex = match (func, args.get(2)) {
-                (Func::Replace, Some(Some(Node::Str(pattern)))) => regexes.get(pattern).cloned(),
+            let regex = match (func, args.get(1), args.get(2)) {
+                // Mode 1 with a constant oldValue: a regex of that literal finds it with a
+                // searcher built once (`str::replace` builds one on every call).
+                (Func::Replace, Some(Some(Node::Str(old))), _) if !old.is_empty() => {
+                    super::eval::build_regex(&regex::escape(old)).ok()
+                }
+                (Func::Replace, Some(Some(_)), _) => None,
+                (Func::Replace, _, Some(Some(Node::Str(pattern)))) => regexes.get(pattern).cloned(),
                 _ => None,
             };
             let args = args

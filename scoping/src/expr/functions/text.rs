@@ -576,7 +576,13 @@ pub(crate) fn replace(
         if old.is_empty() {
             return Ok(source.into_value());
         }
-        return source.map_text(&mut |t| Ok(ExprValue::String(t.replace(&*old, &new))));
+        // `regex` is `old` as a literal when `old` is a constant (see `compiled`).
+        return source.map_text(&mut |t| {
+            Ok(ExprValue::String(match regex {
+                Some(re) => re.replace_all(t, regex::NoExpand(&new)).into_owned(),
+                None => t.replace(&*old, &new),
+            }))
+        });
     }
     let Some(pattern) = pattern else {
         return Err(fail(
