@@ -126,6 +126,8 @@ pub(crate) struct TypeCtx {
     pub manager_target: Option<AttributePath>,
     /// Whether the mappings carry group members (a mapping whose target is `members`).
     pub members: bool,
+    /// Whether an expression calls `Redact` (only then are logged values checked for it).
+    pub redacts: bool,
 }
 
 impl TypeCtx {
@@ -210,11 +212,21 @@ impl SyncEngine {
                     .attribute_mappings
                     .mappings()
                     .any(|m| m.target_attribute.eq_ignore_ascii_case("members"));
+                let redacts = mapping
+                    .attribute_mappings
+                    .mappings()
+                    .any(|m| match &m.source {
+                        scoping::MappingSource::Expression { expression } => {
+                            scoping::Expression::parse(expression).is_ok_and(|e| e.calls("Redact"))
+                        }
+                        _ => false,
+                    });
                 TypeCtx {
                     mapping,
                     scope,
                     manager_target,
                     members,
+                    redacts,
                 }
             })
             .collect();

@@ -171,7 +171,7 @@ async fn apply_one(cx: &Cx<'_>, ti: usize, id: SourceId, s: StagedDelete) -> Res
                 let mut link = link;
                 link.disabled = true;
                 link.updated = cx.now;
-                o.writes.push(Write::Link(link));
+                o.writes.push(Write::LinkUpdate(link));
                 o.tally = Tally::Disabled;
             }
             o.writes.push(Write::Unstage);

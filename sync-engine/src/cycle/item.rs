@@ -656,8 +656,10 @@ fn plan_update(
     if patch.is_empty() {
         let mut o = Outcome::new(ti, id);
         let matched_now = writes.iter().any(|w| matches!(w, Write::Linked));
-        if new_link.source_fingerprint != link.source_fingerprint || link.disabled || matched_now {
+        if matched_now {
             writes.push(Write::Link(new_link));
+        } else if new_link.source_fingerprint != link.source_fingerprint || link.disabled {
+            writes.push(Write::LinkUpdate(new_link));
         }
         writes.push(Write::DropEscrow);
         writes.push(Write::DropIntent);
@@ -674,11 +676,14 @@ fn plan_update(
         o.writes = writes;
         return Ok(Planned::Done(o));
     }
-    let redacted = t
-        .mapping
-        .attribute_mappings
-        .redacted_targets(source, &ctx)
-        .unwrap_or_default();
+    let redacted = if t.redacts {
+        t.mapping
+            .attribute_mappings
+            .redacted_targets(source, &ctx)
+            .unwrap_or_default()
+    } else {
+        Vec::new()
+    };
     entry.modified_properties = patch
         .operations()
         .iter()
@@ -900,7 +905,11 @@ async fn export(cx: &Cx<'_>, e: Export) -> Outcome {
                     link
                 }
             };
-            writes.push(Write::Link(link));
+            if writes.iter().any(|w| matches!(w, Write::Linked)) {
+                writes.push(Write::Link(link));
+            } else {
+                writes.push(Write::LinkUpdate(link));
+            }
             writes.push(Write::DropIntent);
             if escrowed {
                 writes.push(Write::DropEscrow);

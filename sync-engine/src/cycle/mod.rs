@@ -48,6 +48,9 @@ pub(crate) struct Item {
 #[derive(Debug)]
 pub(crate) enum Write {
     Link(Link),
+    /// A link whose target did not change: only its record is rewritten, not the reverse
+    /// index.
+    LinkUpdate(Link),
     Unlink(Link),
     DropIntent,
     Escrow(Escrow),
@@ -349,6 +352,10 @@ fn apply_write(cx: &Cx<'_>, txn: &mut Txn, ty: &ObjectType, key: &ObjKey, w: Wri
     let store = |e| Error::connector("writing a batch", e);
     match w {
         Write::Link(link) => txn.put_link(job, ty, &link).map_err(store)?,
+        Write::LinkUpdate(link) => {
+            let k = connectors::state::records::object_key(job, ty, link.source_id.as_str());
+            txn.put_json(Table::LINKS, k, &link).map_err(store)?;
+        }
         Write::Unlink(link) => txn.delete_link(job, ty, &link),
         Write::DropIntent => {
             lock(&cx.intents).remove(key);

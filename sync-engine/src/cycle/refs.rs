@@ -281,19 +281,22 @@ pub(crate) async fn resolve(cx: &Cx<'_>, only: Option<(usize, &SourceId)>) -> Re
     let job = &eng.job_id;
     let mut candidates: BTreeSet<(usize, SourceId)> = BTreeSet::new();
     let mut dequeue: Vec<(ObjectType, SourceId)> = Vec::new();
+    let mut clear_queue = false;
     if let Some((ti, id)) = only {
         candidates.insert((ti, id.clone()));
-    } else {
-        if cx.kind == CycleKind::Full {
-            for (ti, t) in eng.types.iter().enumerate() {
-                for p in eng
-                    .records::<PendingReference>(Table::PENDING_REFERENCES, t.source_type())
-                    .await?
-                {
-                    candidates.insert((ti, p.source_id));
-                }
+    } else if cx.kind != CycleKind::Delta {
+        // An initial or full cycle links objects by the thousand: one pass over the waiting
+        // references costs less than looking up each new link's waiters.
+        for (ti, t) in eng.types.iter().enumerate() {
+            for p in eng
+                .records::<PendingReference>(Table::PENDING_REFERENCES, t.source_type())
+                .await?
+            {
+                candidates.insert((ti, p.source_id));
             }
         }
+        clear_queue = true;
+    } else {
         // Objects linked since the last resolution.
         let range = KeyRange::prefix(job_prefix(job).into_bytes());
         let queued = eng
@@ -364,6 +367,11 @@ pub(crate) async fn resolve(cx: &Cx<'_>, only: Option<(usize, &SourceId)>) -> Re
     }
     for chunk in chunk_outcomes(outcomes, eng.job.page_size) {
         cx.commit_outcomes(chunk, None).await?;
+    }
+    if clear_queue && !cx.preview {
+        let mut txn = cx.txn();
+        txn.delete_prefix(RESOLVE_QUEUE, job_prefix(job));
+        eng.commit(txn, "clearing the resolve queue").await?;
     }
     if !dequeue.is_empty() && !cx.preview {
         // After the resolutions are committed: a crash before this re-reads the queue, and
