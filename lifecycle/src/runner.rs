@@ -2,12 +2,12 @@
 //! the user, runs the tasks with retries, and records the history.
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
-use connectors::state::{Key, KeyRange, StateStore, StateStoreExt, Table, Txn};
+use connectors::state::{Key, KeyRange, Lease, StateStore, StateStoreExt, Table, Txn};
 use connectors::{Clock, JobId, ObjectType, Query, SystemClock, TargetConnector, TargetId};
 use scim_model::Resource;
 use serde::{Deserialize, Serialize};
@@ -90,6 +90,13 @@ pub struct RunnerOptions {
     pub page_size: usize,
     /// Users per on-demand run (Entra: 10).
     pub max_on_demand_users: usize,
+    /// How long the job's lease lasts; a runner that died holding it keeps other runners
+    /// out this long (default 10 minutes).
+    pub lease_ttl: Duration,
+    /// How old an unfinished user's processing must be before a later run resumes it: a
+    /// process that died mid-user left it (default 1 hour; at least the lease, so a live
+    /// runner's users are never taken over).
+    pub resume_after: Duration,
 }
 
 impl Default for RunnerOptions {
@@ -100,6 +107,8 @@ impl Default for RunnerOptions {
             retry: RetryPolicy::default(),
             page_size: 500,
             max_on_demand_users: 10,
+            lease_ttl: Duration::from_secs(600),
+            resume_after: Duration::from_secs(3600),
         }
     }
 }
@@ -130,6 +139,20 @@ impl RunnerOptions {
     #[must_use]
     pub fn with_page_size(mut self, n: usize) -> Self {
         self.page_size = n.max(1);
+        self
+    }
+
+    /// Sets how long the job's lease lasts.
+    #[must_use]
+    pub fn with_lease_ttl(mut self, ttl: Duration) -> Self {
+        self.lease_ttl = ttl;
+        self
+    }
+
+    /// Sets how old an unfinished user's processing must be before it is resumed.
+    #[must_use]
+    pub fn with_resume_after(mut self, after: Duration) -> Self {
+        self.resume_after = after;
         self
     }
 
@@ -171,6 +194,25 @@ pub struct RunResult {
 struct Claim {
     run_id: String,
     claimed: DateTime<Utc>,
+    #[serde(default)]
+    result_id: String,
+}
+
+/// A user whose processing began and has not ended: written with the claim, removed with
+/// the user's result, so a run that dies mid-user leaves it for a later run to resume.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct Pending {
+    run_id: String,
+    run_started: DateTime<Utc>,
+    scheduled: DateTime<Utc>,
+    execution: ExecutionType,
+    workflow_id: String,
+    version: u32,
+    user_id: String,
+    occurrence: String,
+    result_id: String,
+    claimed: DateTime<Utc>,
 }
 
 /// A task waiting for a custom extension's callback.
@@ -205,9 +247,18 @@ pub struct RunnerBuilder {
     tasks: TaskRegistry,
     services: Services,
     options: RunnerOptions,
+    holder: Option<String>,
 }
 
 impl RunnerBuilder {
+    /// Names this runner as the holder of the job's lease (default: `idflow-lifecycle-`, the
+    /// process id and a random suffix, so two runners are two holders).
+    #[must_use]
+    pub fn holder(mut self, holder: impl Into<String>) -> Self {
+        self.holder = Some(holder.into());
+        self
+    }
+
     /// The clock (default: the system's).
     #[must_use]
     pub fn clock(mut self, clock: Arc<dyn Clock>) -> Self {
@@ -333,7 +384,18 @@ impl RunnerBuilder {
         });
         let evaluator =
             TriggerEvaluator::from_compiled(&compiled, attrs.clone(), self.options.eval.clone());
+        let holder = self.holder.unwrap_or_else(|| {
+            let mut b = [0u8; 4];
+            let _ = getrandom::fill(&mut b);
+            format!(
+                "idflow-lifecycle-{}-{:08x}",
+                std::process::id(),
+                u32::from_be_bytes(b)
+            )
+        });
         Ok(Runner {
+            holder,
+            lease: Mutex::new(None),
             job: self.job,
             workflows: self.workflows,
             compiled,
@@ -349,6 +411,10 @@ impl RunnerBuilder {
             ids: AtomicU64::new(0),
         })
     }
+}
+
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|e| e.into_inner())
 }
 
 /// The workflows in the order given, each after the ones it depends on.
@@ -404,6 +470,14 @@ fn topological(ids: &[String], deps: &BTreeMap<String, Vec<String>>) -> Result<V
 ///
 /// Tasks that fail with a retryable failure are retried with backoff ([`RetryPolicy`]); a
 /// workflow's `dependsOn` holds a user back until the named workflows completed for them.
+///
+/// Each call takes the job's lease from the state store and fences every commit with it, so
+/// two runners on one store are one writer (the other gets an error naming the lease). A user
+/// whose processing a dead process left unfinished is resumed by a later [`Runner::run_due`]
+/// once [`RunnerOptions::resume_after`] has passed: tasks recorded as completed are not
+/// repeated, idempotent ones run again, and an at-most-once task (an email, a Temporary
+/// Access Pass) recorded as started but not ended fails as "may have run; not repeated". A
+/// user whose workflow was removed, disabled or changed meanwhile is `canceled`.
 #[derive(Debug)]
 pub struct Runner {
     job: JobId,
@@ -419,6 +493,8 @@ pub struct Runner {
     services: Services,
     options: RunnerOptions,
     ids: AtomicU64,
+    holder: String,
+    lease: Mutex<Option<Lease>>,
 }
 
 impl Runner {
@@ -439,6 +515,7 @@ impl Runner {
             tasks: TaskRegistry::builtin(),
             services: Services::default(),
             options: RunnerOptions::default(),
+            holder: None,
         }
     }
 
@@ -490,6 +567,41 @@ impl Runner {
         Key::new().str(self.job.as_str())
     }
 
+    fn pending_key(&self, result_id: &str) -> Key {
+        self.key().str("pending").str(result_id)
+    }
+
+    fn task_state_key(&self, result_id: &str, index: usize) -> Key {
+        self.key().str("task").str(result_id).u64(index as u64)
+    }
+
+    /// A transaction fenced by the lease this runner holds.
+    fn txn(&self) -> Txn {
+        Txn::new(lock(&self.lease).clone())
+    }
+
+    /// Takes (or renews) the job's lease: one writer per job. Every commit after carries it,
+    /// so a runner that lost it to another cannot overwrite the other's work.
+    async fn acquire(&self) -> Result<()> {
+        let ttl = self.options.lease_ttl;
+        let lease = self
+            .store
+            .acquire_lease(&self.job, &self.holder, self.clock.now(), ttl)
+            .await
+            .map_err(|e| Error::connector("acquiring the job's lease", e))?;
+        *lock(&self.lease) = Some(lease);
+        Ok(())
+    }
+
+    /// Gives the lease up so another runner need not wait for it to expire.
+    async fn release(&self) {
+        let lease = lock(&self.lease).take();
+        if let Some(lease) = lease {
+            // A failure here only means another runner waits for the lease to expire.
+            let _ = self.store.release_lease(&lease).await;
+        }
+    }
+
     /// Evaluates every enabled, scheduled workflow at `now` and processes the users due.
     ///
     /// Tasks waiting for a custom extension past their deadline fail first. Then the target's
@@ -501,8 +613,16 @@ impl Runner {
     /// [`Error::Connector`] when the target cannot be listed or the state store fails; what
     /// fails for one user is in the report.
     pub async fn run_due(&self, now: DateTime<Utc>) -> Result<RunReport> {
+        self.acquire().await?;
+        let out = self.run_due_leased(now).await;
+        self.release().await;
+        out
+    }
+
+    async fn run_due_leased(&self, now: DateTime<Utc>) -> Result<RunReport> {
         let mut report = RunReport::default();
         self.expire_waits(now).await?;
+        self.resume_stale(now, &mut report).await?;
         let mut due: Vec<Occurrence> = Vec::new();
         let scheduled: Vec<&Compiled> = self.compiled.iter().filter(|c| c.scheduled()).collect();
         if scheduled.is_empty() {
@@ -613,7 +733,8 @@ impl Runner {
             })
             .collect();
         let mut report = RunReport::default();
-        if let Some(run) = self
+        self.acquire().await?;
+        let out = self
             .process(
                 c,
                 occurrences,
@@ -621,8 +742,9 @@ impl Runner {
                 now,
                 &mut report.errors,
             )
-            .await?
-        {
+            .await;
+        self.release().await;
+        if let Some(run) = out? {
             report.runs.push(run);
         }
         Ok(report)
@@ -654,7 +776,10 @@ impl Runner {
             OperationStatus::Completed => None,
             OperationStatus::Failed => Some("the custom extension reported failure".to_owned()),
         };
-        self.finish_wait(id, &wait, outcome).await
+        self.acquire().await?;
+        let out = self.finish_wait(id, &wait, outcome).await;
+        self.release().await;
+        out
     }
 
     async fn expire_waits(&self, now: DateTime<Utc>) -> Result<()> {
@@ -735,21 +860,54 @@ impl Runner {
                 }
             }
         }
-        let mut txn = Txn::new(None);
+        let run = self.load_run(&wait.run_id, wait.run_started).await?;
+        // The wait ends, the task's end is recorded (a resumed user does not launch it
+        // again) and the user is pending again until their later tasks are done: one commit.
+        let enc = |e| Error::connector("clearing a waiting task", e);
+        let mut txn = self.txn();
         txn.delete(Table::TASK_STATES, self.key().str("wait").str(id));
-        txn.commit(&*self.store)
-            .await
-            .map_err(|e| Error::connector("clearing a waiting task", e))?;
+        let end = if failure.is_none() {
+            "completed"
+        } else {
+            "failed"
+        };
+        txn.put_json(
+            Table::TASK_STATES,
+            self.task_state_key(&upr.id, wait.task_index),
+            &end,
+        )
+        .map_err(enc)?;
+        let pending = Pending {
+            run_id: run.id.clone(),
+            run_started: run.started_date_time,
+            scheduled: run.scheduled_date_time,
+            execution: run.workflow_execution_type,
+            workflow_id: wait.workflow_id.clone(),
+            version: wait.version,
+            user_id: wait.user_id.clone(),
+            occurrence: upr.occurrence.clone(),
+            result_id: upr.id.clone(),
+            claimed: now,
+        };
+        txn.put_json(Table::TASK_STATES, self.pending_key(&upr.id), &pending)
+            .map_err(enc)?;
+        txn.commit(&*self.store).await.map_err(enc)?;
         let user = self
             .target
             .get(&ObjectType::USER, &TargetId::new(&wait.user_id))
             .await
             .map_err(|e| Error::connector("reading the user", e))?;
-        let run = self.load_run(&wait.run_id, wait.run_started).await?;
         match (user, stop) {
             (Some(user), false) => {
-                self.continue_user(&wf, &user.resource, &run, &mut upr, wait.task_index + 1)
-                    .await?;
+                self.continue_user(
+                    &wf,
+                    &user.resource,
+                    &run,
+                    &mut upr,
+                    wait.task_index + 1,
+                    false,
+                )
+                .await?;
             }
             (None, false) => {
                 for t in upr
@@ -761,7 +919,7 @@ impl Runner {
                     t.failure_reason = Some(format!("user {:?} no longer exists", wait.user_id));
                 }
                 upr.settle(&enabled, now);
-                self.save_user(&run, &upr).await?;
+                self.save_user(&run, &upr, self.txn()).await?;
             }
             (_, true) => {
                 for t in upr
@@ -772,7 +930,7 @@ impl Runner {
                     t.processing_status = ProcessingStatus::Canceled;
                 }
                 upr.settle(&enabled, now);
-                self.save_user(&run, &upr).await?;
+                self.save_user(&run, &upr, self.txn()).await?;
             }
         }
         // The run's status follows its users'.
@@ -781,6 +939,205 @@ impl Runner {
         run.settle(&users);
         self.save_run(&run).await?;
         Ok(upr)
+    }
+
+    /// Resumes users whose processing began more than [`RunnerOptions::resume_after`] ago and
+    /// never ended (the process died): their tasks run again from the first, except that a
+    /// task recorded as completed is not repeated, and an at-most-once task (an email, a
+    /// Temporary Access Pass) recorded as started but not ended fails as "may have run; not
+    /// repeated". A user whose workflow was disabled, removed or changed since, or who no
+    /// longer exists, is canceled.
+    async fn resume_stale(&self, now: DateTime<Utc>, report: &mut RunReport) -> Result<()> {
+        let after = chrono::Duration::from_std(self.options.resume_after)
+            .unwrap_or(chrono::Duration::hours(1));
+        let rows: Vec<(Vec<u8>, Pending)> = self
+            .store
+            .scan_json(
+                Table::TASK_STATES,
+                &KeyRange::prefix(self.key().str("pending").into_bytes()),
+                usize::MAX,
+            )
+            .await
+            .map_err(|e| Error::connector("reading unfinished users", e))?;
+        let mut by_run: BTreeMap<String, (Run, Vec<UserProcessingResult>)> = BTreeMap::new();
+        for (_, p) in rows {
+            if p.claimed + after > now {
+                continue;
+            }
+            let run = match by_run.get(&p.run_id) {
+                Some((run, _)) => run.clone(),
+                None => self.run_of(&p).await?,
+            };
+            let Some(upr) = self.resume_user(&p, &run, &mut report.errors).await? else {
+                continue;
+            };
+            by_run
+                .entry(p.run_id.clone())
+                .or_insert_with(|| (run, Vec::new()))
+                .1
+                .push(upr);
+        }
+        for (_, (mut run, resumed)) in by_run {
+            let users = self.history().users_of_run(&run.id).await?;
+            run.settle(&users);
+            self.save_run(&run).await?;
+            report.runs.push(RunResult {
+                run,
+                user_processing_results: resumed,
+            });
+        }
+        Ok(())
+    }
+
+    /// The run a pending user belongs to, as stored, or as it began when it was never saved.
+    async fn run_of(&self, p: &Pending) -> Result<Run> {
+        let key = Key::new()
+            .str(self.job.as_str())
+            .str("run")
+            .u64(crate::history::millis(p.run_started))
+            .str(&p.run_id);
+        let stored: Option<Run> = self
+            .store
+            .get_json(Table::RUNS, &key)
+            .await
+            .map_err(|e| Error::connector("reading a run", e))?;
+        if let Some(run) = stored {
+            return Ok(run);
+        }
+        let wf = self
+            .workflows
+            .version(&p.workflow_id, p.version)
+            .or_else(|| self.workflows.get(&p.workflow_id));
+        Ok(Run {
+            id: p.run_id.clone(),
+            workflow: WorkflowRef {
+                id: p.workflow_id.clone(),
+                display_name: wf.map(|w| w.display_name.clone()).unwrap_or_default(),
+                version: p.version,
+            },
+            workflow_execution_type: p.execution,
+            processing_status: ProcessingStatus::InProgress,
+            scheduled_date_time: p.scheduled,
+            started_date_time: p.run_started,
+            completed_date_time: None,
+            failed_users_count: 0,
+            successful_users_count: 0,
+            total_users_count: 0,
+            failed_tasks_count: 0,
+            total_tasks_count: 0,
+            total_unprocessed_tasks_count: 0,
+        })
+    }
+
+    /// Resumes one pending user; `None` when the user cannot be read now (reported; left
+    /// pending for the next run).
+    async fn resume_user(
+        &self,
+        p: &Pending,
+        run: &Run,
+        errors: &mut Vec<SubjectError>,
+    ) -> Result<Option<UserProcessingResult>> {
+        let then = self.workflows.version(&p.workflow_id, p.version);
+        let current = self.workflows.get(&p.workflow_id);
+        let why_not = match (then, current) {
+            (_, None) => Some(format!("workflow {:?} was removed", p.workflow_id)),
+            (_, Some(c)) if !c.is_enabled => {
+                Some(format!("workflow {:?} was disabled", p.workflow_id))
+            }
+            (_, Some(c)) if c.version != p.version => Some(format!(
+                "workflow {:?} changed (version {} -> {})",
+                p.workflow_id, p.version, c.version
+            )),
+            (None, Some(_)) => Some(format!(
+                "workflow {:?} version {} is no longer known",
+                p.workflow_id, p.version
+            )),
+            _ => None,
+        };
+        let user = match self
+            .target
+            .get(&ObjectType::USER, &TargetId::new(&p.user_id))
+            .await
+        {
+            Ok(u) => u.map(|u| u.resource),
+            Err(e) => {
+                errors.push(SubjectError::new(
+                    &p.user_id,
+                    Some(&p.workflow_id),
+                    format!("reading the user to resume their processing: {e}"),
+                ));
+                return Ok(None);
+            }
+        };
+        let why_not = why_not.or_else(|| {
+            user.is_none()
+                .then(|| format!("user {:?} no longer exists", p.user_id))
+        });
+        match (then, user, why_not) {
+            (Some(wf), Some(user), None) => {
+                let upr = self
+                    .process_user(
+                        wf,
+                        &user,
+                        &p.user_id,
+                        &p.occurrence,
+                        run,
+                        p.result_id.clone(),
+                        true,
+                    )
+                    .await?;
+                Ok(Some(upr))
+            }
+            (wf, user, why_not) => {
+                let reason = why_not.unwrap_or_default();
+                let wf = wf.or(current);
+                let mut upr = match wf {
+                    Some(wf) => self.new_result(
+                        wf,
+                        user.as_ref(),
+                        &p.user_id,
+                        &p.occurrence,
+                        run,
+                        p.result_id.clone(),
+                    ),
+                    None => self.empty_result(p, run),
+                };
+                let now = self.clock.now();
+                for t in &mut upr.task_processing_results {
+                    t.processing_status = ProcessingStatus::Canceled;
+                    t.failure_reason = Some(format!(
+                        "not resumed after the run was interrupted: {reason}"
+                    ));
+                }
+                upr.settle(&[], now);
+                upr.processing_status = ProcessingStatus::Canceled;
+                upr.completed_date_time = Some(now);
+                self.save_user(run, &upr, self.txn()).await?;
+                Ok(Some(upr))
+            }
+        }
+    }
+
+    fn empty_result(&self, p: &Pending, run: &Run) -> UserProcessingResult {
+        UserProcessingResult {
+            id: p.result_id.clone(),
+            run_id: run.id.clone(),
+            subject: Subject::new(&p.user_id),
+            subject_display_name: None,
+            subject_user_principal_name: None,
+            workflow: run.workflow.clone(),
+            workflow_version: p.version,
+            workflow_execution_type: run.workflow_execution_type,
+            processing_status: ProcessingStatus::Canceled,
+            occurrence: p.occurrence.clone(),
+            scheduled_date_time: run.scheduled_date_time,
+            started_date_time: self.clock.now(),
+            completed_date_time: None,
+            failed_tasks_count: 0,
+            total_tasks_count: 0,
+            total_unprocessed_tasks_count: 0,
+            task_processing_results: Vec::new(),
+        }
     }
 
     async fn load_run(&self, run_id: &str, started: DateTime<Utc>) -> Result<Run> {
@@ -808,7 +1165,7 @@ impl Runner {
         users: &[&Resource],
         due: &mut Vec<Occurrence>,
     ) -> Result<()> {
-        let mut txn = Txn::new(None);
+        let mut txn = self.txn();
         for c in changes {
             let Kind::Change { attributes } = &c.kind else {
                 continue;
@@ -923,7 +1280,7 @@ impl Runner {
                 s.seq + 1
             }
         };
-        let mut txn = Txn::new(None);
+        let mut txn = self.txn();
         txn.put_json(
             SNAPSHOTS,
             key,
@@ -1015,6 +1372,12 @@ impl Runner {
             if scheduled && !self.still_matches(c, &user, &occ, now) {
                 continue;
             }
+            // The claim, the user's pending mark (removed with their result) and, with the
+            // first user, the run: one commit, so a crash leaves all or none of them.
+            let result_id = self.new_id();
+            let claimed = self.clock.now();
+            let enc = |e| Error::connector("claiming a trigger occurrence", e);
+            let mut txn = self.txn();
             if scheduled {
                 let key = self
                     .key()
@@ -1022,24 +1385,41 @@ impl Runner {
                     .str(&occ.trigger)
                     .str(&occ.user_id)
                     .str(&occ.date);
-                let mut txn = Txn::new(None);
-                txn.insert_json(
-                    Table::TRIGGER_OCCURRENCES,
-                    key,
-                    &Claim {
-                        run_id: run.id.clone(),
-                        claimed: self.clock.now(),
-                    },
-                )
-                .map_err(|e| Error::connector("claiming a trigger occurrence", e))?;
-                match txn.commit(&*self.store).await {
-                    Ok(()) => {}
-                    // Claimed already, by an earlier or an overlapping run.
-                    Err(connectors::Error::KeyExists { .. }) => continue,
-                    Err(e) => return Err(Error::connector("claiming a trigger occurrence", e)),
-                }
+                let claim = Claim {
+                    run_id: run.id.clone(),
+                    claimed,
+                    result_id: result_id.clone(),
+                };
+                txn.insert_json(Table::TRIGGER_OCCURRENCES, key, &claim)
+                    .map_err(enc)?;
             }
-            let upr = self.process_user(wf, &user, &occ, &run).await?;
+            let pending = Pending {
+                run_id: run.id.clone(),
+                run_started: run.started_date_time,
+                scheduled: run.scheduled_date_time,
+                execution,
+                workflow_id: wf.id().to_owned(),
+                version: wf.version,
+                user_id: occ.user_id.clone(),
+                occurrence: occ.date.clone(),
+                result_id: result_id.clone(),
+                claimed,
+            };
+            txn.put_json(Table::TASK_STATES, self.pending_key(&result_id), &pending)
+                .map_err(enc)?;
+            if users.is_empty() {
+                txn.put_json(Table::RUNS, run_key(&self.job, &run), &run)
+                    .map_err(enc)?;
+            }
+            match txn.commit(&*self.store).await {
+                Ok(()) => {}
+                // Claimed already, by an earlier or an overlapping run.
+                Err(connectors::Error::KeyExists { .. }) => continue,
+                Err(e) => return Err(enc(e)),
+            }
+            let upr = self
+                .process_user(wf, &user, &occ.user_id, &occ.date, &run, result_id, false)
+                .await?;
             users.push(upr);
         }
         if users.is_empty() {
@@ -1073,26 +1453,47 @@ impl Runner {
         trigger_ok && c.scope.matches(user)
     }
 
+    #[allow(clippy::too_many_arguments)]
     async fn process_user(
         &self,
         wf: &Workflow,
         user: &Resource,
-        occ: &Occurrence,
+        user_id: &str,
+        occurrence: &str,
         run: &Run,
+        result_id: String,
+        resuming: bool,
     ) -> Result<UserProcessingResult> {
+        let mut upr = self.new_result(wf, Some(user), user_id, occurrence, run, result_id);
+        self.continue_user(wf, user, run, &mut upr, 0, resuming)
+            .await?;
+        Ok(upr)
+    }
+
+    /// A user's result with every enabled task queued.
+    fn new_result(
+        &self,
+        wf: &Workflow,
+        user: Option<&Resource>,
+        user_id: &str,
+        occurrence: &str,
+        run: &Run,
+        result_id: String,
+    ) -> UserProcessingResult {
         let now = self.clock.now();
-        let text = |n: &str| crate::tasks::read_text(user, &self.services.aliases, n);
+        let text =
+            |n: &str| user.and_then(|u| crate::tasks::read_text(u, &self.services.aliases, n));
         let mut upr = UserProcessingResult {
-            id: self.new_id(),
+            id: result_id,
             run_id: run.id.clone(),
-            subject: Subject::new(&occ.user_id),
+            subject: Subject::new(user_id),
             subject_display_name: text("displayName"),
             subject_user_principal_name: text("userPrincipalName"),
             workflow: run.workflow.clone(),
             workflow_version: wf.version,
             workflow_execution_type: run.workflow_execution_type,
             processing_status: ProcessingStatus::InProgress,
-            occurrence: occ.date.clone(),
+            occurrence: occurrence.to_owned(),
             scheduled_date_time: run.scheduled_date_time,
             started_date_time: now,
             completed_date_time: None,
@@ -1125,8 +1526,7 @@ impl Runner {
                 deadline: None,
             });
         }
-        self.continue_user(wf, user, run, &mut upr, 0).await?;
-        Ok(upr)
+        upr
     }
 
     /// Runs the user's enabled tasks from index `from` on, until the end or a waiting task;
@@ -1138,6 +1538,7 @@ impl Runner {
         run: &Run,
         upr: &mut UserProcessingResult,
         from: usize,
+        resuming: bool,
     ) -> Result<()> {
         let tasks: Vec<_> = wf.tasks.iter().filter(|t| t.is_enabled).collect();
         let coe: Vec<bool> = tasks.iter().map(|t| t.continue_on_error).collect();
@@ -1163,8 +1564,9 @@ impl Runner {
                 ),
                 Some(handler) => {
                     let at_most_once = handler.definition().at_most_once;
-                    let state_key = self.key().str("task").str(&upr.id).u64(i as u64);
-                    let before: Option<String> = if at_most_once {
+                    let state_key = self.task_state_key(&upr.id, i);
+                    // A fresh result id has no task states: only a resumed user's are read.
+                    let before: Option<String> = if resuming {
                         self.store
                             .get_json(Table::TASK_STATES, &state_key)
                             .await
@@ -1172,16 +1574,20 @@ impl Runner {
                     } else {
                         None
                     };
-                    if before.is_some() {
-                        (
-                            TaskOutcome::Failed(TaskFailure::permanent(
-                                "the task was started before and may have run; it is not repeated",
+                    if let Some(before) = before {
+                        let outcome = match before.as_str() {
+                            "completed" => TaskOutcome::Completed,
+                            "failed" => TaskOutcome::Failed(TaskFailure::permanent(
+                                "the task failed before the run was interrupted; it is not repeated",
                             )),
-                            0,
-                        )
+                            _ => TaskOutcome::Failed(TaskFailure::permanent(
+                                "the task was started before the run was interrupted and may have run; not repeated",
+                            )),
+                        };
+                        (outcome, 0)
                     } else {
                         if at_most_once {
-                            let mut txn = Txn::new(None);
+                            let mut txn = self.txn();
                             txn.put_json(Table::TASK_STATES, state_key.clone(), &"started")
                                 .map_err(|e| Error::connector("recording a task start", e))?;
                             txn.commit(&*self.store)
@@ -1211,7 +1617,7 @@ impl Runner {
                             }
                         };
                         if at_most_once && !matches!(outcome, TaskOutcome::Waiting { .. }) {
-                            let mut txn = Txn::new(None);
+                            let mut txn = self.txn();
                             let done = if matches!(outcome, TaskOutcome::Completed) {
                                 "completed"
                             } else {
@@ -1262,28 +1668,28 @@ impl Runner {
                         task_index: i,
                         deadline,
                     };
-                    let mut txn = Txn::new(None);
+                    let mut txn = self.txn();
                     txn.put_json(
                         Table::TASK_STATES,
                         self.key().str("wait").str(&tr_id),
                         &wait,
                     )
                     .map_err(|e| Error::connector("recording a waiting task", e))?;
-                    txn.commit(&*self.store)
-                        .await
-                        .map_err(|e| Error::connector("recording a waiting task", e))?;
                     upr.settle(&coe, now);
-                    return self.save_user(run, upr).await;
+                    // With the user's result, in one commit: the wait takes over from the
+                    // pending mark.
+                    return self.save_user(run, upr, txn).await;
                 }
             }
         }
         upr.settle(&coe, self.clock.now());
-        self.save_user(run, upr).await
+        self.save_user(run, upr, self.txn()).await
     }
 
-    async fn save_user(&self, run: &Run, upr: &UserProcessingResult) -> Result<()> {
-        let mut txn = Txn::new(None);
+    /// Saves a user's result with `txn`, and ends their pending mark.
+    async fn save_user(&self, run: &Run, upr: &UserProcessingResult, mut txn: Txn) -> Result<()> {
         let enc = |e| Error::connector("recording a user processing result", e);
+        txn.delete(Table::TASK_STATES, self.pending_key(&upr.id));
         txn.put_json(
             Table::RUNS,
             user_key(&self.job, &run.id, &upr.subject.id),
@@ -1314,7 +1720,7 @@ impl Runner {
     }
 
     async fn save_run(&self, run: &Run) -> Result<()> {
-        let mut txn = Txn::new(None);
+        let mut txn = self.txn();
         txn.put_json(Table::RUNS, run_key(&self.job, run), run)
             .map_err(|e| Error::connector("recording a run", e))?;
         txn.commit(&*self.store)
