@@ -212,6 +212,94 @@ pub fn parse_instant(name: &str, value: &Value) -> Result<DateTime<Utc>, String>
         })
 }
 
+/// [`parse_instant`] as milliseconds since the epoch, with a fast path for the common
+/// `YYYY-MM-DDThh:mm:ssZ` (a valid date, seconds 0–59); every other text goes through the
+/// strict parser, so the answers and the messages are the same.
+pub(crate) fn parse_instant_millis(name: &str, value: &Value) -> Result<i64, String> {
+    if let Value::String(s) = value
+        && let Some(ms) = utc_seconds_millis(s)
+    {
+        return Ok(ms);
+    }
+    parse_instant(name, value).map(|t| t.timestamp_millis())
+}
+
+/// `s` as milliseconds since the epoch when it is exactly `YYYY-MM-DDThh:mm:ssZ` with a valid
+/// calendar date and a time from 00:00:00 to 23:59:59; `None` for anything else.
+fn utc_seconds_millis(s: &str) -> Option<i64> {
+    let b = s.as_bytes();
+    if b.len() != 20
+        || b[4] != b'-'
+        || b[7] != b'-'
+        || b[10] != b'T'
+        || b[13] != b':'
+        || b[16] != b':'
+        || b[19] != b'Z'
+    {
+        return None;
+    }
+    let digit = |i: usize| {
+        let c = b[i];
+        c.is_ascii_digit().then(|| i64::from(c - b'0'))
+    };
+    let two = |i: usize| Some(digit(i)? * 10 + digit(i + 1)?);
+    let year = two(0)? * 100 + two(2)?;
+    let (month, day) = (two(5)?, two(8)?);
+    let (hour, minute, second) = (two(11)?, two(14)?, two(17)?);
+    if !(1..=12).contains(&month)
+        || day < 1
+        || day > days_in_month(year, month)
+        || hour > 23
+        || minute > 59
+        || second > 59
+    {
+        return None;
+    }
+    let days = days_from_civil(year, month, day);
+    Some((((days * 24 + hour) * 60 + minute) * 60 + second) * 1000)
+}
+
+fn days_in_month(year: i64, month: i64) -> i64 {
+    match month {
+        2 if year % 4 == 0 && (year % 100 != 0 || year % 400 == 0) => 29,
+        2 => 28,
+        4 | 6 | 9 | 11 => 30,
+        _ => 31,
+    }
+}
+
+/// Days since 1970-01-01 of a proleptic Gregorian date (H. Hinnant's algorithm).
+fn days_from_civil(year: i64, month: i64, day: i64) -> i64 {
+    let y = if month <= 2 { year - 1 } else { year };
+    let era = y.div_euclid(400);
+    let yoe = y - era * 400;
+    let mp = (month + 9) % 12;
+    let doy = (153 * mp + 2) / 5 + day - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    era * 146_097 + doe - 719_468
+}
+
+/// The UTC date (`YYYY-MM-DD`) of an instant in milliseconds since the epoch, as chrono's
+/// `%Y-%m-%d` writes it.
+pub(crate) fn utc_date(millis: i64) -> String {
+    let z = millis.div_euclid(86_400_000) + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    if (0..=9999).contains(&year) {
+        format!("{year:04}-{month:02}-{day:02}")
+    } else {
+        DateTime::<Utc>::from_timestamp_millis(millis)
+            .map(|t| t.format("%Y-%m-%d").to_string())
+            .unwrap_or_default()
+    }
+}
+
 /// Whether an element of a multi-valued attribute matches a value filter: `eq`/`ne` (strings
 /// ignoring case, booleans also as `"true"`), `pr`, `and`, `or`, `not`.
 fn element_matches(filter: &Filter, element: &Value) -> bool {
@@ -255,6 +343,42 @@ fn loosely_equal(actual: &Value, literal: &CompValue) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use proptest::prelude::*;
+
+    /// Texts near `YYYY-MM-DDThh:mm:ssZ`: every field over a range wider than valid, and
+    /// sometimes another separator, a lower-case `z`, an offset or a fraction.
+    fn near_rfc3339() -> impl Strategy<Value = String> {
+        (
+            (0i64..10_000, 0i64..14, 0i64..33),
+            (0i64..26, 0i64..62, 0i64..62),
+            prop::sample::select(vec!["Z", "Z", "Z", "Z", "z", "+01:00", ".5Z", "", "ZZ"]),
+            prop::sample::select(vec!["T", "T", "T", "t", " "]),
+        )
+            .prop_map(|((y, mo, d), (h, mi, s), end, sep)| {
+                format!("{y:04}-{mo:02}-{d:02}{sep}{h:02}:{mi:02}:{s:02}{end}")
+            })
+    }
+
+    proptest! {
+        #[test]
+        fn the_fast_path_agrees_with_the_strict_parser(s in near_rfc3339()) {
+            let v = Value::String(s.clone());
+            let strict = parse_instant("d", &v).map(|t| t.timestamp_millis());
+            prop_assert_eq!(parse_instant_millis("d", &v), strict.clone(), "{}", s);
+            if let Some(ms) = utc_seconds_millis(&s) {
+                prop_assert_eq!(Ok(ms), strict);
+            }
+        }
+
+        #[test]
+        fn utc_date_agrees_with_chrono(ms in -80_000_000_000_000i64..300_000_000_000_000) {
+            let chrono = DateTime::<Utc>::from_timestamp_millis(ms)
+                .map(|t| t.format("%Y-%m-%d").to_string())
+                .unwrap_or_default();
+            prop_assert_eq!(utc_date(ms), chrono);
+        }
+    }
+
     use serde_json::json;
 
     fn user() -> Resource {

@@ -477,7 +477,7 @@ impl TriggerEvaluator {
             };
             *slot = match value {
                 None => Some(Err(String::new())),
-                Some(v) => Some(attributes::parse_instant(name, v).map(|t| t.timestamp_millis())),
+                Some(v) => Some(attributes::parse_instant_millis(name, v)),
             };
         }
         match slot {
@@ -500,11 +500,7 @@ impl TriggerEvaluator {
         // Instants as milliseconds since the epoch: integer arithmetic in the hot loop, a date
         // is formatted only for an occurrence that is due.
         let now = now.timestamp_millis();
-        let date = |at: i64| {
-            DateTime::<Utc>::from_timestamp_millis(at)
-                .map(|t| t.format("%Y-%m-%d").to_string())
-                .unwrap_or_default()
-        };
+        let date = attributes::utc_date;
         match &c.kind {
             Kind::Time { attr, offset } => {
                 let Some(t) = self.instant(*attr, user, scan, parsed)? else {
