@@ -64,6 +64,10 @@ pub struct RunOptions {
     pub preview: bool,
     /// What to clear before the cycle (a restart).
     pub reset: Vec<ResetScope>,
+    /// Leave the log entries out of the returned [`CycleReport`](crate::CycleReport) (they are
+    /// still written to the state store, queryable by cycle and object): a host syncing
+    /// millions of objects need not hold a cycle's whole log in memory.
+    pub omit_log: bool,
 }
 
 impl RunOptions {
@@ -76,6 +80,13 @@ impl RunOptions {
     #[must_use]
     pub fn preview(mut self) -> Self {
         self.preview = true;
+        self
+    }
+
+    /// Leaves the log entries out of the report (see [`RunOptions::omit_log`]).
+    #[must_use]
+    pub fn omit_log(mut self) -> Self {
+        self.omit_log = true;
         self
     }
 

@@ -152,6 +152,7 @@ pub(crate) struct Cx<'e> {
     pub id: String,
     pub kind: CycleKind,
     pub preview: bool,
+    pub omit_log: bool,
     pub force_deletes: bool,
     pub now: DateTime<Utc>,
     pub lease: Mutex<Option<Lease>>,
@@ -289,7 +290,9 @@ impl Cx<'_> {
                         txn.append_log(job, self.number, out.seq, Some((&ty, &o.id)), &entry)
                             .map_err(|e| Error::connector("writing the provisioning log", e))?;
                     }
-                    out.log.push(entry);
+                    if !self.omit_log {
+                        out.log.push(entry);
+                    }
                 }
                 if o.fatal.is_some() {
                     fatal = o.fatal;
@@ -554,6 +557,7 @@ async fn begin<'e>(eng: &'e SyncEngine, options: &RunOptions) -> Result<Cx<'e>> 
         id: format!("{}-{number}", eng.job_id),
         kind,
         preview,
+        omit_log: options.omit_log,
         force_deletes,
         now,
         lease: Mutex::new(lease),

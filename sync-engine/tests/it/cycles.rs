@@ -433,3 +433,16 @@ fn a_diffed_import_does_not_report_unchanged_skipped_objects_again() {
     assert_eq!(second.cycle.kind, CycleKind::Delta);
     assert!(second.log.is_empty(), "{:?}", second.log);
 }
+
+#[test]
+fn a_host_can_leave_the_log_out_of_the_report_and_still_query_it() {
+    let w = World::new();
+    w.hire("ada@example.com", "Engineering");
+    let engine = w.engine(user_job(json!({})));
+    let report = block(engine.run_cycle(&sync_engine::RunOptions::new().omit_log())).unwrap();
+    assert!(report.log.is_empty());
+    assert_eq!(report.summary.created, 1);
+    let stored = block(engine.log_of_cycle(report.cycle.number)).unwrap();
+    assert_eq!(stored.len(), 1);
+    assert_eq!(stored[0].action, Action::Create);
+}
