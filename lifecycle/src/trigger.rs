@@ -161,6 +161,28 @@ pub(crate) struct Attrs {
     pub(crate) top: Vec<Option<String>>,
 }
 
+/// Users evaluated together: their memory is touched first, for all of them at once.
+const WINDOW: usize = 16;
+
+/// Reads what the scan of `user` will read — each entry, the keys of the lengths it compares
+/// (`lengths`, a bit per length) and the start of their string values — and returns a sum of
+/// it, so the reads are not optimised away.
+fn touch(user: &Resource, lengths: u64) -> usize {
+    let mut n = 0usize;
+    for (k, v) in user.as_object() {
+        let len = k.len();
+        if len < 64 && lengths & (1 << len) != 0 {
+            n = n.wrapping_add(usize::from(k.as_bytes().first().copied().unwrap_or(0)));
+            if let Value::String(s) = v {
+                n = n.wrapping_add(usize::from(s.as_bytes().first().copied().unwrap_or(0)));
+            }
+        } else {
+            n = n.wrapping_add(len);
+        }
+    }
+    n
+}
+
 /// What one pass over a user's top-level attributes found: its id, and the top-level value of
 /// each URN-less attribute.
 struct Scan<'a> {
@@ -398,7 +420,47 @@ impl TriggerEvaluator {
         let mut out = Evaluation::default();
         let mut parsed: Vec<Option<Result<i64, String>>> = vec![None; self.attrs.list.len()];
         let mut scan = Scan::new(self.attrs.list.len());
-        for user in users {
+        // The key lengths the scan compares: `id` and the top-level names.
+        let lengths = self
+            .attrs
+            .top
+            .iter()
+            .flatten()
+            .map(String::len)
+            .chain([2])
+            .filter(|n| *n < 64)
+            .fold(0u64, |m, n| m | (1 << n));
+        let mut users = users.into_iter();
+        let mut window: Vec<&'a Resource> = Vec::with_capacity(WINDOW);
+        loop {
+            window.clear();
+            window.extend(users.by_ref().take(WINDOW));
+            if window.is_empty() {
+                break;
+            }
+            // Users are far apart in memory and reading one is a chain of cache misses (its
+            // entries, then the keys and values they point to). Touching the whole window's
+            // first lets those misses overlap, so the evaluation below finds them in cache.
+            let touched = window
+                .iter()
+                .fold(0usize, |n, u| n.wrapping_add(touch(u, lengths)));
+            std::hint::black_box(touched);
+            for user in window.iter().copied() {
+                self.evaluate_one(user, now, &mut scan, &mut parsed, &mut out);
+            }
+        }
+        out
+    }
+
+    fn evaluate_one<'a>(
+        &self,
+        user: &'a Resource,
+        now: DateTime<Utc>,
+        scan: &mut Scan<'a>,
+        parsed: &mut [Option<Result<i64, String>>],
+        out: &mut Evaluation,
+    ) {
+        {
             scan.read(&self.attrs, user);
             let Some(id) = scan.id else {
                 if !self.workflows.is_empty() {
@@ -408,11 +470,11 @@ impl TriggerEvaluator {
                         "a user without an id cannot be processed",
                     ));
                 }
-                continue;
+                return;
             };
             parsed.iter_mut().for_each(|p| *p = None);
             for wf in &self.workflows {
-                match self.due_date(wf, user, &scan, now, &mut parsed) {
+                match self.due_date(wf, user, scan, now, parsed) {
                     Ok(Some(date)) => {
                         if wf.scope.matches(user) {
                             out.due.push(Occurrence {
@@ -431,7 +493,6 @@ impl TriggerEvaluator {
                 }
             }
         }
-        out
     }
 
     /// Whether one workflow's trigger is due for one user (the runner's re-check right before
@@ -615,6 +676,34 @@ mod tests {
         assert_eq!(e.errors.len(), 1);
         assert_eq!(e.errors[0].subject.id, "bad");
         assert!(e.errors[0].message.contains("\"03/01/2026\""));
+    }
+
+    #[test]
+    fn windows_of_users_answer_as_users_one_by_one() {
+        let s = set(json!({"timeBasedAttribute": "employeeHireDate", "offsetInDays": 0}));
+        let users: Vec<Resource> = (0..41)
+            .map(|i| {
+                let hire = match i % 4 {
+                    0 => json!("2026-03-01T08:00:00Z"),
+                    1 => json!("2026-03-01"),
+                    2 => json!("2026-02-01T08:00:00Z"),
+                    _ => json!(null),
+                };
+                user(&format!("u{i}"), json!({"employeeHireDate": hire}))
+            })
+            .collect();
+        let now = "2026-03-02T00:00:00Z";
+        let all = due(&s, &users, now);
+        let (mut due_one, mut errors_one) = (Vec::new(), Vec::new());
+        for u in &users {
+            let e = due(&s, std::slice::from_ref(u), now);
+            due_one.extend(e.due);
+            errors_one.extend(e.errors);
+        }
+        assert_eq!(all.due, due_one);
+        assert_eq!(all.errors, errors_one);
+        assert_eq!(all.due.len(), 11);
+        assert_eq!(all.errors.len(), 10);
     }
 
     #[test]
