@@ -1,7 +1,7 @@
 //! Reading the source: changes since the watermark, or a full import (diffed against the
 //! stored fingerprints, and with deletions by absence only from a complete import).
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::future::Future;
 use std::time::Duration;
 
@@ -177,6 +177,12 @@ async fn full_import(cx: &Cx<'_>, ti: usize) -> Result<()> {
     let mut seen: BTreeSet<SourceId> = BTreeSet::new();
     let mut complete = true;
     let watermark;
+    // On an initial or full import, objects whose manager is not linked yet are held back to
+    // the end of the import (the manager is often later in it), so most are created with their
+    // manager instead of being created and then patched when the manager appears.
+    let defer =
+        matches!(cx.kind, CycleKind::Initial | CycleKind::Full) && t.manager_target.is_some();
+    let mut deferred: Vec<(Item, SourceId)> = Vec::new();
     loop {
         let page = with_retries(cx, || eng.source.import_page(ty, token.as_ref()))
             .await
@@ -199,6 +205,20 @@ async fn full_import(cx: &Cx<'_>, ti: usize) -> Result<()> {
                 work: Work::Upsert(o.resource),
             });
         }
+        if defer {
+            let mut kept = Vec::with_capacity(items.len());
+            for item in items {
+                if deferred.len() < MAX_DEFERRED
+                    && let Work::Upsert(r) = &item.work
+                    && let Some(m) = super::refs::unlinked_manager(cx, ti, &item.id, r).await?
+                {
+                    deferred.push((item, m));
+                } else {
+                    kept.push(item);
+                }
+            }
+            items = kept;
+        }
         for batch in chunks(items, eng.job.page_size) {
             if cx.is_fatal() {
                 return Ok(());
@@ -212,6 +232,10 @@ async fn full_import(cx: &Cx<'_>, ti: usize) -> Result<()> {
                 break;
             }
         }
+    }
+    process_deferred(cx, deferred).await?;
+    if cx.is_fatal() {
+        return Ok(());
     }
     if seen.is_empty() && has_links(cx, ti).await? {
         complete = false;
@@ -232,6 +256,57 @@ async fn full_import(cx: &Cx<'_>, ti: usize) -> Result<()> {
     }
     if let (Some(w), true) = (watermark, complete) {
         cx.commit_outcomes(Vec::new(), Some((ti, w))).await?;
+    }
+    Ok(())
+}
+
+/// The most objects an import holds back for their managers (each is kept whole in memory).
+const MAX_DEFERRED: usize = 250_000;
+
+/// Processes the objects held back for their managers, managers before their reports: level 0
+/// are those whose manager is not held back (linked by now, or not coming), level 1 their
+/// reports, and so on; each level in batches, so a report is planned after its manager's
+/// batch committed its link.
+async fn process_deferred(cx: &Cx<'_>, deferred: Vec<(Item, SourceId)>) -> Result<()> {
+    if deferred.is_empty() {
+        return Ok(());
+    }
+    let manager_of: BTreeMap<SourceId, SourceId> = deferred
+        .iter()
+        .map(|(item, m)| (item.id.clone(), m.clone()))
+        .collect();
+    let mut depth: BTreeMap<SourceId, usize> = BTreeMap::new();
+    for id in manager_of.keys() {
+        // Walk up the chain of held-back managers (a cycle stops the walk).
+        let mut chain = vec![id.clone()];
+        let mut on_chain: BTreeSet<SourceId> = BTreeSet::from([id.clone()]);
+        let mut base = 0;
+        while let Some(m) = chain.last().and_then(|c| manager_of.get(c)) {
+            if let Some(d) = depth.get(m) {
+                base = d + 1;
+                break;
+            }
+            if !on_chain.insert(m.clone()) {
+                break;
+            }
+            chain.push(m.clone());
+        }
+        for (i, c) in chain.iter().rev().enumerate() {
+            depth.entry(c.clone()).or_insert(base + i);
+        }
+    }
+    let mut levels: BTreeMap<usize, Vec<Item>> = BTreeMap::new();
+    for (item, _) in deferred {
+        let d = depth.get(&item.id).copied().unwrap_or(0);
+        levels.entry(d).or_default().push(item);
+    }
+    for (_, level) in levels {
+        for batch in chunks(level, cx.eng.job.page_size) {
+            if cx.is_fatal() {
+                return Ok(());
+            }
+            process_batch(cx, batch, None).await?;
+        }
     }
     Ok(())
 }

@@ -38,6 +38,41 @@ fn user_type(cx: &Cx<'_>, fallback: usize) -> usize {
         .unwrap_or(fallback)
 }
 
+/// The source id of a source object's manager (the enterprise extension's `manager.value`).
+pub(crate) fn source_manager(source: &Resource) -> Option<SourceId> {
+    source
+        .extension(ENTERPRISE)
+        .and_then(|e| get_ci(e, MANAGER))
+        .and_then(|m| match m {
+            Value::Object(o) => get_ci(o, "value").and_then(Value::as_str),
+            Value::String(s) => Some(s.as_str()),
+            _ => None,
+        })
+        .filter(|s| !s.is_empty())
+        .map(SourceId::from)
+}
+
+/// The manager a source object refers to when it is not linked yet (`None` when the job does
+/// not carry managers, the object has none, or it is linked).
+pub(crate) async fn unlinked_manager(
+    cx: &Cx<'_>,
+    ti: usize,
+    id: &SourceId,
+    source: &Resource,
+) -> Result<Option<SourceId>> {
+    if cx.eng.types[ti].manager_target.is_none() {
+        return Ok(None);
+    }
+    let Some(manager) = source_manager(source).filter(|m| m != id) else {
+        return Ok(None);
+    };
+    let users = [user_type(cx, ti)];
+    Ok(match lookup(cx, &manager, &users).await? {
+        Some(_) => None,
+        None => Some(manager),
+    })
+}
+
 /// The target id linked to a source id, in the first of `types` that has it.
 async fn lookup(cx: &Cx<'_>, id: &SourceId, types: &[usize]) -> Result<Option<TargetId>> {
     for &ti in types {
@@ -128,16 +163,7 @@ pub(crate) async fn translate_manager(
     id: &SourceId,
     source: &mut Resource,
 ) -> Result<Vec<Write>> {
-    let manager = source
-        .extension(ENTERPRISE)
-        .and_then(|e| get_ci(e, MANAGER))
-        .and_then(|m| match m {
-            Value::Object(o) => get_ci(o, "value").and_then(Value::as_str),
-            Value::String(s) => Some(s.as_str()),
-            _ => None,
-        })
-        .filter(|s| !s.is_empty())
-        .map(SourceId::from);
+    let manager = source_manager(source);
     let existing = existing_pending(cx, ti, id, MANAGER).await?;
     let Some(manager) = manager else {
         return Ok(pending_writes(

@@ -16,26 +16,76 @@ fn manager_of(r: &scim_model::Resource) -> Option<String> {
 }
 
 #[test]
-fn a_manager_processed_later_in_the_cycle_is_written_when_it_appears() {
+fn an_initial_import_creates_reports_after_their_managers_with_the_manager_set() {
     let w = World::new();
-    // The report is hired first, so it is processed before its manager.
-    let report_id = w.hire("ria@example.com", "Engineering");
-    let boss_id = w.hire("boss@example.com", "Engineering");
+    // Reports are hired first, so the import returns them before their managers (a chain:
+    // ria -> lead -> boss).
+    let ria = w.hire("ria@example.com", "Engineering");
+    let lead = w.hire("lead@example.com", "Engineering");
+    let boss = w.hire("boss@example.com", "Engineering");
     w.set(
         &ObjectType::USER,
-        &report_id,
+        &ria,
         &format!("{ENT}:manager"),
-        json!({"value": boss_id}),
+        json!({"value": lead}),
+    );
+    w.set(
+        &ObjectType::USER,
+        &lead,
+        &format!("{ENT}:manager"),
+        json!({"value": boss}),
     );
     let engine = w.engine(user_job(json!({"pageSize": 1})));
     let out = w.run(&engine);
-    assert_eq!(out.summary.created, 2);
-    let boss = w.target_user("boss@example.com").unwrap();
-    let ria = w.target_user("ria@example.com").unwrap();
+    assert_eq!(out.summary.created, 3);
     assert_eq!(
-        manager_of(&ria).as_deref(),
-        boss.id(),
-        "the target id, not the HR id"
+        actions(&out),
+        ["Create/Success", "Create/Success", "Create/Success"],
+        "held back until their managers were linked, so no second PATCH: {:?}",
+        out.log
+    );
+    let id = |n: &str| w.target_user(n).unwrap().id().map(str::to_owned);
+    assert_eq!(
+        manager_of(&w.target_user("ria@example.com").unwrap()),
+        id("lead@example.com")
+    );
+    assert_eq!(
+        manager_of(&w.target_user("lead@example.com").unwrap()),
+        id("boss@example.com")
+    );
+    assert!(
+        block(engine.pending_references(&ObjectType::USER))
+            .unwrap()
+            .is_empty()
+    );
+}
+
+#[test]
+fn a_manager_linked_in_a_later_delta_cycle_is_written_then() {
+    let w = World::new();
+    let ria = w.hire("ria@example.com", "Engineering");
+    let engine = w.engine(user_job(json!({})));
+    w.run(&engine);
+    // The manager is hired later, and in the same delta the report points at them; the report
+    // is processed first (its change comes first), so its reference waits a moment.
+    let boss = w.hire("boss@example.com", "Contractors");
+    w.set(
+        &ObjectType::USER,
+        &ria,
+        &format!("{ENT}:manager"),
+        json!({"value": boss}),
+    );
+    w.set(
+        &ObjectType::USER,
+        &boss,
+        &format!("{ENT}:department"),
+        json!("Engineering"),
+    );
+    let out = w.run(&engine);
+    let boss_target = w.target_user("boss@example.com").unwrap();
+    assert_eq!(
+        manager_of(&w.target_user("ria@example.com").unwrap()).as_deref(),
+        boss_target.id()
     );
     assert!(
         block(engine.pending_references(&ObjectType::USER))
