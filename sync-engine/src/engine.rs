@@ -139,6 +139,9 @@ pub(crate) struct TypeCtx {
     pub members: bool,
     /// Whether an expression calls `Redact` (only then are logged values checked for it).
     pub redacts: bool,
+    /// Each mapping's target attribute, as written and parsed (to read a create's values
+    /// back for the log), in mapping order, each once.
+    pub targets: Vec<(String, AttributePath)>,
 }
 
 impl TypeCtx {
@@ -232,12 +235,22 @@ impl SyncEngine {
                         }
                         _ => false,
                     });
+                let mut targets: Vec<(String, AttributePath)> = Vec::new();
+                for m in mapping.attribute_mappings.mappings() {
+                    if targets.iter().any(|(n, _)| n == &m.target_attribute) {
+                        continue;
+                    }
+                    if let Ok(p) = AttributePath::parse(&m.target_attribute) {
+                        targets.push((m.target_attribute.clone(), p));
+                    }
+                }
                 TypeCtx {
                     mapping,
                     scope,
                     manager_target,
                     members,
                     redacts,
+                    targets,
                 }
             })
             .collect();

@@ -498,15 +498,24 @@ async fn plan_upsert(
             resource.set("members", Value::Array(list));
         }
     }
-    let logged = t
-        .mapping
-        .attribute_mappings
-        .create_attributes_for_log(&source, &ctx)
-        .unwrap_or_default();
-    entry.modified_properties = logged
-        .iter()
-        .map(|(k, v)| property(k, None, Some(v)))
-        .collect();
+    entry.modified_properties = if t.redacts {
+        t.mapping
+            .attribute_mappings
+            .create_attributes_for_log(&source, &ctx)
+            .unwrap_or_default()
+            .iter()
+            .map(|(k, v)| property(k, None, Some(v)))
+            .collect()
+    } else {
+        // What the create sends, read back from the resource built (no second evaluation of
+        // the mappings); nothing in it came through Redact.
+        t.targets
+            .iter()
+            .filter_map(|(name, path)| {
+                read_path(&resource, path, &cx.eng.registry).map(|v| property(name, None, Some(&v)))
+            })
+            .collect()
+    };
     if let Some(members) = &members
         && !members.is_empty()
     {

@@ -423,10 +423,13 @@ fn apply_write(cx: &Cx<'_>, txn: &mut Txn, ty: &ObjectType, key: &ObjKey, w: Wri
             let key = connectors::state::records::object_key(job, ty, key.1.as_str());
             txn.put_json(SEEN, key, &fp).map_err(store)?;
         }
-        Write::Linked => {
+        // Initial and full cycles resolve every waiting reference in one pass (see
+        // `refs::resolve`), so only delta cycles queue their new links.
+        Write::Linked if cx.kind == CycleKind::Delta => {
             let k = connectors::state::records::object_key(job, ty, key.1.as_str());
             txn.put_json(RESOLVE_QUEUE, k, &()).map_err(store)?;
         }
+        Write::Linked => {}
     }
     Ok(())
 }
