@@ -298,3 +298,68 @@ fn a_user_is_resumed_only_after_the_resume_time_and_canceled_when_the_workflow_c
     w.clock.advance(Duration::from_secs(3600));
     assert!(block(b.run_due(w.clock.now())).unwrap().runs.is_empty());
 }
+
+/// A host task that stalls its runner past the lease: the clock jumps and another runner
+/// takes the job over, as when a process hangs longer than its lease.
+#[derive(Debug)]
+struct Stall {
+    world: World,
+}
+
+#[async_trait::async_trait]
+impl lifecycle::tasks::TaskHandler for Stall {
+    fn definition(&self) -> lifecycle::tasks::TaskDefinition {
+        lifecycle::tasks::TaskDefinition::new(
+            d::ASSIGN_LICENSES,
+            "Assign licenses to user",
+            [lifecycle::Category::Joiner],
+        )
+    }
+    fn check(
+        &self,
+        _: &lifecycle::Task,
+        _: &lifecycle::tasks::CheckContext<'_>,
+    ) -> Result<(), (String, String)> {
+        Ok(())
+    }
+    async fn run(&self, _: &lifecycle::tasks::TaskContext<'_>) -> lifecycle::tasks::TaskOutcome {
+        self.world.clock.advance(Duration::from_secs(601));
+        let now = self.world.clock.now();
+        // Another runner takes the expired lease (and would resume this user later).
+        self.world
+            .store
+            .acquire_lease(
+                &JobId::new("lifecycle"),
+                "other",
+                now,
+                Duration::from_secs(600),
+            )
+            .await
+            .unwrap();
+        lifecycle::tasks::TaskOutcome::Completed
+    }
+}
+
+#[test]
+fn a_runner_that_lost_its_lease_writes_nothing_more() {
+    let w = world();
+    let mut wf = onboarding("");
+    wf["tasks"] = json!([task(d::ASSIGN_LICENSES, "Licences")]);
+    let set = WorkflowSet::from_value(json!([wf]), Limits::default()).unwrap();
+    let r = Runner::builder(
+        JobId::new("lifecycle"),
+        set,
+        w.dir.clone(),
+        Arc::new(w.store.clone()),
+    )
+    .clock(Arc::new(w.clock.clone()))
+    .holder("a")
+    .task(Arc::new(Stall { world: w.clone() }))
+    .build()
+    .unwrap();
+    let err = block(r.run_due(w.clock.now())).unwrap_err();
+    assert!(err.to_string().contains("lease"), "{err}");
+    // The first user's result was refused: the store holds no result, only the claim and
+    // pending mark committed while the lease was current.
+    assert!(results(&r).is_empty());
+}
