@@ -751,7 +751,9 @@ impl Runner {
     }
 
     /// Answers a launch-and-wait custom extension: the task processing result `id` completed
-    /// or failed. The user's later tasks then run, and the run's status is brought up to date.
+    /// or failed. The user's later tasks then run, and the run's status is brought up to date;
+    /// when the workflow was removed, disabled or changed (a new version) while the task
+    /// waited, the later tasks and the user are `canceled` instead.
     ///
     /// # Errors
     ///
@@ -827,20 +829,59 @@ impl Runner {
                 message: "its user processing result is missing".to_owned(),
             });
         };
-        let Some(wf) = self
+        let now = self.clock.now();
+        let wf = self
             .workflows
             .version(&wait.workflow_id, wait.version)
-            .cloned()
-        else {
-            return Err(Error::Callback {
-                id: id.to_owned(),
-                message: format!(
-                    "workflow {:?} version {} is no longer known",
-                    wait.workflow_id, wait.version
-                ),
-            });
+            .cloned();
+        let why_not = match (self.workflows.get(&wait.workflow_id), &wf) {
+            (None, _) => Some(format!("workflow {:?} was removed", wait.workflow_id)),
+            (Some(c), _) if !c.is_enabled => {
+                Some(format!("workflow {:?} was disabled", wait.workflow_id))
+            }
+            (Some(c), _) if c.version != wait.version => Some(format!(
+                "workflow {:?} changed (version {} -> {})",
+                wait.workflow_id, wait.version, c.version
+            )),
+            (_, None) => Some(format!(
+                "workflow {:?} version {} is no longer known",
+                wait.workflow_id, wait.version
+            )),
+            _ => None,
         };
-        let now = self.clock.now();
+        let (Some(wf), None) = (wf, &why_not) else {
+            // The workflow changed while the task waited: the task takes its answer, the
+            // user's later tasks are canceled, and so is the user.
+            let reason = why_not.unwrap_or_default();
+            let run = self.load_run(&wait.run_id, wait.run_started).await?;
+            for (i, t) in upr.task_processing_results.iter_mut().enumerate() {
+                if i == wait.task_index {
+                    t.completed_date_time = Some(now);
+                    t.deadline = None;
+                    match &failure {
+                        None => t.processing_status = ProcessingStatus::Completed,
+                        Some(f) => {
+                            t.processing_status = ProcessingStatus::Failed;
+                            t.failure_reason = Some(f.clone());
+                        }
+                    }
+                } else if i > wait.task_index {
+                    t.processing_status = ProcessingStatus::Canceled;
+                    t.failure_reason = Some(format!("not run: {reason}"));
+                }
+            }
+            upr.settle(&[], now);
+            upr.processing_status = ProcessingStatus::Canceled;
+            upr.completed_date_time = Some(now);
+            let mut txn = self.txn();
+            txn.delete(Table::TASK_STATES, self.key().str("wait").str(id));
+            self.save_user(&run, &upr, txn).await?;
+            let mut run = run;
+            let users = history.users_of_run(&run.id).await?;
+            run.settle(&users);
+            self.save_run(&run).await?;
+            return Ok(upr);
+        };
         let enabled: Vec<bool> = wf
             .tasks
             .iter()

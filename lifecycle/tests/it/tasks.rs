@@ -385,6 +385,56 @@ fn launch_and_wait_resumes_on_the_callback() {
 }
 
 #[test]
+fn a_waiting_user_is_canceled_when_the_workflow_is_disabled_meanwhile() {
+    let (w, r, ext) = with_extension(ExtensionMode::LaunchAndWait {
+        timeout: Duration::from_secs(600),
+    });
+    w.run(&r);
+    let id = ext.calls.lock().unwrap()[0]
+        .task_processing_result_id
+        .clone();
+    // The host reloads the workflow, disabled, and the callback comes to the new runner.
+    let mut disabled = leaver(json!([
+        task_args(
+            d::CUSTOM_EXTENSION,
+            "Logic App",
+            &[("customTaskExtensionID", "ext-1")]
+        ),
+        task(d::DISABLE_ACCOUNT, "Disable"),
+    ]));
+    disabled["isEnabled"] = json!(false);
+    disabled["isSchedulingEnabled"] = json!(false);
+    let r2 = w
+        .builder(disabled)
+        .custom_extension(
+            CustomExtension::new(
+                "ext-1",
+                ExtensionMode::LaunchAndWait {
+                    timeout: Duration::from_secs(600),
+                },
+                ext.clone(),
+            )
+            .unwrap(),
+        )
+        .build()
+        .unwrap();
+    let done = block(r2.resume(&id, OperationStatus::Completed)).unwrap();
+    assert_eq!(done.processing_status, ProcessingStatus::Canceled);
+    let t = &done.task_processing_results;
+    assert_eq!(t[0].processing_status, ProcessingStatus::Completed);
+    assert_eq!(t[1].processing_status, ProcessingStatus::Canceled);
+    assert!(t[1].failure_reason.as_deref().unwrap().contains("disabled"));
+    assert_eq!(w.user("ada").get("active"), Some(&json!(true)), "not run");
+    // The wait is over: the timeout does not fire later, and runs go on.
+    w.clock.advance(Duration::from_secs(601));
+    w.run(&r2);
+    let users = block(r2.history().user_results(&lifecycle::HistoryQuery::all())).unwrap();
+    assert_eq!(users.len(), 1);
+    assert_eq!(users[0].processing_status, ProcessingStatus::Canceled);
+    assert!(block(r2.resume(&id, OperationStatus::Completed)).is_err());
+}
+
+#[test]
 fn launch_and_wait_fails_on_timeout() {
     let (w, r, _) = with_extension(ExtensionMode::LaunchAndWait {
         timeout: Duration::from_secs(600),
