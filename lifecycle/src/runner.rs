@@ -593,6 +593,17 @@ impl Runner {
         Ok(())
     }
 
+    /// Renews the lease when half of it has run out, so a long run keeps the job.
+    async fn renew(&self) -> Result<()> {
+        let expires = lock(&self.lease).as_ref().map(|l| l.expires);
+        let half = chrono::Duration::from_std(self.options.lease_ttl / 2)
+            .unwrap_or(chrono::Duration::minutes(5));
+        match expires {
+            Some(e) if e - self.clock.now() > half => Ok(()),
+            _ => self.acquire().await,
+        }
+    }
+
     /// Gives the lease up so another runner need not wait for it to expire.
     async fn release(&self) {
         let lease = lock(&self.lease).take();
@@ -1413,6 +1424,7 @@ impl Runner {
             if scheduled && !self.still_matches(c, &user, &occ, now) {
                 continue;
             }
+            self.renew().await?;
             // The claim, the user's pending mark (removed with their result) and, with the
             // first user, the run: one commit, so a crash leaves all or none of them.
             let result_id = self.new_id();

@@ -363,3 +363,67 @@ fn a_runner_that_lost_its_lease_writes_nothing_more() {
     // pending mark committed while the lease was current.
     assert!(results(&r).is_empty());
 }
+
+/// A host task that takes 4 minutes (of a 10-minute lease), while another runner tries to
+/// take the job.
+#[derive(Debug)]
+struct Slow {
+    world: World,
+}
+
+#[async_trait::async_trait]
+impl lifecycle::tasks::TaskHandler for Slow {
+    fn definition(&self) -> lifecycle::tasks::TaskDefinition {
+        lifecycle::tasks::TaskDefinition::new(
+            d::ASSIGN_LICENSES,
+            "Assign licenses to user",
+            [lifecycle::Category::Joiner],
+        )
+    }
+    fn check(
+        &self,
+        _: &lifecycle::Task,
+        _: &lifecycle::tasks::CheckContext<'_>,
+    ) -> Result<(), (String, String)> {
+        Ok(())
+    }
+    async fn run(&self, _: &lifecycle::tasks::TaskContext<'_>) -> lifecycle::tasks::TaskOutcome {
+        self.world.clock.advance(Duration::from_secs(240));
+        // Another runner tries to take the job: it may only once the lease has run out.
+        let now = self.world.clock.now();
+        let _ = self
+            .world
+            .store
+            .acquire_lease(
+                &JobId::new("lifecycle"),
+                "other",
+                now,
+                Duration::from_secs(600),
+            )
+            .await;
+        lifecycle::tasks::TaskOutcome::Completed
+    }
+}
+
+#[test]
+fn a_long_run_renews_its_lease() {
+    let w = world();
+    let mut wf = onboarding("");
+    wf["tasks"] = json!([task(d::ASSIGN_LICENSES, "Licences")]);
+    let set = WorkflowSet::from_value(json!([wf]), Limits::default()).unwrap();
+    let r = Runner::builder(
+        JobId::new("lifecycle"),
+        set,
+        w.dir.clone(),
+        Arc::new(w.store.clone()),
+    )
+    .clock(Arc::new(w.clock.clone()))
+    .holder("a")
+    .task(Arc::new(Slow { world: w.clone() }))
+    .build()
+    .unwrap();
+    // Four users of 4 minutes each: 16 minutes, past the 10-minute lease.
+    let report = block(r.run_due(w.clock.now())).unwrap();
+    assert_eq!(report.runs[0].user_processing_results.len(), DUE.len());
+    assert_eq!(results(&r).len(), DUE.len());
+}
