@@ -60,6 +60,9 @@ pub(crate) struct Args {
     now: Option<DateTime<Utc>>,
 }
 
+/// The lease holder of every `idflow` run (see where the engine is built).
+const CLI_HOLDER: &str = "idflow-cli";
+
 fn parse_instant(s: &str) -> Result<DateTime<Utc>, String> {
     DateTime::parse_from_rfc3339(s)
         .map(|t| t.with_timezone(&Utc))
@@ -88,7 +91,11 @@ pub(crate) fn run(args: Args) -> Result<(), Failure> {
         state,
     )
     .map_err(|e| Failure::bad(format!("{}: {e}", args.job.display())))?
-    .with_clock(clock);
+    .with_clock(clock)
+    // One holder name for every run of the tool: redb locks the state file, so two runs can
+    // never write one state at once, and a run after a crashed one takes the lease over at
+    // once instead of waiting for it to expire.
+    .with_holder(CLI_HOLDER);
     if !args.preview {
         engine = engine.with_checkpoint(target.clone());
     }

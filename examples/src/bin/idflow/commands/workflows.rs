@@ -63,6 +63,10 @@ pub(crate) fn run(args: Args) -> Result<(), Failure> {
     let runner = Runner::builder(JobId::new(JOB_ID), workflows, Arc::new(directory), state)
         .clock(Arc::new(clock))
         .email_sender(Arc::new(emails.clone()))
+        // One holder name for every run of the tool: redb locks the state file, so two runs
+        // never write one state at once, and a run after a crashed one takes the lease over at
+        // once instead of waiting for it to expire.
+        .holder("idflow-cli")
         .build()
         .map_err(|e| Failure::bad(format!("{}: {e}", args.config.display())))?;
 
