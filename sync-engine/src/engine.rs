@@ -254,7 +254,7 @@ impl SyncEngine {
                 }
             })
             .collect();
-        let config_hash = config_hash(&job)?;
+        let config_hash = config_hash(&job);
         Ok(SyncEngine {
             job_id,
             job,
@@ -481,30 +481,17 @@ impl SyncEngine {
         table: Table,
         object_type: &ObjectType,
     ) -> Result<Vec<T>> {
-        let range = KeyRange::prefix(job_type_prefix(&self.job_id, object_type).into_bytes());
+        let mut range = KeyRange::prefix(job_type_prefix(&self.job_id, object_type).into_bytes());
         let mut out = Vec::new();
-        let mut range = range;
         loop {
             let rows = self
                 .state
-                .scan(table, &range, 1000)
+                .scan_json::<T>(table, &range, 1000)
                 .await
                 .map_err(|e| Error::connector(format!("reading {}", table.name()), e))?;
             let done = rows.len() < 1000;
             let last = rows.last().map(|(k, _)| k.clone());
-            for (k, v) in rows {
-                let value = serde_json::from_slice(&v).map_err(|e| {
-                    Error::connector(
-                        format!("reading {}", table.name()),
-                        connectors::Error::Corrupt {
-                            table: table.name().to_owned(),
-                            key: String::from_utf8_lossy(&k).into_owned(),
-                            message: e.to_string(),
-                        },
-                    )
-                })?;
-                out.push(value);
-            }
+            out.extend(rows.into_iter().map(|(_, v)| v));
             match (done, last) {
                 (false, Some(last)) => range = range.after(last),
                 _ => return Ok(out),
@@ -551,14 +538,14 @@ fn manager_target(mapping: &ObjectMapping) -> Option<AttributePath> {
         .and_then(|m| AttributePath::parse(&m.target_attribute).ok())
 }
 
-fn config_hash(job: &Job) -> Result<String> {
+fn config_hash(job: &Job) -> String {
     let mut h = Fnv::new();
     for m in &job.object_mappings {
         h = h
-            .json(&serde_json::to_value(&m.source_object_name)?)
-            .json(&serde_json::to_value(&m.target_object_name)?)
-            .json(&serde_json::to_value(&m.scope)?)
-            .json(&serde_json::to_value(&m.attribute_mappings)?);
+            .serialized(&m.source_object_name)
+            .serialized(&m.target_object_name)
+            .serialized(&m.scope)
+            .serialized(&m.attribute_mappings);
     }
-    Ok(h.hex())
+    h.hex()
 }

@@ -1,8 +1,6 @@
 //! Stable fingerprints: FNV-1a over canonical JSON, the same on every platform and Rust
 //! version (unlike `std`'s hashers), so stored fingerprints stay valid across upgrades.
 
-use serde_json::Value;
-
 const OFFSET: u64 = 0xcbf2_9ce4_8422_2325;
 const PRIME: u64 = 0x0100_0000_01b3;
 
@@ -31,16 +29,6 @@ impl Fnv {
         }
     }
 
-    /// Feeds a JSON value in a canonical form (object keys in their stored order, which
-    /// serde_json preserves; the engine hashes values it produced itself).
-    pub(crate) fn json(self, value: &Value) -> Self {
-        match serde_json::to_vec(value) {
-            Ok(bytes) => self.bytes(&bytes),
-            // Serialising a Value cannot fail; hash the type tag if it ever did.
-            Err(_) => self.bytes(b"\xffunserialisable"),
-        }
-    }
-
     pub(crate) fn hex(self) -> String {
         format!("{:016x}", self.0)
     }
@@ -60,8 +48,8 @@ mod tests {
 
     #[test]
     fn different_json_gives_different_fingerprints() {
-        let a = Fnv::new().json(&serde_json::json!({"a": 1})).hex();
-        let b = Fnv::new().json(&serde_json::json!({"a": 2})).hex();
+        let a = Fnv::new().serialized(&serde_json::json!({"a": 1})).hex();
+        let b = Fnv::new().serialized(&serde_json::json!({"a": 2})).hex();
         assert_ne!(a, b);
     }
 }

@@ -14,7 +14,7 @@ use connectors::{ErrorKind, SourceId, TargetConnectorExt};
 use futures::StreamExt;
 use serde_json::Value;
 
-use super::item::failure;
+use super::item::{Park, failure_parked};
 use super::{Cx, ObjKey, Outcome, Tally, Write, lock, property, step};
 use crate::log::{Action, Status, StatusInfo, StepStatus, StepType};
 use crate::{Error, Result};
@@ -195,9 +195,15 @@ async fn apply_one(cx: &Cx<'_>, ti: usize, id: SourceId, s: StagedDelete) -> Res
         }
         Err(e) => {
             // The held record stays, so the action is tried again next cycle.
-            let mut o = failure(cx, ti, &id, Some(entry), &e, Vec::new());
-            o.writes.retain(|w| !matches!(w, Write::Escrow(_)));
-            Ok(o)
+            Ok(failure_parked(
+                cx,
+                ti,
+                &id,
+                Some(entry),
+                &e,
+                Vec::new(),
+                Park::No,
+            ))
         }
     }
 }

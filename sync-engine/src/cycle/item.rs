@@ -333,7 +333,6 @@ async fn plan_upsert(
 
     let tt = t.target_type();
     let ctx = cx.ctx();
-    let mut link = link;
     if let Some(l) = &link {
         let current = super::read::with_retries(cx, || eng.target.get(tt, &l.target_id)).await;
         match current {
@@ -372,12 +371,10 @@ async fn plan_upsert(
                     ),
                 ));
                 writes.push(Write::Unlink(l.clone()));
-                link = None;
             }
             Err(e) => return Ok(Planned::Done(failure(cx, ti, &id, Some(entry), &e, writes))),
         }
     }
-    debug_assert!(link.is_none());
 
     // Match by the matching attributes, lowest priority first.
     let values = match t.mapping.attribute_mappings.matching_values(&source, &ctx) {
@@ -993,6 +990,30 @@ pub(crate) fn failure(
     err: &connectors::Error,
     writes: Vec<Write>,
 ) -> Outcome {
+    failure_parked(cx, ti, id, entry, err, writes, Park::Object)
+}
+
+/// How a failure waits for its retry.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Park {
+    /// Escrowed, retried on the job's schedule.
+    Object,
+    /// Escrowed as a reference failure (counted apart by the quarantine rules).
+    Reference,
+    /// Not escrowed: a durable record (a held deletion) already brings it back.
+    No,
+}
+
+/// A failure, logged, and parked as `park` says (a fatal error stops the cycle instead).
+pub(crate) fn failure_parked(
+    cx: &Cx<'_>,
+    ti: usize,
+    id: &SourceId,
+    entry: Option<LogEntry>,
+    err: &connectors::Error,
+    writes: Vec<Write>,
+    park: Park,
+) -> Outcome {
     let mut o = Outcome::new(ti, id.clone());
     o.writes = writes;
     let mut entry = entry.unwrap_or_else(|| cx.entry(ti, id, Action::Other, Status::Failure));
@@ -1014,13 +1035,16 @@ pub(crate) fn failure(
         o.log = Some(entry);
         return o;
     }
-    o.writes.push(Write::Escrow(next_escrow(
-        cx,
-        ti,
-        id,
-        &err.to_string(),
-        false,
-    )));
+    if park != Park::No {
+        let reference = park == Park::Reference;
+        o.writes.push(Write::Escrow(next_escrow(
+            cx,
+            ti,
+            id,
+            &err.to_string(),
+            reference,
+        )));
+    }
     o.log = Some(entry);
     o.tally = Tally::Failed;
     o

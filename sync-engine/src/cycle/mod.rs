@@ -740,13 +740,13 @@ async fn retry_escrows(cx: &Cx<'_>) -> Result<()> {
     Ok(())
 }
 
-/// Splits items into batches of at most `size`.
-pub(crate) fn chunks(items: Vec<Item>, size: usize) -> Vec<Vec<Item>> {
+/// Splits items (objects, outcomes) into batches of at most `size`.
+pub(crate) fn chunks<T>(items: Vec<T>, size: usize) -> Vec<Vec<T>> {
     let mut out = Vec::new();
     let mut current = Vec::new();
     for item in items {
         current.push(item);
-        if current.len() >= size {
+        if current.len() >= size.max(1) {
             out.push(std::mem::take(&mut current));
         }
     }

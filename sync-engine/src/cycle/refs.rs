@@ -13,8 +13,8 @@ use scim_model::patch::{PatchOp, PatchOperation};
 use scim_model::{Resource, get_ci};
 use serde_json::{Value, json};
 
-use super::item::failure;
-use super::{Cx, Outcome, PENDING_BY_REFERENCED, RESOLVE_QUEUE, Tally, Write, lock, step};
+use super::item::{Park, failure_parked};
+use super::{Cx, Outcome, PENDING_BY_REFERENCED, RESOLVE_QUEUE, Tally, Write, chunks, lock, step};
 use crate::engine::ENTERPRISE;
 use crate::log::CycleKind;
 use crate::log::{Action, ModifiedProperty, Status, StepStatus, StepType};
@@ -391,7 +391,7 @@ pub(crate) async fn resolve(cx: &Cx<'_>, only: Option<(usize, &SourceId)>) -> Re
             outcomes.push(o);
         }
     }
-    for chunk in chunk_outcomes(outcomes, eng.job.page_size) {
+    for chunk in chunks(outcomes, eng.job.page_size) {
         cx.commit_outcomes(chunk, None).await?;
     }
     if clear_queue && !cx.preview {
@@ -409,21 +409,6 @@ pub(crate) async fn resolve(cx: &Cx<'_>, only: Option<(usize, &SourceId)>) -> Re
         eng.commit(txn, "clearing the resolve queue").await?;
     }
     Ok(())
-}
-
-fn chunk_outcomes(outcomes: Vec<Outcome>, size: usize) -> Vec<Vec<Outcome>> {
-    let mut out = Vec::new();
-    let mut current = Vec::new();
-    for o in outcomes {
-        current.push(o);
-        if current.len() >= size.max(1) {
-            out.push(std::mem::take(&mut current));
-        }
-    }
-    if !current.is_empty() {
-        out.push(current);
-    }
-    out
 }
 
 async fn resolve_one(
@@ -536,12 +521,7 @@ async fn resolve_one(
         Err(e) => {
             // The reference keeps waiting; the holder is escrowed as a reference failure
             // (counted apart by the quarantine rules) and tried again when due.
-            let mut o = failure(cx, ti, &id, Some(entry), &e, Vec::new());
-            for w in &mut o.writes {
-                if let Write::Escrow(escrow) = w {
-                    escrow.reference = true;
-                }
-            }
+            let mut o = failure_parked(cx, ti, &id, Some(entry), &e, Vec::new(), Park::Reference);
             o.reference_failure = true;
             Ok(Some(o))
         }
@@ -619,7 +599,7 @@ pub(crate) async fn report_unresolved(cx: &Cx<'_>) -> Result<()> {
     if outcomes.is_empty() {
         return Ok(());
     }
-    for chunk in chunk_outcomes(outcomes, cx.eng.job.page_size) {
+    for chunk in chunks(outcomes, cx.eng.job.page_size) {
         cx.commit_outcomes(chunk, None).await?;
     }
     Ok(())
