@@ -58,6 +58,17 @@ pub struct Job {
     /// `Update` entries counted in `summary.reconciled`).
     #[serde(default)]
     pub reconcile: bool,
+    /// On initial and full cycles, list the target first when it holds at most this many
+    /// objects, so objects whose matching values it does not hold are created without a
+    /// `find` each (half the requests of a first cycle into an empty SCIM target); `null`
+    /// matches every object with `find`. Default 100,000. A listed value is still confirmed
+    /// with `find`.
+    #[serde(default = "default_match_by_listing")]
+    pub match_by_listing_up_to: Option<u64>,
+}
+
+fn default_match_by_listing() -> Option<u64> {
+    Some(100_000)
 }
 
 fn default_threshold() -> Option<u64> {
@@ -84,6 +95,7 @@ impl Job {
             page_size: default_page_size(),
             export_concurrency: default_concurrency(),
             reconcile: false,
+            match_by_listing_up_to: default_match_by_listing(),
         }
     }
 

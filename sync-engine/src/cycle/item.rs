@@ -385,7 +385,20 @@ async fn plan_upsert(
             )));
         }
     };
+    let index = lock(&cx.match_index).get(ti).cloned().flatten();
     for (path, value) in &values {
+        if index.as_ref().is_some_and(|ix| !ix.may_hold(path, value)) {
+            entry.provisioning_steps.push(step(
+                "MatchObject",
+                StepType::Matching,
+                StepStatus::Success,
+                format!(
+                    "No target object has {path} = '{}' (the target's listing at the start of the cycle)",
+                    crate::log::value_text(value)
+                ),
+            ));
+            continue;
+        }
         let hits = match super::read::with_retries(cx, || eng.target.find(tt, path, value, 2)).await
         {
             Ok(h) => h,

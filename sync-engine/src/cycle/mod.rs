@@ -4,11 +4,12 @@
 
 mod deletes;
 mod item;
+mod match_index;
 mod read;
 mod refs;
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
 use chrono::{DateTime, Utc};
@@ -173,6 +174,9 @@ pub(crate) struct Cx<'e> {
     /// Whether the cycle stopped early (a fatal error, an incomplete import).
     pub incomplete: Mutex<bool>,
     pub notes: Mutex<Vec<String>>,
+    /// Per object type, the target's matching values listed at the start of an initial or
+    /// full import (see [`match_index`]).
+    pub match_index: Mutex<Vec<Option<Arc<match_index::MatchIndex>>>>,
 }
 
 /// The cycle's results so far.
@@ -575,6 +579,7 @@ async fn begin<'e>(eng: &'e SyncEngine, options: &RunOptions) -> Result<Cx<'e>> 
         fatal: Mutex::new(None),
         incomplete: Mutex::new(false),
         notes: Mutex::new(Vec::new()),
+        match_index: Mutex::new(vec![None; eng.types.len()]),
     };
     // Preview after a reset shows what the reset would bring; the reset itself is not
     // written, so preview reads what is stored.

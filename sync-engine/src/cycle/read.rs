@@ -183,6 +183,14 @@ async fn full_import(cx: &Cx<'_>, ti: usize) -> Result<()> {
     let defer =
         matches!(cx.kind, CycleKind::Initial | CycleKind::Full) && t.manager_target.is_some();
     let mut deferred: Vec<(Item, SourceId)> = Vec::new();
+    if matches!(cx.kind, CycleKind::Initial | CycleKind::Full) {
+        let index = super::match_index::build(cx, ti)
+            .await
+            .map(std::sync::Arc::new);
+        if let Some(slot) = lock(&cx.match_index).get_mut(ti) {
+            *slot = index;
+        }
+    }
     loop {
         let page = with_retries(cx, || eng.source.import_page(ty, token.as_ref()))
             .await
