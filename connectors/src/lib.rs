@@ -116,6 +116,9 @@
 //!   counter as its watermark (like AD's USN), tombstones, member deltas and indexes.
 //! - [`CsvSource`]: an HR export as CSV, header cells as attribute paths, bad rows reported by
 //!   line number.
+//! - [`InboundQueue`]: API-driven inbound provisioning — SCIM BulkRequests pushed by an HR
+//!   system (Entra's `/bulkUpload` shape), stored durably, read as a source with the queue
+//!   position as its watermark.
 //! - [`state::MemoryStateStore`] and [`state::RedbStateStore`] (durable, on redb).
 //! - [`testing`]: decorators that fail, delay or record calls of any implementation.
 
@@ -124,6 +127,7 @@ mod clock;
 pub mod conformance;
 mod csv_source;
 mod error;
+pub mod inbound;
 pub mod memory;
 mod source;
 pub mod state;
@@ -134,6 +138,7 @@ mod types;
 pub use clock::{Clock, FakeClock, SystemClock};
 pub use csv_source::{CsvOptions, CsvSource, DEFAULT_PAGE_SIZE as CSV_DEFAULT_PAGE_SIZE};
 pub use error::{Error, ErrorKind, ObjectRef, Result};
+pub use inbound::{InboundError, InboundOptions, InboundQueue, Receipt, ReceiptId};
 pub use memory::MemoryDirectory;
 pub use source::{
     Change, ChangeKind, ChangePage, DynSource, ImportPage, RecordProblem, SourceCapabilities,
