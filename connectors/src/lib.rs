@@ -129,6 +129,8 @@ mod csv_source;
 mod error;
 pub mod inbound;
 pub mod memory;
+#[cfg(feature = "scim")]
+pub mod scim;
 mod source;
 pub mod state;
 mod target;
@@ -140,6 +142,8 @@ pub use csv_source::{CsvOptions, CsvSource, DEFAULT_PAGE_SIZE as CSV_DEFAULT_PAG
 pub use error::{Error, ErrorKind, ObjectRef, Result};
 pub use inbound::{InboundError, InboundOptions, InboundQueue, Receipt, ReceiptId};
 pub use memory::MemoryDirectory;
+#[cfg(feature = "scim")]
+pub use scim::{ScimTarget, ScimTargetConfig};
 pub use source::{
     Change, ChangeKind, ChangePage, DynSource, ImportPage, RecordProblem, SourceCapabilities,
     SourceConnector, SourceObject,
