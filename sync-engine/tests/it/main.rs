@@ -4,6 +4,7 @@
 mod crash;
 mod cycles;
 mod failures;
+mod inbound;
 mod matching;
 mod operations;
 mod references;
