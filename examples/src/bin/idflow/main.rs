@@ -115,6 +115,17 @@ SCIM resources (users, and the groups tasks name) or a ListResponse. With --stat
 processes each user once per trigger occurrence. Exit status: 0 when the run happened, 2 on a bad
 workflow or users file."#)]
     Workflows(commands::workflows::Args),
+    /// Serve a SCIM 2.0 gateway over an in-memory directory at http://ADDR/scim/v2 until Ctrl-C or SIGTERM.
+    #[command(after_help = r#"Example:
+  idflow serve --listen 127.0.0.1:8080 --token s3cret --data users.json
+  idflow serve: listening on http://127.0.0.1:8080/scim/v2
+  curl -H 'Authorization: Bearer s3cret' 'http://127.0.0.1:8080/scim/v2/Users?filter=userName%20eq%20%22bjensen%22'
+
+Endpoints: /Users, /Groups, /Schemas, /ResourceTypes, /ServiceProviderConfig, /Bulk, /.search.
+The data file is a JSON array of SCIM resources (Users and Groups) or a ListResponse. One line
+per request is logged on stderr. Exit status: 0 when stopped by a signal, 2 on a bad option or
+data file, 1 when the address cannot be listened on."#)]
+    Serve(commands::serve::Args),
 }
 
 fn main() -> ExitCode {
@@ -147,6 +158,7 @@ fn main() -> ExitCode {
         Command::Map(args) => commands::map::run(args),
         Command::Sync(args) => commands::sync::run(args),
         Command::Workflows(args) => commands::workflows::run(args),
+        Command::Serve(args) => commands::serve::run(args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -5,6 +5,7 @@ pub(crate) mod filter;
 pub(crate) mod map;
 pub(crate) mod patch;
 pub(crate) mod scope;
+pub(crate) mod serve;
 pub(crate) mod sync;
 pub(crate) mod validate;
 pub(crate) mod workflows;

@@ -1,0 +1,140 @@
+//! `idflow serve --listen ADDR [--token TOKEN] [--data resources.json]`: the SCIM gateway
+//! over a [`MemoryDirectory`], at `http://ADDR/scim/v2`, until Ctrl-C or SIGTERM.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use connectors::{MemoryDirectory, ObjectType};
+use idflow_examples::gateway::{self, BASE_PATH, BearerToken, Gateway};
+use scim_model::schema::Operation;
+use scim_model::{GROUP_SCHEMA, Resource, USER_SCHEMA};
+use serde_json::Value;
+
+use crate::{Failure, io};
+
+/// Options of `idflow serve`.
+#[derive(Debug, clap::Args)]
+pub(crate) struct Args {
+    /// The address to listen on, e.g. 127.0.0.1:8080 (port 0 picks a free port; the address
+    /// listened on is printed on stderr).
+    #[arg(long, value_name = "ADDR")]
+    listen: String,
+    /// Require `Authorization: Bearer TOKEN` on every request.
+    #[arg(long, value_name = "TOKEN")]
+    token: Option<String>,
+    /// A JSON array of SCIM resources (Users and Groups) to start with, or a ListResponse.
+    #[arg(long, value_name = "FILE")]
+    data: Option<PathBuf>,
+}
+
+pub(crate) fn run(args: Args) -> Result<(), Failure> {
+    let token = match args.token {
+        None => None,
+        Some(t) => Some(BearerToken::new(t).ok_or_else(|| {
+            Failure::bad("--token: a token must be non-empty and without spaces")
+        })?),
+    };
+    let directory = MemoryDirectory::new();
+    if let Some(path) = &args.data {
+        load(&directory, path)?;
+    }
+    let mut gw =
+        Gateway::new(Arc::new(directory.clone())).with_registry(directory.registry().clone());
+    if let Some(token) = token {
+        gw = gw.with_token(token);
+    }
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| Failure::Environment(format!("cannot start the runtime: {e}")))?;
+    runtime.block_on(serve(&args.listen, gw))
+}
+
+async fn serve(listen: &str, gateway: Gateway) -> Result<(), Failure> {
+    let listener = tokio::net::TcpListener::bind(listen).await.map_err(|e| {
+        if e.kind() == std::io::ErrorKind::InvalidInput {
+            Failure::bad(format!("--listen {listen:?}: {e}"))
+        } else {
+            Failure::Environment(format!("cannot listen on {listen}: {e}"))
+        }
+    })?;
+    let addr = listener
+        .local_addr()
+        .map_err(|e| Failure::Environment(format!("cannot listen on {listen}: {e}")))?;
+    eprintln!("idflow serve: listening on http://{addr}{BASE_PATH}");
+    axum::serve(listener, gateway::router(gateway))
+        .with_graceful_shutdown(stop_signal())
+        .await
+        .map_err(|e| Failure::Environment(format!("the server failed: {e}")))?;
+    eprintln!("idflow serve: stopped");
+    Ok(())
+}
+
+/// Ctrl-C (SIGINT) or SIGTERM.
+async fn stop_signal() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        if let Ok(mut term) = signal(SignalKind::terminate()) {
+            tokio::select! {
+                _ = tokio::signal::ctrl_c() => {}
+                _ = term.recv() => {}
+            }
+            return;
+        }
+    }
+    let _ = tokio::signal::ctrl_c().await;
+}
+
+/// Loads `--data` into the directory: Groups (by `schemas` or `meta.resourceType`) as groups,
+/// Users as users, each checked against the schemas; ids and `meta` timestamps are kept.
+fn load(directory: &MemoryDirectory, path: &Path) -> Result<(), Failure> {
+    let what = path.display().to_string();
+    let text = io::read_file(path)?;
+    let value = io::parse_json(&text, &what)?;
+    let shape = || {
+        Failure::bad(format!(
+            "{what}: expected a JSON array of SCIM resources or a ListResponse"
+        ))
+    };
+    let items = match value {
+        Value::Array(items) => items,
+        Value::Object(mut o) => match scim_model::remove_ci(&mut o, "Resources") {
+            Some(Value::Array(items)) => items,
+            _ => return Err(shape()),
+        },
+        _ => return Err(shape()),
+    };
+    let registry = directory.registry();
+    let mut users = Vec::new();
+    let mut groups = Vec::new();
+    for (i, item) in items.into_iter().enumerate() {
+        let at = |m: String| Failure::bad(format!("{what}: resource [{i}]: {m}"));
+        let r = Resource::from_value(item).map_err(|e| at(e.to_string()))?;
+        let is_group = r.has_schema(GROUP_SCHEMA)
+            || r.resource_type()
+                .is_some_and(|t| t.eq_ignore_ascii_case("Group"));
+        if !is_group && !r.has_schema(USER_SCHEMA) {
+            return Err(at(format!(
+                "schemas must list {USER_SCHEMA} or {GROUP_SCHEMA}"
+            )));
+        }
+        let mut check = r.clone();
+        if check.id().is_none() {
+            check.set_id("(to be assigned)");
+        }
+        if let Some(issue) = registry.validate(&check, Operation::Stored).first() {
+            return Err(at(issue.to_string()));
+        }
+        if is_group {
+            groups.push(r);
+        } else {
+            users.push(r);
+        }
+    }
+    directory
+        .load(&ObjectType::USER, users)
+        .and_then(|_| directory.load(&ObjectType::GROUP, groups))
+        .map_err(|e| Failure::bad(format!("{what}: {e}")))?;
+    Ok(())
+}
