@@ -629,3 +629,57 @@ impl SourceConnector for InboundQueue {
         Ok(self.current(id).await?.map(|c| c.view))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::state::MemoryStateStore;
+    use futures::executor::block_on;
+
+    fn queue() -> InboundQueue {
+        InboundQueue::new(Arc::new(MemoryStateStore::new()), "q")
+    }
+
+    #[test]
+    fn hex_round_trips_and_refuses_garbage() {
+        let bytes = vec![0u8, 1, 0xab, 0xff];
+        assert_eq!(from_hex(&to_hex(&bytes)), Some(bytes));
+        assert_eq!(from_hex("abc"), None);
+        assert_eq!(from_hex("zz"), None);
+        assert_eq!(from_hex("é0"), None);
+    }
+
+    #[test]
+    fn page_tokens_from_elsewhere_are_refused() {
+        let q = queue();
+        let u = ObjectType::USER;
+        for token in ["", "12", "x.00", "3.zz"] {
+            let e = block_on(q.import_page(&u, Some(&PageToken::new(token)))).unwrap_err();
+            assert_eq!(e.kind(), crate::ErrorKind::Permanent, "{token:?}");
+        }
+        // A key of another queue.
+        let other = to_hex(Key::new().str("other").str("E1").as_bytes());
+        let e =
+            block_on(q.import_page(&u, Some(&PageToken::new(format!("0.{other}"))))).unwrap_err();
+        assert!(e.to_string().contains("not issued by this queue"), "{e}");
+        let since = Watermark::from_u64(0);
+        let e = block_on(q.changes(&u, &since, Some(&PageToken::new("5")))).unwrap_err();
+        assert_eq!(e.kind(), crate::ErrorKind::Permanent);
+    }
+
+    #[test]
+    fn an_empty_queue_reads_as_empty() {
+        let q = queue();
+        let u = ObjectType::USER;
+        let page = block_on(q.import_page(&u, None)).unwrap();
+        assert!(page.objects.is_empty() && page.next.is_none());
+        assert_eq!(page.watermark, Some(Watermark::from_u64(0)));
+        assert_eq!(
+            block_on(q.current_watermark(&u)).unwrap(),
+            Watermark::from_u64(0)
+        );
+        let changes = block_on(q.changes(&u, &Watermark::from_u64(0), None)).unwrap();
+        assert!(changes.changes.is_empty());
+        assert_eq!(block_on(q.get(&u, &SourceId::new("E1"))).unwrap(), None);
+    }
+}

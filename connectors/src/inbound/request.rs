@@ -217,3 +217,82 @@ fn operation(index: usize, op: BulkOperation) -> Result<Operation, Problem> {
         record,
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn body(ops: Vec<Value>) -> Vec<u8> {
+        json!({"schemas": ["urn:ietf:params:scim:api:messages:2.0:BulkRequest"], "Operations": ops})
+            .to_string()
+            .into_bytes()
+    }
+
+    fn good(id: &str) -> Value {
+        json!({"method": "POST", "path": "/Users", "bulkId": id, "data": {
+            "schemas": [scim_model::USER_SCHEMA, scim_model::ENTERPRISE_USER_SCHEMA],
+            "externalId": id}})
+    }
+
+    #[test]
+    fn an_acceptable_request_yields_its_records_in_order() {
+        let ops = read(
+            &body(vec![good("b"), good("a")]),
+            Some(SCIM_CONTENT_TYPE),
+            &InboundOptions::default(),
+        )
+        .unwrap();
+        let ids: Vec<&str> = ops.iter().map(|o| o.source_id.as_str()).collect();
+        assert_eq!(ids, ["b", "a"]);
+        assert_eq!(ops[0].bulk_id, "b");
+        assert_eq!(ops[0].record.external_id(), Some("b"));
+    }
+
+    #[test]
+    fn the_profile_cannot_turn_off_the_external_id_the_queue_needs() {
+        let options = InboundOptions::default().with_profile(
+            scim_model::message::InboundProfile::new().with_require_external_id(false),
+        );
+        let mut op = good("a");
+        op["data"].as_object_mut().unwrap().remove("externalId");
+        let problems = read(&body(vec![op]), Some(SCIM_CONTENT_TYPE), &options).unwrap_err();
+        assert_eq!(problems.len(), 1);
+        assert_eq!(problems[0].field, "data.externalId");
+    }
+
+    #[test]
+    fn an_unreadable_operation_keeps_the_others_at_their_index() {
+        // Operation 0 cannot be read; operation 1 repeats operation 2's bulkId, which the
+        // profile still sees because the placeholder keeps the indices.
+        let ops = vec![json!({"method": 7}), good("x"), good("x")];
+        let problems = read(
+            &body(ops),
+            Some(SCIM_CONTENT_TYPE),
+            &InboundOptions::default(),
+        )
+        .unwrap_err();
+        let found: Vec<(Option<usize>, &str)> = problems
+            .iter()
+            .map(|p| (p.operation, p.field.as_str()))
+            .collect();
+        assert_eq!(
+            found,
+            [
+                (Some(0), "method"),
+                (Some(2), "bulkId"),
+                (Some(2), "data.externalId")
+            ]
+        );
+    }
+
+    #[test]
+    fn content_type_rules() {
+        assert!(check_type(Some("application/scim+json"), false).is_ok());
+        assert!(check_type(Some("application/json"), false).is_err());
+        assert!(check_type(Some("application/json"), true).is_ok());
+        assert!(check_type(Some("application/json; charset=latin1"), true).is_err());
+        let p = check_type(None, true).unwrap_err();
+        assert_eq!(p.message, "is missing; it must be application/scim+json");
+    }
+}
