@@ -179,12 +179,13 @@ impl InboundQueue {
     ///
     /// `content_type` is the request's `Content-Type` header (`None` when absent). The checks,
     /// all of which run so that every problem is reported:
-    /// - `Content-Type` is `application/scim+json`, in any case, with any parameters but a
-    ///   charset other than UTF-8 (scim-model's
-    ///   [`check_content_type`](scim_model::message::check_content_type)). This is as tolerant
-    ///   as Entra's endpoint, which answers any other type — `application/json` included — and
-    ///   a missing header with 400 "Invalid Data Format";
-    ///   [`InboundOptions::accept_application_json`] opts in to `application/json` too;
+    /// - `Content-Type` is `application/scim+json` (scim-model's
+    ///   [`check_content_type`](scim_model::message::check_content_type)). Entra documents
+    ///   only that the header must be that type, and answers a missing or different one —
+    ///   `application/json` included — with 400 "Invalid Data Format"; so does the queue. It
+    ///   tolerates what HTTP allows in the same type (RFC 9110 §8.3.1): any letter case, and
+    ///   parameters, a `charset` other than UTF-8 excepted. A client that cannot set the SCIM
+    ///   type is let in by [`InboundOptions::accept_application_json`];
     /// - the body is at most [`Limits::max_payload_bytes`](scim_model::Limits) (1 MiB by
     ///   default; 413 otherwise), UTF-8 (a leading byte order mark is skipped), and JSON;
     /// - it is a SCIM BulkRequest holding at least one operation, and meets the API-driven
