@@ -9,16 +9,18 @@ use std::time::Duration;
 use async_trait::async_trait;
 use axum::Router;
 use axum::body::Body;
+use connectors::inbound::InboundQueue;
 use connectors::testing::{FailurePlan, Flaky};
 use connectors::{
-    CreateKey, MemoryDirectory, ObjectType, Query, QueryPage, TargetCapabilities, TargetConnector,
-    TargetId, TargetObject, Version,
+    CreateKey, JobId, MemoryDirectory, MemoryStateStore, ObjectType, Query, QueryPage, StateStore,
+    TargetCapabilities, TargetConnector, TargetId, TargetObject, Version,
 };
 use http::{HeaderMap, Method, Request, StatusCode};
-use idflow_examples::gateway::{self, BearerToken, Gateway, GatewayLimits, RequestLog};
+use idflow_examples::gateway::{self, BearerToken, Gateway, GatewayLimits, Inbound, RequestLog};
 use scim_model::patch::PatchOp;
 use scim_model::{AttributePath, Resource};
 use serde_json::{Value, json};
+use sync_engine::{Job, SyncEngine};
 use tower::ServiceExt;
 
 const USER: &str = "urn:ietf:params:scim:schemas:core:2.0:User";
@@ -41,7 +43,10 @@ fn app() -> App {
 }
 
 fn app_with(configure: impl FnOnce(Gateway) -> Gateway) -> App {
-    let dir = MemoryDirectory::new();
+    app_on(MemoryDirectory::new(), configure)
+}
+
+fn app_on(dir: MemoryDirectory, configure: impl FnOnce(Gateway) -> Gateway) -> App {
     let log = Arc::new(Mutex::new(Vec::new()));
     let sink = log.clone();
     let gw = Gateway::new(Arc::new(dir.clone()))
@@ -1306,6 +1311,226 @@ async fn discovery_describes_the_service() {
     assert_eq!(user_name["uniqueness"], "server");
     assert_eq!(user_name["required"], true);
     app.get("/scim/v2/Schemas/urn:nope")
+        .await
+        .assert_error(404, None);
+}
+
+// ---------------------------------------------------------------------------------------------
+// API-driven inbound provisioning (/bulkUpload)
+
+/// A gateway with the inbound endpoint, provisioning with `idflow serve`'s job.
+fn inbound_app(configure: impl FnOnce(Gateway) -> Gateway) -> (App, Inbound) {
+    let dir = MemoryDirectory::new();
+    let store: Arc<dyn StateStore> = Arc::new(MemoryStateStore::new());
+    let queue = InboundQueue::new(store.clone(), "hr");
+    let job = std::fs::read_to_string(
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("data/serve/inbound-job.json"),
+    )
+    .unwrap();
+    let engine = SyncEngine::new(
+        JobId::new("inbound"),
+        Job::from_json_str(&job).unwrap(),
+        Arc::new(queue.clone()),
+        Arc::new(dir.clone()),
+        store,
+    )
+    .unwrap();
+    let inbound = Inbound::new(queue, engine);
+    let app = app_on(dir, |g| configure(g.with_inbound(inbound.clone())));
+    (app, inbound)
+}
+
+fn worker(id: &str, user_name: &str, department: &str, manager: Option<&str>) -> Value {
+    let mut enterprise = json!({"employeeNumber": id, "department": department});
+    if let Some(m) = manager {
+        enterprise["manager"] = json!({"value": m});
+    }
+    json!({"method": "POST", "path": "/Users", "bulkId": id, "data": {
+        "schemas": [USER, ENTERPRISE],
+        "externalId": id, "userName": user_name, "active": true,
+        "name": {"givenName": user_name, "familyName": "Worker"},
+        "title": "Engineer",
+        ENTERPRISE: enterprise
+    }})
+}
+
+fn bulk_upload(ops: Vec<Value>) -> Value {
+    json!({"schemas": [BULK], "Operations": ops})
+}
+
+/// Polls until `check` holds on the user list (the background cycle runs meanwhile).
+async fn eventually(app: &App, what: &str, check: impl Fn(&Value) -> bool) -> Value {
+    let deadline = std::time::Instant::now() + Duration::from_secs(20);
+    loop {
+        let r = app.get("/scim/v2/Users?sortBy=userName").await;
+        if check(&r.body) {
+            return r.body;
+        }
+        assert!(std::time::Instant::now() < deadline, "{what}: {:#}", r.body);
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+#[tokio::test]
+async fn bulk_upload_is_accepted_provisioned_and_its_receipt_shows_the_logs() {
+    let (app, _inbound) = inbound_app(|g| g);
+    let r = app
+        .post(
+            "/bulkUpload",
+            bulk_upload(vec![
+                worker("E1", "ines", "Engineering", None),
+                // A manager reference to another record of the same request.
+                worker("E2", "kofi", "Engineering", Some("E1")),
+            ]),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::ACCEPTED, "{r:#?}");
+    let receipt = r.body["id"].as_str().unwrap().to_owned();
+    assert_eq!(r.header("location"), format!("/bulkUpload/{receipt}"));
+    assert_eq!(r.body["records"][1]["bulkId"], "E2");
+    assert_eq!(r.body["records"][1]["sourceId"], "E2");
+
+    let users = eventually(&app, "both provisioned", |b| b["totalResults"] == 2).await;
+    assert_eq!(user_names(&users), ["ines", "kofi"]);
+    let ines = users["Resources"][0]["id"].as_str().unwrap();
+    assert_eq!(users["Resources"][0]["externalId"], "E1");
+    assert_eq!(
+        users["Resources"][1][ENTERPRISE]["manager"]["value"],
+        json!(ines),
+        "the manager reference resolves to the target's id"
+    );
+
+    let r = app.get(&format!("/bulkUpload/{receipt}")).await;
+    assert_eq!(r.status, StatusCode::OK, "{r:#?}");
+    assert_eq!(r.header("content-type"), "application/json");
+    for (i, record) in r.body["records"].as_array().unwrap().iter().enumerate() {
+        let logs = record["provisioningLogs"].as_array().unwrap();
+        assert!(!logs.is_empty(), "record {i}: {record:#}");
+        assert_eq!(logs[0]["action"], "Create");
+        assert_eq!(logs[0]["status"], "Success");
+        assert_eq!(logs[0]["sourceIdentity"]["id"], record["sourceId"]);
+        let target = logs[0]["targetIdentity"]["id"].as_str().unwrap();
+        assert_eq!(
+            app.get(&format!("/scim/v2/Users/{target}")).await.status,
+            StatusCode::OK
+        );
+    }
+
+    // A partial record: only the department; the rest stays.
+    let r = app
+        .post(
+            "/bulkUpload",
+            bulk_upload(vec![
+                json!({"method": "POST", "path": "/Users", "bulkId": "b1", "data": {
+                    "schemas": [USER, ENTERPRISE], "externalId": "E2",
+                    ENTERPRISE: {"department": "Research"}
+                }}),
+            ]),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::ACCEPTED, "{r:#?}");
+    let second = r.body["id"].as_str().unwrap().to_owned();
+    let users = eventually(&app, "the department changed", |b| {
+        b["Resources"][1][ENTERPRISE]["department"] == "Research"
+    })
+    .await;
+    assert_eq!(users["Resources"][1]["title"], "Engineer");
+    assert_eq!(users["Resources"][1]["userName"], "kofi");
+    let r = app.get(&format!("/bulkUpload/{second}")).await;
+    let logs = r.body["records"][0]["provisioningLogs"].as_array().unwrap();
+    assert_eq!(logs.last().unwrap()["action"], "Update", "{logs:#?}");
+
+    app.get("/bulkUpload/0123456789abcdef0123456789abcdef")
+        .await
+        .assert_error(404, None);
+    let lines = app.log_lines();
+    assert!(
+        lines
+            .iter()
+            .any(|l| l.starts_with("inbound cycle ") && l.contains("created 2")),
+        "{lines:#?}"
+    );
+}
+
+#[tokio::test]
+async fn refused_bulk_uploads_store_nothing_and_name_every_problem() {
+    let (app, inbound) = inbound_app(|g| g);
+    let good = bulk_upload(vec![worker("E1", "ines", "Eng", None)]);
+    // Entra requires application/scim+json.
+    let r = app
+        .raw(
+            Method::POST,
+            "/bulkUpload",
+            Some("application/json"),
+            &good.to_string(),
+        )
+        .await;
+    r.assert_error(400, Some("invalidSyntax"));
+    assert!(r.body["detail"].as_str().unwrap().contains("Content-Type"));
+    let r = app
+        .post(
+            "/bulkUpload",
+            json!({"schemas": [BULK], "Operations": [
+                {"method": "PUT", "path": "/Users", "bulkId": "1", "data": {"schemas": [USER, ENTERPRISE], "externalId": "1", "userName": "a"}},
+                {"method": "POST", "path": "/Groups", "bulkId": "2", "data": {"schemas": [USER, ENTERPRISE], "userName": "b"}}
+            ]}),
+        )
+        .await;
+    r.assert_error(400, Some("invalidValue"));
+    let detail = r.body["detail"].as_str().unwrap();
+    for needle in [
+        "operation 0: method",
+        "operation 1: path",
+        "operation 1: data.externalId",
+    ] {
+        assert!(detail.contains(needle), "{needle:?} not in {detail}");
+    }
+    let many: Vec<Value> = (0..51)
+        .map(|i| worker(&format!("E{i}"), &format!("u{i}"), "x", None))
+        .collect();
+    app.post("/bulkUpload", bulk_upload(many))
+        .await
+        .assert_error(413, Some("tooMany"));
+    app.raw(
+        Method::POST,
+        "/bulkUpload",
+        Some("application/scim+json"),
+        "{",
+    )
+    .await
+    .assert_error(400, Some("invalidSyntax"));
+    assert_eq!(inbound.queue().last_position().await.unwrap(), 0);
+    let report = inbound.run_cycle().await.unwrap();
+    assert_eq!(report.summary.created, 0);
+    assert!(app.dir.is_empty(&ObjectType::USER));
+    // Only POST and GET-by-receipt exist.
+    app.get("/bulkUpload").await.assert_error(405, None);
+}
+
+#[tokio::test]
+async fn bulk_upload_needs_the_token_and_exists_only_when_configured() {
+    let (guarded, _) = inbound_app(|g| g.with_token(BearerToken::new("t0k").unwrap()));
+    let body = bulk_upload(vec![worker("E1", "ines", "Eng", None)]);
+    guarded
+        .post("/bulkUpload", body.clone())
+        .await
+        .assert_error(401, None);
+    let r = guarded
+        .call_with(
+            Method::POST,
+            "/bulkUpload",
+            Some(body.clone()),
+            &[("authorization", "Bearer t0k")],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::ACCEPTED);
+    guarded
+        .post("/bulkUpload", body)
+        .await
+        .assert_error(401, None);
+    let plain = app();
+    plain
+        .post("/bulkUpload", bulk_upload(vec![]))
         .await
         .assert_error(404, None);
 }

@@ -391,3 +391,54 @@ fn data_file_seeds_the_directory_and_bad_files_exit_2() {
     );
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[test]
+fn bulk_upload_provisions_into_the_served_directory() {
+    let server = Server::start(&[]);
+    let addr = server.addr();
+    let body = std::fs::read_to_string(
+        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("data/inbound/bulk-1.json"),
+    )
+    .unwrap();
+    let mut stream = TcpStream::connect(&addr).unwrap();
+    write!(
+        stream,
+        "POST /bulkUpload HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\nContent-Type: application/scim+json\r\nContent-Length: {}\r\n\r\n{body}",
+        body.len()
+    )
+    .unwrap();
+    let mut response = String::new();
+    stream.read_to_string(&mut response).unwrap();
+    assert!(response.starts_with("HTTP/1.1 202"), "{response}");
+    let location = response
+        .lines()
+        .find_map(|l| l.strip_prefix("location: "))
+        .unwrap_or_else(|| panic!("no Location: {response}"))
+        .to_owned();
+    assert!(location.starts_with("/bulkUpload/"), "{location}");
+
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        let (status, users) = http(&addr, "GET", "/scim/v2/Users?count=0", &[], "");
+        assert_eq!(status, 200);
+        if users.contains("\"totalResults\":5") {
+            break;
+        }
+        assert!(Instant::now() < deadline, "not provisioned: {users}");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let (status, receipt) = http(&addr, "GET", &location, &[], "");
+    assert_eq!(status, 200, "{receipt}");
+    assert_eq!(
+        receipt.matches("\"action\":\"Create\"").count(),
+        5,
+        "{receipt}"
+    );
+    let (exit, log) = server.stop("TERM");
+    assert!(exit.success());
+    assert!(
+        log.iter()
+            .any(|l| l.contains("inbound cycle") && l.contains("created 5")),
+        "{log:#?}"
+    );
+}

@@ -176,6 +176,35 @@ impl From<connectors::Error> for ApiError {
     }
 }
 
+/// A refused inbound request: the queue's status (400, 413; 503/500 when it could not store)
+/// and its error, which lists every problem.
+impl From<connectors::inbound::InboundError> for ApiError {
+    fn from(e: connectors::inbound::InboundError) -> Self {
+        let scim = e.to_scim_error();
+        ApiError {
+            status: StatusCode::from_u16(e.status()).unwrap_or(StatusCode::BAD_REQUEST),
+            scim_type: scim.scim_type,
+            detail: scim.detail.unwrap_or_else(|| e.to_string()),
+            headers: Vec::new(),
+        }
+    }
+}
+
+/// The engine failed to read its state (the provisioning log): 500, or the connector error's
+/// own mapping when there is one.
+impl From<sync_engine::Error> for ApiError {
+    fn from(e: sync_engine::Error) -> Self {
+        match e {
+            sync_engine::Error::Connector { during, source } => {
+                let inner = ApiError::from(*source);
+                let detail = format!("{during}: {}", inner.detail);
+                ApiError { detail, ..inner }
+            }
+            other => ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, other.to_string()),
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -30,7 +30,7 @@ impl RequestLog {
         RequestLog::Custom(Arc::new(f))
     }
 
-    fn write(&self, line: &str) {
+    pub(crate) fn write(&self, line: &str) {
         match self {
             RequestLog::Stderr => eprintln!("{line}"),
             RequestLog::Off => {}

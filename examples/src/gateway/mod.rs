@@ -12,6 +12,9 @@
 //! | `/Bulk` | `POST` a `BulkRequest` (`bulkId` references, `failOnErrors`) |
 //! | `/ServiceProviderConfig`, `/ResourceTypes[/{name}]`, `/Schemas[/{urn}]` | `GET` |
 //!
+//! and, beside it when [`Gateway::with_inbound`] configures one, the API-driven inbound
+//! endpoint of Entra's shape: `POST /bulkUpload`, `GET /bulkUpload/{receiptId}` ([`Inbound`]).
+//!
 //! # Behaviour
 //!
 //! - Responses are `application/scim+json`; request bodies may be `application/scim+json` or
@@ -58,6 +61,7 @@ mod discovery;
 mod errors;
 mod etag;
 mod extract;
+mod inbound;
 mod log;
 mod ops;
 mod projection;
@@ -77,6 +81,7 @@ use scim_model::schema::{Attribute, Schema, common_attributes};
 use scim_model::{GROUP_SCHEMA, SchemaRegistry, USER_SCHEMA};
 
 pub use auth::BearerToken;
+pub use inbound::Inbound;
 pub use log::RequestLog;
 
 use errors::ApiError;
@@ -215,6 +220,7 @@ pub struct Gateway {
     public_url: Option<String>,
     log: RequestLog,
     types: Vec<ResourceType>,
+    inbound: Option<Inbound>,
 }
 
 impl Gateway {
@@ -230,6 +236,7 @@ impl Gateway {
             public_url: None,
             log: RequestLog::default(),
             types: Vec::new(),
+            inbound: None,
         }
     }
 
@@ -265,6 +272,13 @@ impl Gateway {
     /// Where the request log goes.
     pub fn with_log(mut self, log: RequestLog) -> Self {
         self.log = log;
+        self
+    }
+
+    /// Serves the API-driven inbound endpoint, `POST /bulkUpload` and
+    /// `GET /bulkUpload/{receiptId}`, beside [`BASE_PATH`] (see [`Inbound`]).
+    pub fn with_inbound(mut self, inbound: Inbound) -> Self {
+        self.inbound = Some(inbound);
         self
     }
 
@@ -349,6 +363,7 @@ pub(crate) struct Inner {
     /// `filter.maxResults`: the limit, capped by the target's largest page.
     pub(crate) max_results: usize,
     pub(crate) types: Vec<TypeInfo>,
+    pub(crate) inbound: Option<Inbound>,
 }
 
 impl Shared {
@@ -394,6 +409,7 @@ impl Shared {
             caps,
             max_results,
             types,
+            inbound: g.inbound,
         }))
     }
 }
@@ -488,7 +504,15 @@ pub fn router(gateway: Gateway) -> Router {
                 .post(resources::post_on_id)
                 .fallback(resource_methods),
         );
-    let app = Router::new().nest(BASE_PATH, scim);
+    let mut app = Router::new().nest(BASE_PATH, scim);
+    if shared.inbound.is_some() {
+        app = app
+            .route("/bulkUpload", post(inbound::upload).fallback(post_only))
+            .route(
+                "/bulkUpload/{receipt}",
+                get(inbound::receipt).fallback(get_only),
+            );
+    }
     app.fallback(any(not_found))
         .layer(DefaultBodyLimit::max(body_limit))
         .layer(from_fn_with_state(shared.clone(), auth::require_token))

@@ -1,16 +1,27 @@
 //! `idflow serve --listen ADDR [--token TOKEN] [--data resources.json]`: the SCIM gateway
 //! over a [`MemoryDirectory`], at `http://ADDR/scim/v2`, until Ctrl-C or SIGTERM.
+//!
+//! Beside it, `POST /bulkUpload` takes Entra-shaped API-driven inbound requests into an
+//! [`InboundQueue`]; a background sync cycle provisions them into the same directory with the
+//! job in `examples/data/serve/inbound-job.json` (the core and enterprise User attributes an
+//! HR source sends, matched on `externalId`). Queue and state are in memory, like the
+//! directory: they last as long as the process.
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use connectors::{MemoryDirectory, ObjectType};
-use idflow_examples::gateway::{self, BASE_PATH, BearerToken, Gateway};
+use connectors::inbound::InboundQueue;
+use connectors::{JobId, MemoryDirectory, MemoryStateStore, ObjectType, StateStore};
+use idflow_examples::gateway::{self, BASE_PATH, BearerToken, Gateway, Inbound};
 use scim_model::schema::Operation;
 use scim_model::{GROUP_SCHEMA, Resource, USER_SCHEMA};
 use serde_json::Value;
+use sync_engine::{Job, SyncEngine};
 
 use crate::{Failure, io};
+
+/// The job that provisions inbound records into the directory.
+const INBOUND_JOB: &str = include_str!("../../../../data/serve/inbound-job.json");
 
 /// Options of `idflow serve`.
 #[derive(Debug, clap::Args)]
@@ -38,8 +49,9 @@ pub(crate) fn run(args: Args) -> Result<(), Failure> {
     if let Some(path) = &args.data {
         load(&directory, path)?;
     }
-    let mut gw =
-        Gateway::new(Arc::new(directory.clone())).with_registry(directory.registry().clone());
+    let mut gw = Gateway::new(Arc::new(directory.clone()))
+        .with_registry(directory.registry().clone())
+        .with_inbound(inbound(&directory)?);
     if let Some(token) = token {
         gw = gw.with_token(token);
     }
@@ -48,6 +60,28 @@ pub(crate) fn run(args: Args) -> Result<(), Failure> {
         .build()
         .map_err(|e| Failure::Environment(format!("cannot start the runtime: {e}")))?;
     runtime.block_on(serve(&args.listen, gw))
+}
+
+/// The inbound endpoint: a queue on an in-memory store, and the engine that provisions from it
+/// into `directory`.
+fn inbound(directory: &MemoryDirectory) -> Result<Inbound, Failure> {
+    let store: Arc<dyn StateStore> = Arc::new(MemoryStateStore::new());
+    let queue = InboundQueue::new(store.clone(), "bulkUpload");
+    let broken = |e: sync_engine::Error| {
+        Failure::Environment(format!("the built-in inbound job is broken: {e}"))
+    };
+    let job = Job::from_json_str(INBOUND_JOB).map_err(broken)?;
+    let engine = SyncEngine::new(
+        JobId::new("idflow-serve-inbound"),
+        job,
+        Arc::new(queue.clone()),
+        Arc::new(directory.clone()),
+        store,
+    )
+    .map_err(broken)?
+    .with_registry(directory.registry().clone())
+    .with_holder("idflow-serve");
+    Ok(Inbound::new(queue, engine))
 }
 
 async fn serve(listen: &str, gateway: Gateway) -> Result<(), Failure> {
