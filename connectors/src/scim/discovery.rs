@@ -63,10 +63,11 @@ impl Discovery {
     /// keeps its default, with a note.
     pub(super) fn read_service_provider_config(&mut self, spc: &Value) {
         let Some(map) = spc.as_object() else {
-            self.notes.push(format!(
+            self.notes.push(
                 "/ServiceProviderConfig is not a JSON object; assuming the defaults \
                  (patch, filter; no sort, etag, bulk)"
-            ));
+                    .to_owned(),
+            );
             return;
         };
         self.patch = self.feature(map, "patch", self.patch);

@@ -51,13 +51,18 @@ pub(super) struct Request<'a> {
 }
 
 impl Http {
-    /// Checks the configuration and builds the client.
-    pub(super) fn new(config: &ScimTargetConfig, name: &str) -> Result<Self> {
+    /// Checks the configuration and builds the client. The connector is named
+    /// `scim:<base URL>`.
+    pub(super) fn new(config: &ScimTargetConfig) -> Result<Self> {
+        let base = check_base_url(config).map_err(|message| Error::Fatal {
+            connector: "scim".to_owned(),
+            message: format!("configuration: {message}"),
+        })?;
+        let name = format!("scim:{base}");
         let fatal = |message: String| Error::Fatal {
-            connector: name.to_owned(),
+            connector: name.clone(),
             message: format!("configuration: {message}"),
         };
-        let base = check_base_url(config).map_err(fatal)?;
         if config.max_in_flight == 0 {
             return Err(fatal("maxInFlight must be at least 1".into()));
         }
@@ -81,8 +86,13 @@ impl Http {
             retry: config.retry.clone(),
             timeout: config.request_timeout,
             permits: Semaphore::new(config.max_in_flight.min(Semaphore::MAX_PERMITS)),
-            name: name.to_owned(),
+            name,
         })
+    }
+
+    /// The connector's name, `scim:<base URL>`.
+    pub(super) fn name(&self) -> &str {
+        &self.name
     }
 
     /// The secrets to scrub from messages.
@@ -91,7 +101,8 @@ impl Http {
     }
 
     /// Sends a request, retrying 429 and 503 answers as the retry policy says. Any other
-    /// answer comes back as it is, for the caller to read or classify.
+    /// answer comes back as it is, for the caller to read or classify. A GET, PUT or DELETE
+    /// whose connection broke before its answer (not a timeout) is sent once more.
     ///
     /// # Errors
     ///
@@ -101,12 +112,23 @@ impl Http {
     pub(super) async fn send(&self, req: &Request<'_>) -> Result<Reply> {
         let url = self.url(req)?;
         let mut attempt: u32 = 0;
+        let mut resent = false;
         loop {
-            let reply = {
+            let sent = {
                 let _permit = self.permits.acquire().await.map_err(|_| {
                     Error::temporary(self.name.clone(), "the connector is shutting down")
                 })?;
                 self.send_once(req, url.clone()).await?
+            };
+            let reply = match sent {
+                Sent::Reply(reply) => reply,
+                // A connection that broke before the answer (a kept-alive connection the
+                // server had closed, a reset): an idempotent request is sent once more.
+                Sent::Lost(_) if !resent && idempotent(req.what.method) => {
+                    resent = true;
+                    continue;
+                }
+                Sent::Lost(e) => return Err(e),
             };
             if reply.status != 429 && reply.status != 503 {
                 return Ok(reply);
@@ -143,7 +165,7 @@ impl Http {
         }
     }
 
-    async fn send_once(&self, req: &Request<'_>, url: Url) -> Result<Reply> {
+    async fn send_once(&self, req: &Request<'_>, url: Url) -> Result<Sent> {
         let method = Method::from_bytes(req.what.method.as_bytes())
             .map_err(|_| Error::permanent(self.name.clone(), "bad HTTP method"))?;
         let mut rb = self.client.request(method, url).header(ACCEPT, SCIM_JSON);
@@ -168,7 +190,10 @@ impl Http {
         if let Some(body) = &req.body {
             rb = rb.header(CONTENT_TYPE, SCIM_JSON).body(body.clone());
         }
-        let response = rb.send().await.map_err(|e| self.transport(req.what, &e))?;
+        let response = match rb.send().await {
+            Ok(r) => r,
+            Err(e) => return self.transport(req.what, &e),
+        };
         let status = response.status().as_u16();
         let header = |name| {
             response
@@ -181,23 +206,32 @@ impl Http {
         let content_type = header(CONTENT_TYPE);
         let retry_after =
             header(RETRY_AFTER).and_then(|v| parse_retry_after(&v, chrono::Utc::now()));
-        let body = response
-            .bytes()
-            .await
-            .map_err(|e| self.transport(req.what, &e))?
-            .to_vec();
-        Ok(Reply {
+        let body = match response.bytes().await {
+            Ok(b) => b.to_vec(),
+            Err(e) => return self.transport(req.what, &e),
+        };
+        Ok(Sent::Reply(Reply {
             status,
             etag,
             retry_after,
             content_type,
             body,
-        })
+        }))
     }
 
     /// A transport failure (timeout, connection refused or reset, a body cut short) as a
-    /// temporary error naming the request; never the headers.
-    fn transport(&self, what: &What, e: &reqwest::Error) -> Error {
+    /// temporary error naming the request; never the headers. A timeout is final; other
+    /// failures are [`Sent::Lost`], which an idempotent request survives by a second try.
+    fn transport(&self, what: &What, e: &reqwest::Error) -> Result<Sent> {
+        let error = self.transport_error(what, e);
+        if e.is_timeout() {
+            Err(error)
+        } else {
+            Ok(Sent::Lost(error))
+        }
+    }
+
+    fn transport_error(&self, what: &What, e: &reqwest::Error) -> Error {
         let why = if e.is_timeout() {
             format!("no answer within {} s", self.timeout.as_secs_f64())
         } else if e.is_connect() {
@@ -236,6 +270,17 @@ impl Http {
             .min(self.retry.max_wait);
         full.mul_f64(0.5 + 0.5 * jitter())
     }
+}
+
+/// What one sending gave: an answer, or a connection lost before the answer came.
+enum Sent {
+    Reply(Reply),
+    Lost(Error),
+}
+
+/// Whether a method may be sent twice with the effect of once (RFC 9110 §9.2.2).
+fn idempotent(method: &str) -> bool {
+    matches!(method, "GET" | "PUT" | "DELETE")
 }
 
 /// A number in `[0, 1)`, different for every call.
@@ -362,7 +407,7 @@ mod tests {
                 .with_initial_backoff(Duration::from_millis(100))
                 .with_max_wait(Duration::from_secs(1)),
         );
-        let http = Http::new(&config, "scim").unwrap();
+        let http = Http::new(&config).unwrap();
         for attempt in 0..40 {
             let full = Duration::from_millis(100)
                 .saturating_mul(1 << attempt.min(20))
@@ -374,11 +419,8 @@ mod tests {
 
     #[test]
     fn bad_configurations_are_fatal() {
-        let e = Http::new(
-            &ScimTargetConfig::new("http://127.0.0.1:1").with_max_in_flight(0),
-            "s",
-        )
-        .unwrap_err();
+        let e = Http::new(&ScimTargetConfig::new("http://127.0.0.1:1").with_max_in_flight(0))
+            .unwrap_err();
         assert_eq!(e.kind(), crate::ErrorKind::Fatal);
         assert!(e.to_string().contains("maxInFlight"), "{e}");
     }

@@ -46,7 +46,7 @@
 //! | `get` | `GET /Users/{id}` | 404 → `None` |
 //! | `find` | `GET /Users?filter=path eq "value"&count=limit` | a value-filtered path becomes a value path; without server filters, a listing matched here |
 //! | `create` | `POST /Users`, the create key as `externalId` when the resource has none | |
-//! | `patch` | `PATCH /Users/{id}` with the `PatchOp` | 204 → the object is read back; 405/501, or `patch.supported: false` → GET, the PATCH applied here (scim-model), PUT with `If-Match` |
+//! | `patch` | `PATCH /Users/{id}` with the `PatchOp` (a `remove` with a value list, Entra's form, sent as `remove members[value eq "…" or …]`) | 204 → the object is read back; 405/501, or `patch.supported: false` → GET, the PATCH applied here (scim-model), PUT with `If-Match` |
 //! | `replace` | `PUT /Users/{id}` | |
 //! | `delete` | `DELETE /Users/{id}` | 404 → `Ok` |
 //! | `query` | `GET /Users?filter=…&sortBy=…&sortOrder=…&startIndex=…&count=…` (`cursor=` with RFC 9865 cursors) | `totalResults` from the `ListResponse` |
@@ -67,7 +67,9 @@
 //!   → [`NotFound`](crate::ErrorKind::NotFound);
 //! - other 4xx → [`Permanent`](crate::ErrorKind::Permanent); a body that is not JSON or not
 //!   the expected shape is permanent too, naming the request and what was wrong;
-//! - 5xx, 408, timeouts and connection failures → [`Temporary`](crate::ErrorKind::Temporary);
+//! - 5xx, 408, timeouts and connection failures → [`Temporary`](crate::ErrorKind::Temporary)
+//!   (a GET, PUT or DELETE whose connection broke before the answer — a kept-alive
+//!   connection the server had closed — is first sent once more; a POST or PATCH never is);
 //! - 429 and 503 are retried here, waiting what `Retry-After` says (seconds or an HTTP date)
 //!   or an exponential backoff with jitter, up to the [`RetryPolicy`]; then they are
 //!   `Temporary` with [`retry_after`](crate::Error::retry_after) set.
@@ -81,6 +83,7 @@ mod errors;
 mod http;
 mod query;
 mod target;
+mod wire;
 
 pub use config::{RetryPolicy, ScimAuth, ScimTargetConfig, Secret};
 pub use discovery::Discovery;

@@ -15,6 +15,7 @@ use super::discovery::{Discovery, listed};
 use super::errors::{Reply, What, bad_body, classify, scrub};
 use super::http::{Http, Request, encode};
 use super::query::{find_filter, listing_params, next_cursor, query_string};
+use super::wire::wire_patch;
 use crate::{
     CreateKey, Error, ObjectRef, ObjectType, Query, QueryPage, Result, TargetCapabilities,
     TargetConnector, TargetId, TargetObject, Version,
@@ -72,8 +73,8 @@ impl ScimTarget {
     /// `http`, a zero page size...) or credentials refused (401, 403) during discovery;
     /// [`Error::Temporary`] when the server cannot be reached or answers 5xx.
     pub async fn connect(config: ScimTargetConfig) -> Result<ScimTarget> {
-        let name = format!("scim:{}", config.base_url.trim().trim_end_matches('/'));
-        let http = Http::new(&config, &name)?;
+        let http = Http::new(&config)?;
+        let name = http.name().to_owned();
         let mut discovery = Discovery::default();
         let mut registry = SchemaRegistry::default();
 
@@ -84,22 +85,20 @@ impl ScimTarget {
                 "assuming PATCH and filters, without sorting, ETags, bulk or cursors".to_owned(),
             ),
         }
-        match discover(&http, &name, "/ResourceTypes", &mut notes).await? {
-            Some(v) => match listed(v) {
+        if let Some(v) = discover(&http, &name, "/ResourceTypes", &mut notes).await? {
+            match listed(v) {
                 Some(items) => discovery.read_resource_types(&items),
                 None => notes.push("/ResourceTypes is not a listing; ignored".to_owned()),
-            },
-            None => {}
+            }
         }
         if discovery.resource_types.is_empty() {
             notes.push("no resource types known: using User at /Users and Group at /Groups".into());
         }
-        match discover(&http, &name, "/Schemas", &mut notes).await? {
-            Some(v) => match listed(v) {
+        if let Some(v) = discover(&http, &name, "/Schemas", &mut notes).await? {
+            match listed(v) {
                 Some(items) => discovery.read_schemas(&items, &mut registry),
                 None => notes.push("/Schemas is not a listing; ignored".to_owned()),
-            },
-            None => {}
+            }
         }
         if discovery.schemas.is_empty() {
             notes.push(
@@ -607,7 +606,13 @@ impl TargetConnector for ScimTarget {
             if_match: if_match.cloned(),
             operation: "patch",
         };
-        let bytes = serde_json::to_vec(patch).map_err(|e| {
+        let wire = wire_patch(patch);
+        if wire.is_empty() {
+            // Nothing to change (or value lists that name nothing): no request a strict
+            // server could refuse.
+            return self.read_back(&what, object_type, id).await;
+        }
+        let bytes = serde_json::to_vec(&*wire).map_err(|e| {
             Error::permanent(
                 self.name.clone(),
                 format!("{}: cannot write the body: {e}", what.request()),

@@ -41,10 +41,14 @@
 mod flaky;
 mod latency;
 mod recording;
+#[cfg(feature = "scim")]
+mod scim2_server;
 
 pub use flaky::{ErrorFactory, FailureKind, FailurePlan, Flaky, InjectedFailure, Timing, Trigger};
 pub use latency::{Delay, Latency};
 pub use recording::{Call, CallLog, Outcome, Recording};
+#[cfg(feature = "scim")]
+pub use scim2_server::Scim2Server;
 
 /// SplitMix64's finaliser over `seed` and the call number `n`: a well-mixed 64-bit value that
 /// depends on nothing else.
