@@ -125,6 +125,7 @@ impl Selector {
             (Some(u), Some(n)) if self.sub.is_none() => {
                 key.len() == u.len() + 1 + n.len()
                     && key.is_char_boundary(u.len())
+                    && key.as_bytes()[u.len()] == b':'
                     && same(&key[..u.len()], u)
                     && same(&key[u.len() + 1..], n)
             }
@@ -510,6 +511,15 @@ mod tests {
         );
         assert!(p(&[], &[ENT]).get(ENT).is_none());
         assert!(p(&["userName"], &[]).get(ENT).is_none());
+        // Keys that are not ASCII where the URN ends are compared, never sliced mid-character.
+        let mut u = user();
+        u.insert(
+            "urn:ietf:params:scim:schemas:extension:enterprise:2.0éSer".into(),
+            json!({}),
+        );
+        let p2 = Projection::parse(&[], &[ENT.to_string()], &ty).unwrap();
+        p2.apply(&mut u, &ty);
+        assert!(u.get(ENT).is_none());
     }
 
     #[test]
