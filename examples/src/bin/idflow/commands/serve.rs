@@ -59,7 +59,11 @@ pub(crate) fn run(args: Args) -> Result<(), Failure> {
         .enable_all()
         .build()
         .map_err(|e| Failure::Environment(format!("cannot start the runtime: {e}")))?;
-    runtime.block_on(serve(&args.listen, gw))
+    let result = runtime.block_on(serve(&args.listen, gw));
+    // The background inbound task is dropped here; a blocking Bulk task cannot be left, since
+    // the server stopped only once every connection was answered.
+    runtime.shutdown_timeout(std::time::Duration::from_secs(5));
+    result
 }
 
 /// The inbound endpoint: a queue on an in-memory store, and the engine that provisions from it
