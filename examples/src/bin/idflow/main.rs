@@ -123,7 +123,8 @@ workflow or users file."#)]
 
 Endpoints: /Users, /Groups, /Schemas, /ResourceTypes, /ServiceProviderConfig, /Bulk, /.search;
 beside them POST /bulkUpload (Entra's API-driven inbound shape: 202 + Location /bulkUpload/{id},
-provisioned into the directory by a background sync cycle) and GET /bulkUpload/{id}. The data file is a JSON array of SCIM resources (Users and Groups) or a ListResponse. One line
+provisioned into the directory by a background sync cycle) and GET /bulkUpload/{id}.
+The data file is a JSON array of SCIM resources (Users and Groups) or a ListResponse. One line
 per request is logged on stderr. Exit status: 0 when stopped by a signal, 2 on a bad option or
 data file, 1 when the address cannot be listened on."#)]
     Serve(commands::serve::Args),
