@@ -121,6 +121,8 @@
 //!   position as its watermark.
 //! - [`state::MemoryStateStore`] and [`state::RedbStateStore`] (durable, on redb).
 //! - [`testing`]: decorators that fail, delay or record calls of any implementation.
+//! - `scim::ScimTarget` (feature `scim`): a target over SCIM 2.0 on HTTP(S), tested against
+//!   a real SCIM server.
 
 mod clock;
 #[cfg(any(test, doc, feature = "conformance"))]

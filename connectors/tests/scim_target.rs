@@ -1105,3 +1105,17 @@ async fn a_connection_lost_before_the_answer_is_sent_again_only_when_idempotent(
         ]
     );
 }
+
+#[tokio::test]
+async fn https_is_spoken() {
+    // A plain-HTTP server asked for TLS: the TLS handshake (rustls) fails, as a temporary
+    // connection error — not "scheme not supported".
+    let server = Scripted::start(full_spc(), vec![]).await;
+    let https = server.url.replace("http://", "https://");
+    let e = ScimTarget::connect(fast(&https)).await.unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::Temporary, "{e}");
+    assert!(e.to_string().contains("GET /ServiceProviderConfig"), "{e}");
+    assert!(!e.to_string().contains("scheme"), "{e}");
+    // rustls: "received corrupt message of type InvalidContentType".
+    assert!(e.to_string().contains("cannot connect"), "{e}");
+}
