@@ -1119,3 +1119,44 @@ async fn https_is_spoken() {
     // rustls: "received corrupt message of type InvalidContentType".
     assert!(e.to_string().contains("cannot connect"), "{e}");
 }
+
+#[tokio::test]
+async fn a_server_without_filters_is_listed_and_matched_here() {
+    let mut spc = full_spc();
+    spc["filter"] = json!({"supported": false});
+    let page = |start: u64, users: Vec<Value>| {
+        Step::json(
+            200,
+            json!({"totalResults": 3, "startIndex": start, "Resources": users}),
+        )
+    };
+    let server = Scripted::start(
+        spc,
+        vec![
+            page(1, vec![user("1", "alice", 1), user("2", "bob", 1)]),
+            page(3, vec![user("3", "Carol", 1)]),
+        ],
+    )
+    .await;
+    let target = ScimTarget::connect(fast(&server.url).with_page_size(2))
+        .await
+        .unwrap();
+    assert!(!target.capabilities().filter);
+    let found = target
+        .find(&USER, &AttributePath::new("userName"), &json!("CAROL"), 2)
+        .await
+        .unwrap();
+    assert_eq!(found.len(), 1);
+    assert_eq!(found[0].id, TargetId::new("3"));
+    let lines: Vec<String> = server.seen().iter().map(|s| s.line()).collect();
+    assert_eq!(
+        lines,
+        vec![
+            "GET /Users?startIndex=1&count=2",
+            "GET /Users?startIndex=3&count=2"
+        ]
+    );
+    let q = Query::filtered(scim_model::Filter::parse(r#"userName eq "x""#).unwrap());
+    let e = target.query(&USER, &q).await.unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::Unsupported, "{e}");
+}
