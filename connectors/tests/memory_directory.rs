@@ -1248,3 +1248,76 @@ mod convergence {
         }
     }
 }
+
+#[test]
+fn queries_narrowed_by_an_index_answer_as_a_full_scan_does() {
+    let dir = MemoryDirectory::builder().page_size(1000).build();
+    let registry = SchemaRegistry::default();
+    let mut ids = Vec::new();
+    for i in 0..120 {
+        let mut r = user(&format!("User{i}@Example.com"));
+        r.set("externalId", json!(format!("E{}", i % 40)));
+        r.set(
+            "title",
+            json!(if i % 3 == 0 { "Engineer" } else { "Manager" }),
+        );
+        ids.push(create(&dir, &ObjectType::USER, &r).id);
+    }
+    let id7 = ids[7].to_string();
+    let filters = [
+        r#"userName eq "user7@example.com""#.to_owned(),
+        r#"userName eq "USER7@EXAMPLE.COM""#.to_owned(),
+        r#"userName eq "nobody@example.com""#.to_owned(),
+        r#"externalId eq "E5""#.to_owned(),
+        r#"externalId eq "e5""#.to_owned(),
+        r#"externalId eq "E5" and title eq "Engineer""#.to_owned(),
+        r#"title eq "Engineer" and externalId eq "E5""#.to_owned(),
+        r#"externalId eq "E5" or title eq "Engineer""#.to_owned(),
+        format!(r#"id eq "{id7}""#),
+        format!(r#"id eq "{}""#, id7.to_uppercase()),
+    ];
+    let everything = dir.snapshot(&ObjectType::USER);
+    for text in &filters {
+        let filter: Filter = text.parse().unwrap();
+        let mut expected: Vec<String> = everything
+            .iter()
+            .filter(|r| filter.matches(r, &registry).unwrap())
+            .map(|r| r.id().unwrap().to_owned())
+            .collect();
+        expected.sort();
+        // Paged two at a time, by index and by cursor, sorted and not.
+        for sorted in [false, true] {
+            let mut got = Vec::new();
+            let mut q = Query::filtered(filter.clone()).with_count(2);
+            if sorted {
+                q = q.sorted_by(AttributePath::new("id"), SortOrder::Ascending);
+            }
+            loop {
+                let page = block_on(dir.query(&ObjectType::USER, &q)).unwrap();
+                assert_eq!(page.total_results, expected.len(), "{text}");
+                let n = page.objects.len();
+                got.extend(page.objects.into_iter().map(|o| o.id.to_string()));
+                if n == 0 || got.len() >= page.total_results {
+                    break;
+                }
+                q.start_index = got.len() + 1;
+            }
+            assert_eq!(got, expected, "{text} (sorted: {sorted})");
+        }
+        let mut got = Vec::new();
+        let mut q = Query::filtered(filter.clone()).with_count(2);
+        loop {
+            let page = block_on(dir.query(&ObjectType::USER, &q)).unwrap();
+            got.extend(page.objects.into_iter().map(|o| o.id.to_string()));
+            match page.next {
+                Some(next) => {
+                    q = Query::filtered(filter.clone())
+                        .with_count(2)
+                        .with_cursor(next)
+                }
+                None => break,
+            }
+        }
+        assert_eq!(got, expected, "{text} (cursor)");
+    }
+}

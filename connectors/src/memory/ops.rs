@@ -452,6 +452,18 @@ impl MemoryDirectory {
         };
         let st = self.read();
         let ts = &st.types[t];
+        // An `eq` on an indexed attribute (userName, externalId, id), alone or in an `and`,
+        // narrows the objects to test to the index's holders (the gateway's and Entra's
+        // `GET /Users?filter=userName eq "…"` costs a lookup, not a scan). The filter still
+        // decides, so the index need only hold a superset of the matches.
+        let candidates: Option<Vec<(&Arc<str>, &Stored)>> = q
+            .filter
+            .as_ref()
+            .and_then(|f| indexed_candidates(f, ts, &cfg.base_schema));
+        let objects: Box<dyn Iterator<Item = (&Arc<str>, &Stored)> + '_> = match &candidates {
+            Some(c) => Box::new(c.iter().copied()),
+            None => Box::new(ts.objects.iter()),
+        };
 
         if let Some(sort) = &q.sort_by {
             if q.cursor.is_some() {
@@ -466,7 +478,7 @@ impl MemoryDirectory {
                 .attribute_in(&cfg.base_schema, &sort.without_filter());
             let sort_meta = path_is_meta(sort);
             let mut hits: Vec<(Option<SortKey>, &Arc<str>, &Stored)> = Vec::new();
-            for (id, s) in &ts.objects {
+            for (id, s) in objects {
                 if test(s)? {
                     let key = if sort_meta {
                         sort_key(&s.output(ty), sort, def)
@@ -509,7 +521,7 @@ impl MemoryDirectory {
             (ts.objects.len(), rest.next().is_some())
         } else {
             let (mut total, mut skipped, mut more) = (0, 0, false);
-            for (id, s) in &ts.objects {
+            for (id, s) in objects {
                 if !test(s)? {
                     continue;
                 }
@@ -782,6 +794,43 @@ impl SourceConnector for MemoryDirectory {
             .objects
             .get(id.as_str())
             .map(|s| s.output(object_type)))
+    }
+}
+
+/// The objects an `eq` on an indexed attribute (or `id`) can match, in id order: for
+/// `attr eq "v"` the index's holders of `v`, for `a and b` those of either side; `None` when no
+/// index applies (every object is tested).
+fn indexed_candidates<'s>(
+    filter: &Filter,
+    ts: &'s super::state::TypeState,
+    base_schema: &str,
+) -> Option<Vec<(&'s Arc<str>, &'s Stored)>> {
+    match filter {
+        Filter::And(a, b) => indexed_candidates(a, ts, base_schema)
+            .or_else(|| indexed_candidates(b, ts, base_schema)),
+        Filter::Compare {
+            path,
+            op: CompareOp::Eq,
+            value: scim_model::CompValue::String(v),
+        } if path.filter().is_none()
+            && path.sub_attribute().is_none()
+            && path
+                .urn()
+                .is_none_or(|u| u.eq_ignore_ascii_case(base_schema)) =>
+        {
+            if path.name().eq_ignore_ascii_case("id") {
+                return Some(ts.objects.get_key_value(v.as_str()).into_iter().collect());
+            }
+            let ix = ts.index(path.name())?;
+            let mut ids: Vec<&Arc<str>> = ix.holders(&ix.key(v)).iter().collect();
+            ids.sort();
+            Some(
+                ids.into_iter()
+                    .filter_map(|id| ts.objects.get_key_value(&**id))
+                    .collect(),
+            )
+        }
+        _ => None,
     }
 }
 
