@@ -6,11 +6,15 @@
 //! escrows, log entries and the watermark that covers the batch.
 
 use std::collections::BTreeSet;
+use std::future::Future;
+use std::pin::Pin;
 
 use connectors::state::StateStoreExt;
 use connectors::state::records::{DeleteAction, Escrow, Intent, Link, StagedDelete};
 use connectors::{CreateKey, ErrorKind, ObjectType, SourceId, TargetId, TargetObject, Watermark};
 use futures::StreamExt;
+use futures::channel::oneshot;
+use futures::stream::FuturesUnordered;
 use scim_model::patch::{PatchOp, PatchOperation};
 use scim_model::{AttributePath, Filter, Resource};
 use serde_json::{Value, json};
@@ -74,6 +78,38 @@ pub(crate) async fn process_batch(
     items: Vec<Item>,
     watermark: Option<(usize, Watermark)>,
 ) -> Result<()> {
+    let prepared = prepare(cx, items).await?;
+    if cx.preview {
+        let Prepared {
+            mut outcomes,
+            exports,
+            ti,
+        } = prepared;
+        for e in exports {
+            outcomes.push(preview_outcome(e));
+        }
+        cx.commit_outcomes(outcomes, watermark).await?;
+        if let Some(ti) = ti {
+            cx.report_progress(ti);
+        }
+        return Ok(());
+    }
+    record_intents(cx, &prepared).await?;
+    finish(cx, prepared, watermark, None, None).await
+}
+
+/// A batch planned, with its creates' intents committed, ready to export.
+pub(crate) struct Prepared {
+    outcomes: Vec<Outcome>,
+    exports: Vec<Export>,
+    ti: Option<usize>,
+}
+
+/// A batch whose exports and commit are under way (see [`Pipeline`]).
+type InFlight<'a> = Pin<Box<dyn Future<Output = Result<()>> + Send + 'a>>;
+
+/// Plans a batch: the objects that need nothing exported are done, the rest wait to export.
+pub(crate) async fn prepare(cx: &Cx<'_>, items: Vec<Item>) -> Result<Prepared> {
     cx.renew_lease().await?;
     {
         let mut touched = lock(&cx.touched);
@@ -100,20 +136,18 @@ pub(crate) async fn process_batch(
         .first()
         .map(|o| o.ti)
         .or(exports.first().map(|e| e.ti));
-    if cx.preview {
-        for e in exports {
-            outcomes.push(preview_outcome(e));
-        }
-        cx.commit_outcomes(outcomes, watermark).await?;
-        if let Some(ti) = ti {
-            cx.report_progress(ti);
-        }
-        return Ok(());
-    }
-    // The creates' intents first, in one commit: a crash during the exports leaves them to
-    // be resolved by key, never created twice.
+    Ok(Prepared {
+        outcomes,
+        exports,
+        ti,
+    })
+}
+
+/// Commits the intents of a batch's creates, in one commit: a crash during the exports leaves
+/// them to be resolved by key, never created twice.
+async fn record_intents(cx: &Cx<'_>, prepared: &Prepared) -> Result<()> {
     let mut txn = cx.txn();
-    for e in &exports {
+    for e in &prepared.exports {
         if let ExportOp::Create { key, matching, .. } = &e.op {
             let mut intent = Intent::new(e.id.clone(), key.clone(), cx.now);
             intent.matching = matching.clone();
@@ -123,18 +157,141 @@ pub(crate) async fn process_batch(
             lock(&cx.intents).insert((e.ti, e.id.clone()), intent);
         }
     }
-    cx.eng.commit(txn, "recording create intents").await?;
+    cx.eng.commit(txn, "recording create intents").await
+}
+
+/// Exports a prepared batch (at most `exportConcurrency` exports in flight, counting those of
+/// a batch before it still running), then — once the batch before it has committed (`before`
+/// answers; a batch before it that failed drops its sender, which also lets this one go on) —
+/// commits its outcomes and tells the batch after it (`committed`).
+async fn finish<'a>(
+    cx: &'a Cx<'a>,
+    prepared: Prepared,
+    watermark: Option<(usize, Watermark)>,
+    before: Option<oneshot::Receiver<()>>,
+    committed: Option<oneshot::Sender<()>>,
+) -> Result<()> {
+    let Prepared {
+        mut outcomes,
+        exports,
+        ti,
+    } = prepared;
+    let concurrency = cx.eng.job.export_concurrency;
     let exported: Vec<Outcome> = futures::stream::iter(exports)
-        .map(|e| export(cx, e))
+        .map(|e| async move {
+            let _slot = cx.export_slots.acquire().await;
+            export(cx, e).await
+        })
         .buffer_unordered(concurrency)
         .collect()
         .await;
+    if let Some(before) = before {
+        let _ = before.await;
+    }
     outcomes.extend(exported);
     cx.commit_outcomes(outcomes, watermark).await?;
     if let Some(ti) = ti {
         cx.report_progress(ti);
     }
+    if let Some(committed) = committed {
+        let _ = committed.send(());
+    }
     Ok(())
+}
+
+/// Batches of one import whose exports overlap: batch N+1 is planned, and its intents
+/// committed, while batch N exports, and N+1's exports take N's slots as they free up, so a
+/// target that answers slowly always has `exportConcurrency` requests in flight instead of
+/// draining at every batch (and a server that closes every connection is not hit by a burst of
+/// new ones at each batch start). At most two batches export at once (and a third is planned),
+/// so memory stays bounded; commits stay in batch order.
+///
+/// Used only where no two batches hold one object (a full import) and no batch's plan reads
+/// what an unfinished batch's exports create: the import's match index is in use (so a `find`
+/// never meets an object an unfinished batch created), a user whose manager is not linked yet
+/// is held back to the end of the import anyway, and groups (whose members resolve through
+/// links) go one batch at a time.
+pub(crate) struct Pipeline<'a> {
+    cx: &'a Cx<'a>,
+    in_flight: FuturesUnordered<InFlight<'a>>,
+    /// The last batch's "committed" signal, which the next batch waits for before committing.
+    last: Option<oneshot::Receiver<()>>,
+    failed: Option<Error>,
+}
+
+impl<'a> Pipeline<'a> {
+    pub(crate) fn new(cx: &'a Cx<'a>) -> Self {
+        Pipeline {
+            cx,
+            in_flight: FuturesUnordered::new(),
+            last: None,
+            failed: None,
+        }
+    }
+
+    /// Runs `f` while the batches in flight go on.
+    pub(crate) async fn alongside<T>(&mut self, f: impl Future<Output = T>) -> T {
+        let mut f = std::pin::pin!(f);
+        loop {
+            if self.in_flight.is_empty() {
+                return f.await;
+            }
+            match futures::future::select(f.as_mut(), self.in_flight.next()).await {
+                futures::future::Either::Left((value, _)) => return value,
+                futures::future::Either::Right((done, _)) => self.note(done),
+            }
+        }
+    }
+
+    /// Plans a batch and starts its exports beside the batch in flight.
+    pub(crate) async fn push(&mut self, items: Vec<Item>) -> Result<()> {
+        self.check()?;
+        let cx = self.cx;
+        let prepared = self
+            .alongside(async move {
+                let prepared = prepare(cx, items).await?;
+                record_intents(cx, &prepared).await?;
+                Ok::<_, Error>(prepared)
+            })
+            .await?;
+        while self.in_flight.len() >= 2 {
+            let done = self.in_flight.next().await;
+            self.note(done);
+        }
+        self.check()?;
+        let (committed, next) = oneshot::channel();
+        let before = self.last.replace(next);
+        self.in_flight.push(Box::pin(finish(
+            cx,
+            prepared,
+            None,
+            before,
+            Some(committed),
+        )));
+        Ok(())
+    }
+
+    /// Waits for every batch pushed to be exported and committed (all of them, also after one
+    /// failed); the first failure is the answer.
+    pub(crate) async fn flush(&mut self) -> Result<()> {
+        while let Some(done) = self.in_flight.next().await {
+            self.note(Some(done));
+        }
+        self.check()
+    }
+
+    fn note(&mut self, done: Option<Result<()>>) {
+        if let Some(Err(e)) = done {
+            self.failed.get_or_insert(e);
+        }
+    }
+
+    fn check(&mut self) -> Result<()> {
+        match self.failed.take() {
+            Some(e) => Err(e),
+            None => Ok(()),
+        }
+    }
 }
 
 /// A stable fingerprint of a source object under the job's configuration.

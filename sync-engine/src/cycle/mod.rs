@@ -177,6 +177,9 @@ pub(crate) struct Cx<'e> {
     /// Per object type, the target's matching values listed at the start of an initial or
     /// full import (see [`match_index`]).
     pub match_index: Mutex<Vec<Option<Arc<match_index::MatchIndex>>>>,
+    /// The job's `exportConcurrency` slots, shared by the batches of a [`item::Pipeline`]
+    /// whose exports overlap.
+    pub export_slots: tokio::sync::Semaphore,
 }
 
 /// The cycle's results so far.
@@ -580,6 +583,11 @@ async fn begin<'e>(eng: &'e SyncEngine, options: &RunOptions) -> Result<Cx<'e>> 
         incomplete: Mutex::new(false),
         notes: Mutex::new(Vec::new()),
         match_index: Mutex::new(vec![None; eng.types.len()]),
+        export_slots: tokio::sync::Semaphore::new(
+            eng.job
+                .export_concurrency
+                .clamp(1, tokio::sync::Semaphore::MAX_PERMITS),
+        ),
     };
     // Preview after a reset shows what the reset would bring; the reset itself is not
     // written, so preview reads what is stored.

@@ -176,7 +176,6 @@ async fn full_import(cx: &Cx<'_>, ti: usize) -> Result<()> {
     let mut token = None;
     let mut seen: BTreeSet<SourceId> = BTreeSet::new();
     let mut complete = true;
-    let watermark;
     // On an initial or full import, objects whose manager is not linked yet are held back to
     // the end of the import (the manager is often later in it), so most are created with their
     // manager instead of being created and then patched when the manager appears.
@@ -191,56 +190,80 @@ async fn full_import(cx: &Cx<'_>, ti: usize) -> Result<()> {
             *slot = index;
         }
     }
-    loop {
-        let page = with_retries(cx, || eng.source.import_page(ty, token.as_ref()))
-            .await
-            .map_err(|e| source_failed(cx, e, "importing"))?;
-        for p in &page.problems {
-            complete = false;
-            lock(&cx.notes).push(format!(
-                "{ty}: unreadable record at {}: {}",
-                p.location, p.message
-            ));
-        }
-        let mut items = Vec::with_capacity(page.objects.len());
-        for o in page.objects {
-            if !seen.insert(o.id.clone()) {
-                continue; // an object once per import; a repeat is the connector's bug
+    // Overlapping batches (see `Pipeline`) where a batch's plan cannot depend on what an
+    // unfinished batch exports: finds are pre-filtered by the listing taken before the import,
+    // managers not linked yet are held back to the end anyway, and groups (whose members
+    // resolve through links) go one batch at a time.
+    let overlap =
+        !cx.preview && !t.members && lock(&cx.match_index).get(ti).is_some_and(Option::is_some);
+    let mut pipeline = super::item::Pipeline::new(cx);
+    let result = async {
+        loop {
+            let page = pipeline
+                .alongside(with_retries(cx, || {
+                    eng.source.import_page(ty, token.as_ref())
+                }))
+                .await
+                .map_err(|e| source_failed(cx, e, "importing"))?;
+            for p in &page.problems {
+                complete = false;
+                lock(&cx.notes).push(format!(
+                    "{ty}: unreadable record at {}: {}",
+                    p.location, p.message
+                ));
             }
-            items.push(Item {
-                ti,
-                id: o.id,
-                work: Work::Upsert(o.resource),
-            });
-        }
-        if defer {
-            let mut kept = Vec::with_capacity(items.len());
-            for item in items {
-                if deferred.len() < MAX_DEFERRED
-                    && let Work::Upsert(r) = &item.work
-                    && let Some(m) = super::refs::unlinked_manager(cx, ti, &item.id, r).await?
-                {
-                    deferred.push((item, m));
+            let mut items = Vec::with_capacity(page.objects.len());
+            for o in page.objects {
+                if !seen.insert(o.id.clone()) {
+                    continue; // an object once per import; a repeat is the connector's bug
+                }
+                items.push(Item {
+                    ti,
+                    id: o.id,
+                    work: Work::Upsert(o.resource),
+                });
+            }
+            if defer {
+                let mut kept = Vec::with_capacity(items.len());
+                for item in items {
+                    if deferred.len() < MAX_DEFERRED
+                        && let Work::Upsert(r) = &item.work
+                        && let Some(m) = pipeline
+                            .alongside(super::refs::unlinked_manager(cx, ti, &item.id, r))
+                            .await?
+                    {
+                        deferred.push((item, m));
+                    } else {
+                        kept.push(item);
+                    }
+                }
+                items = kept;
+            }
+            for batch in chunks(items, eng.job.page_size) {
+                if cx.is_fatal() {
+                    return Ok(None);
+                }
+                if overlap {
+                    pipeline.push(batch).await?;
                 } else {
-                    kept.push(item);
+                    process_batch(cx, batch, None).await?;
                 }
             }
-            items = kept;
-        }
-        for batch in chunks(items, eng.job.page_size) {
-            if cx.is_fatal() {
-                return Ok(());
-            }
-            process_batch(cx, batch, None).await?;
-        }
-        match page.next {
-            Some(next) => token = Some(next),
-            None => {
-                watermark = page.watermark;
-                break;
+            match page.next {
+                Some(next) => token = Some(next),
+                None => break Ok(Some(page.watermark)),
             }
         }
     }
+    .await;
+    // Every batch pushed is exported and committed before anything else happens, also when
+    // the import stopped early.
+    let flushed = pipeline.flush().await;
+    let watermark = match (result, flushed) {
+        (Err(e), _) | (Ok(_), Err(e)) => return Err(e),
+        (Ok(None), Ok(())) => return Ok(()),
+        (Ok(Some(w)), Ok(())) => w,
+    };
     process_deferred(cx, deferred).await?;
     if cx.is_fatal() {
         return Ok(());

@@ -151,3 +151,134 @@ fn a_full_cycle_after_a_config_change_lists_again_and_matches_what_it_finds() {
     assert_eq!(target.log().count("find"), 10);
     assert_eq!(users_in_target(&w), 10);
 }
+
+/// A target whose creates take a while (they yield to the executor a few times) and which
+/// records how many run at once.
+#[derive(Debug)]
+struct Gauge {
+    inner: Arc<connectors::MemoryDirectory>,
+    now: std::sync::atomic::AtomicUsize,
+    max: std::sync::atomic::AtomicUsize,
+}
+
+async fn yield_times(n: usize) {
+    for _ in 0..n {
+        let mut yielded = false;
+        futures::future::poll_fn(|cx| {
+            if yielded {
+                std::task::Poll::Ready(())
+            } else {
+                yielded = true;
+                cx.waker().wake_by_ref();
+                std::task::Poll::Pending
+            }
+        })
+        .await;
+    }
+}
+
+#[async_trait::async_trait]
+impl TargetConnector for Gauge {
+    fn name(&self) -> &str {
+        "gauge"
+    }
+    fn capabilities(&self) -> connectors::TargetCapabilities {
+        self.inner.capabilities()
+    }
+    async fn get(
+        &self,
+        t: &ObjectType,
+        id: &connectors::TargetId,
+    ) -> connectors::Result<Option<connectors::TargetObject>> {
+        self.inner.get(t, id).await
+    }
+    async fn find(
+        &self,
+        t: &ObjectType,
+        p: &scim_model::AttributePath,
+        v: &serde_json::Value,
+        l: usize,
+    ) -> connectors::Result<Vec<connectors::TargetObject>> {
+        self.inner.find(t, p, v, l).await
+    }
+    async fn create(
+        &self,
+        t: &ObjectType,
+        r: &scim_model::Resource,
+        k: Option<&connectors::CreateKey>,
+    ) -> connectors::Result<connectors::TargetObject> {
+        use std::sync::atomic::Ordering::SeqCst;
+        let n = self.now.fetch_add(1, SeqCst) + 1;
+        self.max.fetch_max(n, SeqCst);
+        yield_times(5).await;
+        let out = self.inner.create(t, r, k).await;
+        self.now.fetch_sub(1, SeqCst);
+        out
+    }
+    async fn patch(
+        &self,
+        t: &ObjectType,
+        id: &connectors::TargetId,
+        p: &scim_model::patch::PatchOp,
+        m: Option<&connectors::Version>,
+    ) -> connectors::Result<connectors::TargetObject> {
+        self.inner.patch(t, id, p, m).await
+    }
+    async fn replace(
+        &self,
+        t: &ObjectType,
+        id: &connectors::TargetId,
+        r: &scim_model::Resource,
+        m: Option<&connectors::Version>,
+    ) -> connectors::Result<connectors::TargetObject> {
+        self.inner.replace(t, id, r, m).await
+    }
+    async fn delete(
+        &self,
+        t: &ObjectType,
+        id: &connectors::TargetId,
+        m: Option<&connectors::Version>,
+    ) -> connectors::Result<()> {
+        self.inner.delete(t, id, m).await
+    }
+    async fn query(
+        &self,
+        t: &ObjectType,
+        q: &connectors::Query,
+    ) -> connectors::Result<connectors::QueryPage> {
+        self.inner.query(t, q).await
+    }
+}
+
+#[test]
+fn overlapping_batches_keep_the_export_concurrency_and_create_everyone_once() {
+    for (concurrency, page) in [(3, 4), (8, 5), (1, 2)] {
+        let w = World::new();
+        hire_many(&w, 60);
+        let gauge = Arc::new(Gauge {
+            inner: w.target.clone(),
+            now: Default::default(),
+            max: Default::default(),
+        });
+        let engine = w.engine_with(
+            user_job(json!({"pageSize": page, "exportConcurrency": concurrency})),
+            w.hr.clone(),
+            gauge.clone(),
+            Arc::new(w.state.clone()),
+        );
+        let out = w.run(&engine);
+        assert_eq!(out.summary.created, 60);
+        assert_eq!(users_in_target(&w), 60);
+        let max = gauge.max.load(std::sync::atomic::Ordering::SeqCst);
+        assert!(
+            max <= concurrency,
+            "{max} creates ran at once with exportConcurrency {concurrency}"
+        );
+        assert_eq!(
+            max, concurrency,
+            "the exports did run {concurrency} at once"
+        );
+        // A second cycle has nothing to do: every link was committed.
+        assert_eq!(w.run(&engine).summary.created, 0);
+    }
+}
