@@ -91,13 +91,27 @@ fn main() -> Res<()> {
         }
     }
     let best = |v: &[Duration]| v.iter().copied().min().unwrap_or_default();
-    let (e, p) = (best(&engine_times), best(&plain_times));
-    println!(
-        "best: engine {:.2} s, plain client {:.2} s, ratio {:.2}x (goal: within 1.2x)",
-        e.as_secs_f64(),
-        p.as_secs_f64(),
-        e.as_secs_f64() / p.as_secs_f64()
-    );
+    let median = |v: &[Duration]| {
+        let mut v = v.to_vec();
+        v.sort();
+        match v.len() {
+            0 => Duration::ZERO,
+            n if n % 2 == 1 => v[n / 2],
+            n => (v[n / 2 - 1] + v[n / 2]) / 2,
+        }
+    };
+    for (what, f) in [
+        ("best", &best as &dyn Fn(&[Duration]) -> Duration),
+        ("median", &median),
+    ] {
+        let (e, p) = (f(&engine_times), f(&plain_times));
+        println!(
+            "{what}: engine {:.2} s, plain client {:.2} s, ratio {:.2}x (goal: within 1.2x)",
+            e.as_secs_f64(),
+            p.as_secs_f64(),
+            e.as_secs_f64() / p.as_secs_f64()
+        );
+    }
     Ok(())
 }
 
