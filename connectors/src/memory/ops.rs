@@ -213,34 +213,17 @@ impl MemoryDirectory {
         if limit == 0 {
             return Ok(Vec::new());
         }
-        let plain = path.filter().is_none()
-            && path.sub_attribute().is_none()
-            && path
-                .urn()
-                .is_none_or(|u| u.eq_ignore_ascii_case(&cfg.base_schema));
         let st = self.read();
         let ts = &st.types[t];
-        if plain {
-            if path.name().eq_ignore_ascii_case("id") {
-                return Ok(value
-                    .as_str()
-                    .and_then(|id| ts.objects.get_key_value(id))
-                    .map(|(k, s)| s.target_object(k, ty))
-                    .into_iter()
-                    .collect());
-            }
-            if let Some(ix) = ts.index(path.name()) {
-                let Some(v) = value.as_str() else {
-                    return Ok(Vec::new());
-                };
-                let mut ids: Vec<&Arc<str>> = ix.holders(&ix.key(v)).iter().collect();
-                ids.sort();
-                return Ok(ids
-                    .into_iter()
-                    .filter_map(|id| ts.objects.get(&**id).map(|s| s.target_object(id, ty)))
-                    .take(limit)
-                    .collect());
-            }
+        if let Some(hits) = value
+            .as_str()
+            .and_then(|v| index_lookup(ts, &cfg.base_schema, path, v))
+        {
+            return Ok(hits
+                .into_iter()
+                .take(limit)
+                .map(|(id, s)| s.target_object(id, ty))
+                .collect());
         }
         let object = ObjectRef::new(ty.clone(), path.to_string());
         let comp = comp_value(value).ok_or_else(|| {
@@ -812,26 +795,40 @@ fn indexed_candidates<'s>(
             path,
             op: CompareOp::Eq,
             value: scim_model::CompValue::String(v),
-        } if path.filter().is_none()
-            && path.sub_attribute().is_none()
-            && path
-                .urn()
-                .is_none_or(|u| u.eq_ignore_ascii_case(base_schema)) =>
-        {
-            if path.name().eq_ignore_ascii_case("id") {
-                return Some(ts.objects.get_key_value(v.as_str()).into_iter().collect());
-            }
-            let ix = ts.index(path.name())?;
-            let mut ids: Vec<&Arc<str>> = ix.holders(&ix.key(v)).iter().collect();
-            ids.sort();
-            Some(
-                ids.into_iter()
-                    .filter_map(|id| ts.objects.get_key_value(&**id))
-                    .collect(),
-            )
-        }
+        } => index_lookup(ts, base_schema, path, v),
         _ => None,
     }
+}
+
+/// The objects whose `path` holds `value` by the index, in id order, when `path` is `id` or
+/// an indexed attribute of the base schema (no filter, no sub-attribute); `None` otherwise.
+/// The index compares as it keys (`userName` ignoring case), so callers that need the
+/// filter's exact semantics test the objects it returns.
+fn index_lookup<'s>(
+    ts: &'s super::state::TypeState,
+    base_schema: &str,
+    path: &AttributePath,
+    value: &str,
+) -> Option<Vec<(&'s Arc<str>, &'s Stored)>> {
+    let plain = path.filter().is_none()
+        && path.sub_attribute().is_none()
+        && path
+            .urn()
+            .is_none_or(|u| u.eq_ignore_ascii_case(base_schema));
+    if !plain {
+        return None;
+    }
+    if path.name().eq_ignore_ascii_case("id") {
+        return Some(ts.objects.get_key_value(value).into_iter().collect());
+    }
+    let ix = ts.index(path.name())?;
+    let mut ids: Vec<&Arc<str>> = ix.holders(&ix.key(value)).iter().collect();
+    ids.sort();
+    Some(
+        ids.into_iter()
+            .filter_map(|id| ts.objects.get_key_value(&**id))
+            .collect(),
+    )
 }
 
 #[cfg(test)]

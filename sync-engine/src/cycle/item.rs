@@ -85,17 +85,25 @@ pub(crate) async fn process_batch(
             exports,
             ti,
         } = prepared;
-        for e in exports {
-            outcomes.push(preview_outcome(e));
-        }
-        cx.commit_outcomes(outcomes, watermark).await?;
-        if let Some(ti) = ti {
-            cx.report_progress(ti);
-        }
-        return Ok(());
+        outcomes.extend(exports.into_iter().map(preview_outcome));
+        return commit_batch(cx, outcomes, watermark, ti).await;
     }
     record_intents(cx, &prepared).await?;
     finish(cx, prepared, watermark, None, None).await
+}
+
+/// Commits a batch's outcomes (with the watermark that covers it) and reports progress.
+async fn commit_batch(
+    cx: &Cx<'_>,
+    outcomes: Vec<Outcome>,
+    watermark: Option<(usize, Watermark)>,
+    ti: Option<usize>,
+) -> Result<()> {
+    cx.commit_outcomes(outcomes, watermark).await?;
+    if let Some(ti) = ti {
+        cx.report_progress(ti);
+    }
+    Ok(())
 }
 
 /// A batch planned, with its creates' intents committed, ready to export.
@@ -189,10 +197,7 @@ async fn finish<'a>(
         let _ = before.await;
     }
     outcomes.extend(exported);
-    cx.commit_outcomes(outcomes, watermark).await?;
-    if let Some(ti) = ti {
-        cx.report_progress(ti);
-    }
+    commit_batch(cx, outcomes, watermark, ti).await?;
     if let Some(committed) = committed {
         let _ = committed.send(());
     }

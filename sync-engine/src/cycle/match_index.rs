@@ -20,7 +20,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use connectors::{ErrorKind, Query};
-use scim_model::{AttributePath, SchemaRegistry};
+use scim_model::AttributePath;
 use serde_json::Value;
 
 use super::item::read_path;
@@ -70,10 +70,8 @@ fn key(value: &Value) -> String {
 /// Lists the target of object type `ti` and builds its index, when the job allows it and the
 /// target is small enough; `None` (match with `find` alone) otherwise.
 pub(crate) async fn build(cx: &Cx<'_>, ti: usize) -> Option<MatchIndex> {
-    let eng = cx.eng;
-    let limit = eng.job.match_by_listing_up_to?;
-    let t = &eng.types[ti];
-    let paths: Vec<AttributePath> = t
+    let limit = cx.eng.job.match_by_listing_up_to?;
+    let paths: Vec<AttributePath> = cx.eng.types[ti]
         .mapping
         .attribute_mappings
         .matching_mappings()
@@ -82,68 +80,60 @@ pub(crate) async fn build(cx: &Cx<'_>, ti: usize) -> Option<MatchIndex> {
     if paths.is_empty() {
         return None;
     }
-    let tt = t.target_type();
+    match list(cx, ti, &paths, limit).await {
+        Ok(index) => index,
+        Err(e) => {
+            note_unused(cx, ti, &e);
+            None
+        }
+    }
+}
+
+/// Pages through the target, by cursor where it gives one, else by index; `None` as soon as
+/// the first page says it holds more than `limit` objects.
+async fn list(
+    cx: &Cx<'_>,
+    ti: usize,
+    paths: &[AttributePath],
+    limit: u64,
+) -> connectors::Result<Option<MatchIndex>> {
+    let eng = cx.eng;
+    let tt = eng.types[ti].target_type();
     let page_size = eng
         .target
         .capabilities()
         .max_page_size
         .map_or(eng.job.page_size, |max| max.min(eng.job.page_size))
         .max(1);
-    let first = Query::all().with_count(page_size);
-    let page = match with_retries(cx, || eng.target.query(tt, &first)).await {
-        Ok(page) => page,
-        Err(e) => {
-            note_unused(cx, ti, &e);
-            return None;
-        }
-    };
-    if page.total_results as u64 > limit {
-        return None;
-    }
-    let registry = &eng.registry;
     let mut index = MatchIndex::default();
-    for p in &paths {
+    for p in paths {
         index.values.entry(p.to_string()).or_default();
     }
+    let mut query = Query::all().with_count(page_size);
     let mut listed = 0usize;
-    let mut page = page;
     loop {
+        let page = with_retries(cx, || eng.target.query(tt, &query)).await?;
+        if listed == 0 && page.total_results as u64 > limit {
+            return Ok(None);
+        }
         let n = page.objects.len();
         for o in &page.objects {
-            add_object(&mut index, &paths, &o.resource, registry);
+            for path in paths {
+                if let Some(v) = read_path(&o.resource, path, &eng.registry) {
+                    index.add(path, v);
+                }
+            }
         }
         listed += n;
-        let next = match (page.next.take(), n) {
-            (Some(cursor), _) => Query::all().with_count(page_size).with_cursor(cursor),
-            (None, 0) => break,
-            (None, _) if listed >= page.total_results => break,
-            (None, _) => {
+        query = match page.next {
+            Some(cursor) => Query::all().with_count(page_size).with_cursor(cursor),
+            None if n == 0 || listed >= page.total_results => return Ok(Some(index)),
+            None => {
                 let mut q = Query::all().with_count(page_size);
                 q.start_index = listed + 1;
                 q
             }
         };
-        page = match with_retries(cx, || eng.target.query(tt, &next)).await {
-            Ok(p) => p,
-            Err(e) => {
-                note_unused(cx, ti, &e);
-                return None;
-            }
-        };
-    }
-    Some(index)
-}
-
-fn add_object(
-    index: &mut MatchIndex,
-    paths: &[AttributePath],
-    resource: &scim_model::Resource,
-    registry: &SchemaRegistry,
-) {
-    for path in paths {
-        if let Some(v) = read_path(resource, path, registry) {
-            index.add(path, v);
-        }
     }
 }
 
