@@ -139,6 +139,10 @@ pub(crate) struct TypeCtx {
     pub members: bool,
     /// Whether an expression calls `Redact` (only then are logged values checked for it).
     pub redacts: bool,
+    /// Whether a mapping writes the target's core `active` attribute: then the mapping, not
+    /// the engine, decides whether a linked object that came back into scope is enabled, and
+    /// an update that turns the account off counts as a disable (see `cycle::item`).
+    pub maps_active: bool,
     /// Each mapping's target attribute, as written and parsed (to read a create's values
     /// back for the log), in mapping order, each once.
     pub targets: Vec<(String, AttributePath)>,
@@ -235,6 +239,9 @@ impl SyncEngine {
                         }
                         _ => false,
                     });
+                let maps_active = mapping.attribute_mappings.mappings().any(|m| {
+                    AttributePath::parse(&m.target_attribute).is_ok_and(|p| is_core_active(&p))
+                });
                 let mut targets: Vec<(String, AttributePath)> = Vec::new();
                 for m in mapping.attribute_mappings.mappings() {
                     if targets.iter().any(|(n, _)| n == &m.target_attribute) {
@@ -250,6 +257,7 @@ impl SyncEngine {
                     manager_target,
                     members,
                     redacts,
+                    maps_active,
                     targets,
                 }
             })
@@ -536,6 +544,17 @@ fn manager_target(mapping: &ObjectMapping) -> Option<AttributePath> {
                 || target == "manager.value"
         })
         .and_then(|m| AttributePath::parse(&m.target_attribute).ok())
+}
+
+/// Whether `path` is the core `active` attribute (plain, or qualified by the core User
+/// schema's URN): the attribute a SCIM target's soft delete turns off.
+pub(crate) fn is_core_active(path: &AttributePath) -> bool {
+    path.name().eq_ignore_ascii_case("active")
+        && path.sub_attribute().is_none()
+        && path.filter().is_none()
+        && path
+            .urn()
+            .is_none_or(|u| u.eq_ignore_ascii_case("urn:ietf:params:scim:schemas:core:2.0:User"))
 }
 
 fn config_hash(job: &Job) -> String {

@@ -39,6 +39,9 @@ pub struct Job {
     pub out_of_scope: OutOfScope,
     /// Accidental-deletion protection: the most disables and deletes (all object types
     /// together) a cycle may apply without approval; `null` turns it off. Default 500.
+    /// Disables count whatever asks for them: objects leaving scope or deleted at the source,
+    /// and updates that turn a live account off through a mapping of `active` (an HR record
+    /// marked inactive) — so a bad export marking everyone inactive is held too.
     #[serde(default = "default_threshold")]
     pub deletion_threshold: Option<u64>,
     /// When failed objects are retried.

@@ -1,5 +1,6 @@
 //! Disables and deletes, held until the end of the cycle and counted against the
-//! accidental-deletion threshold (all object types together, as Entra counts them): within
+//! accidental-deletion threshold (all object types together, as Entra counts them; a
+//! disable asked for by an update that sets `active` to false counts too): within
 //! it they apply; above it every one is held (`StagedDelete`, `Skipped`) and the job is
 //! quarantined with `TooManyDeletes` until a person approves (`ForceDeletes`) or the count
 //! falls within the threshold.

@@ -442,12 +442,16 @@ async fn plan_upsert(
         return Ok(Planned::Done(o));
     }
     let mut pre_writes = Vec::new();
-    if lock(&cx.staged).contains_key(&key) {
+    let staged = lock(&cx.staged).contains_key(&key);
+    if staged {
         pre_writes.push(Write::Unstage);
     }
     if let Some(link) = &link
         && link.source_fingerprint.as_deref() == Some(fp.as_str())
         && !link.disabled
+        // A held disable of an unchanged object is decided again (the update that asked
+        // for it may still want it).
+        && !staged
         && !escrowed
         && !(cx.kind == CycleKind::Full && eng.job.reconcile)
     {
@@ -814,7 +818,10 @@ fn plan_update(
     } else {
         PatchOp::new()
     };
+    // An object the engine disabled (it left scope) and that is back is enabled again —
+    // unless a mapping writes `active`: then the mapping says whether it is on.
     let reenable = link.disabled
+        && !t.maps_active
         && current.resource.get("active").and_then(Value::as_bool) != Some(true)
         && !patch.operations().iter().any(|op| {
             op.path
@@ -827,23 +834,61 @@ fn plan_update(
             Value::Bool(true),
         ));
     }
+    // An update that turns a live account off is a disable, whatever asked for it (an HR
+    // record marked inactive through a mapping of `active`, as API-driven inbound sends a
+    // leaver): it is held with the cycle's other disables and deletes and counted against
+    // the deletion threshold, so a bad export that marks everyone inactive is held.
+    let turn_off = !link.disabled
+        && cx.eng.target.capabilities().soft_delete
+        && current.resource.get("active").and_then(Value::as_bool) != Some(false)
+        && patch.operations().iter().any(turns_off);
+    if turn_off {
+        let mut rest = PatchOp::new();
+        for op in patch.into_operations() {
+            if !turns_off(&op) {
+                rest.push(op);
+            }
+        }
+        patch = rest;
+        writes.push(Write::Stage(StagedDelete::new(
+            id.clone(),
+            link.target_id.clone(),
+            DeleteAction::Disable,
+            "the source turns the account off (active: false)",
+            cx.now,
+        )));
+    }
     if let Some(desired) = &members {
         member_diff(&current.resource, desired, &mut patch);
     }
     let mut new_link = link.clone();
     new_link.source_fingerprint = Some(fp.clone());
-    new_link.disabled = false;
+    // Still disabled only if a mapping of `active` keeps it off.
+    new_link.disabled = link.disabled
+        && t.maps_active
+        && !patch.operations().iter().any(|op| {
+            op.path.as_ref().is_some_and(crate::engine::is_core_active)
+                && op
+                    .value
+                    .as_ref()
+                    .is_some_and(|v| bool_value(v) == Some(true))
+        });
     new_link.updated = cx.now;
     if patch.is_empty() {
         let mut o = Outcome::new(ti, id);
         let matched_now = writes.iter().any(|w| matches!(w, Write::Linked));
         if matched_now {
             writes.push(Write::Link(new_link));
-        } else if new_link.source_fingerprint != link.source_fingerprint || link.disabled {
+        } else if new_link.source_fingerprint != link.source_fingerprint
+            || new_link.disabled != link.disabled
+        {
             writes.push(Write::LinkUpdate(new_link));
         }
         writes.push(Write::DropEscrow);
         writes.push(Write::DropIntent);
+        if turn_off {
+            o.tally = Tally::Staged;
+        }
         if matched_now {
             entry.action = Action::Other;
             entry.provisioning_steps.push(step(
@@ -920,6 +965,27 @@ fn plan_update(
         fingerprint: Some(fp),
         escrowed,
     })))
+}
+
+/// Whether a PATCH operation sets the core `active` attribute to false.
+fn turns_off(op: &PatchOperation) -> bool {
+    !matches!(op.op, scim_model::patch::PatchOpKind::Remove)
+        && op.path.as_ref().is_some_and(crate::engine::is_core_active)
+        && op
+            .value
+            .as_ref()
+            .is_some_and(|v| bool_value(v) == Some(false))
+}
+
+/// A boolean as SCIM peers send one: JSON `true`/`false`, or the strings `"True"`/`"False"`
+/// in any case (Entra's expressions produce strings).
+fn bool_value(v: &Value) -> Option<bool> {
+    match v {
+        Value::Bool(b) => Some(*b),
+        Value::String(s) if s.eq_ignore_ascii_case("true") => Some(true),
+        Value::String(s) if s.eq_ignore_ascii_case("false") => Some(false),
+        _ => None,
+    }
 }
 
 /// Adds the member additions and removals that bring the target group's members to

@@ -24,6 +24,8 @@ enum Op {
     Rename(u8, u8),
     Fire(u8),
     Manager(u8, u8),
+    /// HR marks the person active or inactive (the job maps `active`).
+    Active(u8, bool),
     Cycle {
         target_seed: u64,
         target_p: u8,
@@ -40,6 +42,7 @@ fn op() -> impl Strategy<Value = Op> {
         2 => (0u8..12, 0u8..4).prop_map(|(i, n)| Op::Rename(i, n)),
         1 => (0u8..12).prop_map(Op::Fire),
         2 => (0u8..12, 0u8..12).prop_map(|(i, m)| Op::Manager(i, m)),
+        2 => (0u8..12, any::<bool>()).prop_map(|(i, a)| Op::Active(i, a)),
         3 => (any::<u64>(), 0u8..40, any::<bool>(), proptest::option::of(1u8..12), any::<bool>())
             .prop_map(|(target_seed, target_p, after, crash_at, crash_after)| Op::Cycle { target_seed, target_p, after, crash_at, crash_after }),
     ]
@@ -99,6 +102,17 @@ fn apply(hr: &mut Hr, op: &Op) {
                 set_manager_in(&hr.dir, id, manager, &format!("p{m}"));
             }
         }
+        Op::Active(i, a) => {
+            if let Some(id) = hr.ids.get(&i) {
+                let p = scim_model::patch::PatchOp::new()
+                    .replace(scim_model::AttributePath::new("active"), json!(a));
+                block(
+                    hr.dir
+                        .patch(&ObjectType::USER, &id.as_str().into(), &p, None),
+                )
+                .unwrap();
+            }
+        }
         Op::Fire(i) => {
             if let Some(id) = hr.ids.remove(&i) {
                 block(hr.dir.delete(&ObjectType::USER, &id.as_str().into(), None)).unwrap();
@@ -124,8 +138,8 @@ fn run_cycle(
     let _ = block(engine.run_cycle(&sync_engine::RunOptions::new()));
 }
 
-/// The target the source asks for: every in-scope person once, active, with their values;
-/// everyone else absent or disabled; no externalId twice.
+/// The target the source asks for: every in-scope person once, active as HR says, with their
+/// values; everyone else absent or disabled; no externalId twice.
 fn check(w: &World, hr: &Hr) -> Result<(), TestCaseError> {
     let target: Vec<Resource> = w.target.snapshot(&ObjectType::USER);
     let mut by_key: BTreeMap<String, Vec<&Resource>> = BTreeMap::new();
@@ -146,7 +160,12 @@ fn check(w: &World, hr: &Hr) -> Result<(), TestCaseError> {
         let in_scope = department(&source).as_deref() == Some("Engineering");
         match by_key.get(name) {
             Some(t) if in_scope => {
-                prop_assert_eq!(active(t[0]), Some(true), "{} should be active", name);
+                prop_assert_eq!(
+                    active(t[0]),
+                    active(&source),
+                    "{} should be active as HR says",
+                    name
+                );
                 prop_assert_eq!(
                     t[0].get("displayName"),
                     source.get("displayName"),

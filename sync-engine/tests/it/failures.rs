@@ -272,3 +272,112 @@ fn an_unchanged_failing_object_of_a_diffed_import_waits_for_its_retry() {
     w.clock.advance(Duration::from_secs(5 * 3600));
     assert_eq!(actions(&w.run(&engine)), ["Create/Success"]);
 }
+
+#[test]
+fn accounts_turned_off_by_a_mapping_of_active_count_toward_the_deletion_threshold() {
+    // A bad HR export that marks people inactive is held like a mass leaver, though it
+    // arrives as updates of `active` rather than as objects leaving scope.
+    let w = World::new();
+    let ids: Vec<String> = (0..5)
+        .map(|i| w.hire(&format!("u{i}@example.com"), "Sales"))
+        .collect();
+    let engine = w.engine(user_job(json!({"deletionThreshold": 2})));
+    w.run(&engine);
+    for id in &ids[..3] {
+        w.set(&ObjectType::USER, id, "active", json!(false));
+    }
+    // One of them also moves: that part of the update is not held.
+    w.set(
+        &ObjectType::USER,
+        &ids[0],
+        &format!("{ENT}:department"),
+        json!("Marketing"),
+    );
+    let held = w.run(&engine);
+    assert_eq!(held.summary.disabled, 0);
+    assert_eq!(held.summary.staged_deletes, 3);
+    assert_eq!(held.summary.updated, 1);
+    assert_eq!(
+        held.quarantine.as_ref().map(|q| q.reason),
+        Some(QuarantineReason::TooManyDeletes)
+    );
+    let u0 = w.target_user("u0@example.com").unwrap();
+    assert_eq!(active(&u0), Some(true), "held, not applied");
+    assert_eq!(u0.get(ENT).unwrap()["department"], json!("Marketing"));
+    let staged: Vec<String> = held
+        .log
+        .iter()
+        .filter(|e| e.action == sync_engine::Action::StagedDelete)
+        .map(|e| e.status_info.as_ref().unwrap().error_code.clone())
+        .collect();
+    assert_eq!(staged, ["TooManyDeletes"; 3]);
+
+    // A full cycle reads the unchanged objects again: still held, not dropped.
+    let full = block(engine.run_cycle(&RunOptions::new().reset(ResetScope::Watermark))).unwrap();
+    assert_eq!(full.summary.staged_deletes, 3);
+    assert!(full.quarantine.is_some());
+
+    // Approved: the three are disabled, and stay so on the next cycles (no re-enable).
+    let approved =
+        block(engine.run_cycle(&RunOptions::new().reset(ResetScope::ForceDeletes))).unwrap();
+    assert_eq!(approved.summary.disabled, 3);
+    assert_eq!(approved.quarantine, None);
+    for i in 0..3 {
+        let u = w.target_user(&format!("u{i}@example.com")).unwrap();
+        assert_eq!(active(&u), Some(false), "u{i}");
+    }
+    let quiet = w.run(&engine);
+    assert!(quiet.log.is_empty(), "{:?}", actions(&quiet));
+    let full = block(engine.run_cycle(&RunOptions::new().reset(ResetScope::Watermark))).unwrap();
+    assert_eq!(actions(&full), Vec::<String>::new());
+    assert_eq!(
+        active(&w.target_user("u1@example.com").unwrap()),
+        Some(false)
+    );
+
+    // A rehire turns the account on again through the mapping: an update, never held.
+    w.set(&ObjectType::USER, &ids[1], "active", json!(true));
+    let rehired = w.run(&engine);
+    assert_eq!(actions(&rehired), ["Update/Success"]);
+    assert_eq!(
+        active(&w.target_user("u1@example.com").unwrap()),
+        Some(true)
+    );
+}
+
+#[test]
+fn an_object_back_in_scope_that_the_source_marks_inactive_stays_disabled() {
+    // The engine re-enables what it disabled when the object comes back into scope — unless
+    // a mapping of `active` says the account is off.
+    let w = World::new();
+    let id = w.hire("ada@example.com", "Sales");
+    let engine = w.engine(user_job(json!({})));
+    w.run(&engine);
+    w.set(
+        &ObjectType::USER,
+        &id,
+        &format!("{ENT}:department"),
+        json!("Contractors"),
+    );
+    let left = w.run(&engine);
+    assert_eq!(left.summary.disabled, 1);
+    w.set(&ObjectType::USER, &id, "active", json!(false));
+    w.set(
+        &ObjectType::USER,
+        &id,
+        &format!("{ENT}:department"),
+        json!("Sales"),
+    );
+    let back = w.run(&engine);
+    assert_eq!(back.summary.disabled, 0);
+    let ada = w.target_user("ada@example.com").unwrap();
+    assert_eq!(active(&ada), Some(false));
+    assert_eq!(ada.get(ENT).unwrap()["department"], json!("Sales"));
+    // Turned on at the source: enabled by the mapping.
+    w.set(&ObjectType::USER, &id, "active", json!(true));
+    w.run(&engine);
+    assert_eq!(
+        active(&w.target_user("ada@example.com").unwrap()),
+        Some(true)
+    );
+}

@@ -162,16 +162,23 @@ fn a_leaver_sent_with_active_false_is_disabled() {
     accept(&queue, &[partial("701002", json!({"active": false}))]);
     let report = world.run(&engine);
     assert_eq!(report.summary.created, 0);
-    // `active` is mapped, so the engine writes it as an update of that attribute (as Entra's
-    // API-driven apps map `active` to `accountEnabled`); the target user ends up disabled.
-    assert_eq!(actions(&report), ["Update/Success"]);
+    // `active` is mapped (as Entra's API-driven apps map `active` to `accountEnabled`): the
+    // update that turns the account off is a disable, counted against the deletion threshold.
+    assert_eq!(actions(&report), ["Disable/Success"]);
+    assert_eq!(report.summary.disabled, 1);
     assert_eq!(report.log[0].source_identity.id, "701002");
-    let changed: Vec<(&str, Option<&str>)> = report.log[0]
+    let changed: Vec<(&str, Option<&str>, Option<&str>)> = report.log[0]
         .modified_properties
         .iter()
-        .map(|p| (p.display_name.as_str(), p.new_value.as_deref()))
+        .map(|p| {
+            (
+                p.display_name.as_str(),
+                p.old_value.as_deref(),
+                p.new_value.as_deref(),
+            )
+        })
         .collect();
-    assert_eq!(changed, [("active", Some("false"))]);
+    assert_eq!(changed, [("active", Some("true"), Some("false"))]);
     let kofi = world.target_user("kofi@contoso.com").unwrap();
     assert_eq!(active(&kofi), Some(false));
     // Disabled, not deleted, and still holding what the leaver record did not send.
