@@ -389,6 +389,35 @@ async fn throttling_is_waited_out_as_retry_after_says_then_retried() {
 }
 
 #[tokio::test]
+async fn an_answer_larger_than_max_response_bytes_is_refused() {
+    let mut big = user("1", "bjensen", 1);
+    big["displayName"] = json!("x".repeat(200_000));
+    let server = Scripted::start(
+        full_spc(),
+        vec![ok_resource(big), ok_resource(user("1", "bjensen", 2))],
+    )
+    .await;
+    let config = fast(&server.url).with_max_response_bytes(100_000);
+    let target = ScimTarget::connect(config).await.unwrap();
+    let err = target.get(&USER, &TargetId::new("1")).await.unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::Permanent, "{err}");
+    let text = err.to_string();
+    assert!(text.contains("GET /Users/1"), "{text}");
+    assert!(
+        text.contains("larger than 100000 bytes (maxResponseBytes)"),
+        "{text}"
+    );
+    // Not retried, and the next answer of a normal size reads.
+    assert_eq!(server.seen().len(), 1);
+    let got = target
+        .get(&USER, &TargetId::new("1"))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(got.resource.get("userName"), Some(&json!("bjensen")));
+}
+
+#[tokio::test]
 async fn throttling_without_retry_after_backs_off_exponentially() {
     let server = Scripted::start(
         full_spc(),

@@ -264,6 +264,15 @@ pub struct ScimTargetConfig {
     /// network in clear).
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub allow_insecure_http: bool,
+    /// The largest response body read (64 MiB): a longer one is refused as it arrives
+    /// (a permanent error naming the request), so a broken or hostile server cannot make
+    /// the process hold an unbounded answer in memory.
+    #[serde(default = "default_max_response_bytes")]
+    pub max_response_bytes: usize,
+}
+
+fn default_max_response_bytes() -> usize {
+    64 * 1024 * 1024
 }
 
 fn default_timeout() -> Duration {
@@ -291,7 +300,15 @@ impl ScimTargetConfig {
             page_size: default_page_size(),
             endpoints: BTreeMap::new(),
             allow_insecure_http: false,
+            max_response_bytes: default_max_response_bytes(),
         }
+    }
+
+    /// Sets the largest response body read.
+    #[must_use]
+    pub fn with_max_response_bytes(mut self, n: usize) -> Self {
+        self.max_response_bytes = n;
+        self
     }
 
     /// Sets the authentication.

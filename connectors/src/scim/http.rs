@@ -24,6 +24,7 @@ pub(super) struct Http {
     auth: ScimAuth,
     retry: RetryPolicy,
     timeout: Duration,
+    max_body: usize,
     permits: Semaphore,
     /// The connector's name, for errors.
     name: String,
@@ -85,6 +86,7 @@ impl Http {
             auth: config.auth.clone(),
             retry: config.retry.clone(),
             timeout: config.request_timeout,
+            max_body: config.max_response_bytes,
             permits: Semaphore::new(config.max_in_flight.min(Semaphore::MAX_PERMITS)),
             name,
         })
@@ -206,10 +208,36 @@ impl Http {
         let content_type = header(CONTENT_TYPE);
         let retry_after =
             header(RETRY_AFTER).and_then(|v| parse_retry_after(&v, chrono::Utc::now()));
-        let body = match response.bytes().await {
-            Ok(b) => b.to_vec(),
-            Err(e) => return self.transport(req.what, &e),
+        let too_large = || {
+            Error::permanent(
+                self.name.clone(),
+                format!(
+                    "{}: the answer is larger than {} bytes (maxResponseBytes)",
+                    req.what.request(),
+                    self.max_body
+                ),
+            )
         };
+        if response
+            .content_length()
+            .is_some_and(|n| n > self.max_body as u64)
+        {
+            return Err(too_large());
+        }
+        let mut response = response;
+        let mut body = Vec::new();
+        loop {
+            match response.chunk().await {
+                Ok(Some(chunk)) => {
+                    if body.len() + chunk.len() > self.max_body {
+                        return Err(too_large());
+                    }
+                    body.extend_from_slice(&chunk);
+                }
+                Ok(None) => break,
+                Err(e) => return self.transport(req.what, &e),
+            }
+        }
         Ok(Sent::Reply(Reply {
             status,
             etag,
