@@ -773,6 +773,40 @@ async fn the_put_emulation_refuses_what_the_patch_cannot_do_and_checks_if_match(
 }
 
 #[tokio::test]
+async fn apply_patch_takes_the_answer_without_reading_the_object_back() {
+    let group = json!({
+        "schemas": ["urn:ietf:params:scim:schemas:core:2.0:Group"],
+        "id": "g1", "displayName": "Everyone",
+        "members": (0..2000).map(|i| json!({"value": format!("u{i}")})).collect::<Vec<_>>(),
+        "meta": {"resourceType": "Group", "version": "W/\"8\""}
+    });
+    let server = Scripted::start(
+        full_spc(),
+        vec![
+            Step::text(204, "").header("ETag", "W/\"7\""),
+            ok_resource(group),
+        ],
+    )
+    .await;
+    let target = connect(&server.url).await;
+    let patch = PatchOp::new().add(AttributePath::new("members"), json!([{"value": "u9999"}]));
+    // 204: the version from the ETag, and no GET of the group.
+    let v = target
+        .apply_patch(&ObjectType::GROUP, &TargetId::new("g1"), &patch, None)
+        .await
+        .unwrap();
+    assert_eq!(v, Some(Version::new("W/\"7\"")));
+    // 200 with the whole group: the version from the ETag.
+    let v = target
+        .apply_patch(&ObjectType::GROUP, &TargetId::new("g1"), &patch, None)
+        .await
+        .unwrap();
+    assert_eq!(v, Some(Version::new("W/\"8\"")));
+    let lines: Vec<String> = server.seen().iter().map(|s| s.line()).collect();
+    assert_eq!(lines, vec!["PATCH /Groups/g1", "PATCH /Groups/g1"]);
+}
+
+#[tokio::test]
 async fn a_patch_answered_204_is_read_back() {
     let mut after = user("9", "bjensen", 2);
     after["title"] = json!("Boss");

@@ -40,6 +40,7 @@ pub async fn run_all<T: TargetConnector + ?Sized>(target: &T) -> Outcome {
     crud_round_trip(target).await?;
     missing_objects(target).await?;
     patch_is_atomic(target).await?;
+    apply_patch_is_patch(target).await?;
     group_membership(target).await?;
     disable_and_enable(target).await?;
     etag_conflicts(target).await?;
@@ -261,6 +262,70 @@ async fn atomic_body<T: TargetConnector + ?Sized>(k: &mut Kit<'_, T>) -> Outcome
         )?;
     }
     Ok(())
+}
+
+/// [`TargetConnector::apply_patch`] does what `patch` does: the change is made, the version
+/// it returns (if any) is the object's new one, a missing object is `NotFound`, and a request
+/// whose second operation fails changes nothing.
+pub async fn apply_patch_is_patch<T: TargetConnector + ?Sized>(target: &T) -> Outcome {
+    let mut k = Kit::new(target, "target::apply_patch_is_patch");
+    if !k.has(&ObjectType::USER) || !k.caps.patch {
+        return Ok(());
+    }
+    let r = apply_patch_body(&mut k).await;
+    k.finish(r).await
+}
+
+async fn apply_patch_body<T: TargetConnector + ?Sized>(k: &mut Kit<'_, T>) -> Outcome {
+    let user = ObjectType::USER;
+    let created = k.create_user("apply").await?;
+    let patch = PatchOp::new().replace(AttributePath::new("title"), json!("Applied"));
+    let version = k.ok(
+        "apply_patch of a title",
+        k.target.apply_patch(&user, &created.id, &patch, None).await,
+    )?;
+    let got = k.get(&user, &created.id).await?;
+    k.same(
+        "title after apply_patch",
+        &str_at(&got.resource, "title"),
+        &Some("Applied".to_owned()),
+    )?;
+    if k.caps.etag
+        && let Some(v) = &version
+    {
+        k.same(
+            "version returned by apply_patch",
+            &Some(v.clone()),
+            &got.version,
+        )?;
+    }
+    let failing = PatchOp::new()
+        .replace(AttributePath::new("title"), json!("Half Applied"))
+        .replace(AttributePath::new("id"), json!(k.name("other-id")));
+    match k
+        .target
+        .apply_patch(&user, &created.id, &failing, None)
+        .await
+    {
+        Ok(_) => {
+            return Err(k.fail("an apply_patch replacing the read-only id succeeded"));
+        }
+        Err(e) if e.kind() == ErrorKind::Temporary => {
+            return Err(k.fail(format!(
+                "an apply_patch of a read-only attribute failed as temporary: {e}"
+            )));
+        }
+        Err(_) => {}
+    }
+    let after = k.get(&user, &created.id).await?;
+    k.same(
+        "title after a failed apply_patch",
+        &str_at(&after.resource, "title"),
+        &Some("Applied".to_owned()),
+    )?;
+    let missing = TargetId::new(k.name("no-such-id"));
+    let r = k.target.apply_patch(&user, &missing, &patch, None).await;
+    k.kind("apply_patch of a missing id", r, ErrorKind::NotFound)
 }
 
 /// Group membership through PATCH: `add` of members, `add` of a member already there (no

@@ -257,13 +257,16 @@ impl MemoryDirectory {
         Ok(out)
     }
 
-    fn do_patch(
+    /// Applies `patch` under the write lock; `out` makes the answer from the object after it
+    /// (a copy of the whole object for `patch`, only its version for `apply_patch`).
+    fn do_patch<R>(
         &self,
         ty: &ObjectType,
         id: &TargetId,
         patch: &PatchOp,
         if_match: Option<&Version>,
-    ) -> Result<TargetObject> {
+        out: impl FnOnce(&Stored, &str) -> R,
+    ) -> Result<R> {
         let t = self.type_index(ty)?;
         let cfg = self.config(t);
         let registry = &self.inner.registry;
@@ -289,7 +292,7 @@ impl MemoryDirectory {
                 .apply(&mut candidate, registry)
                 .map_err(|e| Error::invalid_input(object.clone(), e))?;
             if !changed {
-                return Ok(stored.target_object(&key, ty));
+                return Ok(out(stored, &key));
             }
             candidate.remove("meta");
             if candidate.id() != Some(id.as_str()) {
@@ -314,7 +317,7 @@ impl MemoryDirectory {
                 .apply(&mut stored.resource, registry)
                 .map_err(|e| Error::invalid_input(object.clone(), e))?;
             if !changed {
-                return Ok(stored.target_object(&key, ty));
+                return Ok(out(stored, &key));
             }
             stored.resource.remove("meta");
             let delta = match (&membership, &before) {
@@ -331,7 +334,7 @@ impl MemoryDirectory {
         }
         ts.objects
             .get(&*key)
-            .map(|s| s.target_object(&key, ty))
+            .map(|s| out(s, &key))
             .ok_or_else(not_found)
     }
 
@@ -699,7 +702,21 @@ impl TargetConnector for MemoryDirectory {
         patch: &PatchOp,
         if_match: Option<&Version>,
     ) -> Result<TargetObject> {
-        self.do_patch(object_type, id, patch, if_match)
+        self.do_patch(object_type, id, patch, if_match, |s, key| {
+            s.target_object(key, object_type)
+        })
+    }
+
+    async fn apply_patch(
+        &self,
+        object_type: &ObjectType,
+        id: &TargetId,
+        patch: &PatchOp,
+        if_match: Option<&Version>,
+    ) -> Result<Option<Version>> {
+        self.do_patch(object_type, id, patch, if_match, |s, _| {
+            Some(Version::new(s.etag()))
+        })
     }
 
     async fn replace(
@@ -869,6 +886,7 @@ mod tests {
             &TargetId::new("u-00000001"),
             &patch,
             None,
+            |_, _| (),
         )
         .unwrap();
         let p2 = dir

@@ -206,6 +206,54 @@ impl ScimTarget {
     }
 
     /// Reads an answer's body as a resource with an id.
+    /// Sends a PATCH (or emulates it with GET and PUT where the server has none) and says
+    /// what came back, for [`TargetConnector::patch`] and [`TargetConnector::apply_patch`] to
+    /// read as each needs.
+    async fn send_patch(
+        &self,
+        object_type: &ObjectType,
+        id: &TargetId,
+        patch: &PatchOp,
+        if_match: Option<&Version>,
+    ) -> Result<Patched> {
+        if !self.native_patch() {
+            return self
+                .emulate_patch(object_type, id, patch, if_match)
+                .await
+                .map(Patched::Object);
+        }
+        let what = What {
+            method: "PATCH",
+            path: self.object_path(object_type, id)?,
+            object: ObjectRef::new(object_type.clone(), id.as_str()),
+            if_match: if_match.cloned(),
+            operation: "patch",
+        };
+        let wire = wire_patch(patch);
+        if wire.is_empty() {
+            // Nothing to change (or value lists that name nothing): no request a strict
+            // server could refuse.
+            return Ok(Patched::Nothing(what));
+        }
+        let bytes = serde_json::to_vec(&*wire).map_err(|e| {
+            Error::permanent(
+                self.name.clone(),
+                format!("{}: cannot write the body: {e}", what.request()),
+            )
+        })?;
+        let reply = self.send(&what, Some(bytes)).await?;
+        match reply.status {
+            405 | 501 => {
+                self.patch_unsupported(reply.status);
+                self.emulate_patch(object_type, id, patch, if_match)
+                    .await
+                    .map(Patched::Object)
+            }
+            _ if reply.is_success() => Ok(Patched::Reply(what, reply)),
+            _ => Err(self.classify(&what, &reply, true)),
+        }
+    }
+
     fn to_object(&self, what: &What, reply: &Reply) -> Result<TargetObject> {
         let value: Value = serde_json::from_slice(&reply.body)
             .map_err(|e| self.bad_body(what, reply, format_args!("the body is not JSON ({e})")))?;
@@ -596,38 +644,30 @@ impl TargetConnector for ScimTarget {
         patch: &PatchOp,
         if_match: Option<&Version>,
     ) -> Result<TargetObject> {
-        if !self.native_patch() {
-            return self.emulate_patch(object_type, id, patch, if_match).await;
-        }
-        let what = What {
-            method: "PATCH",
-            path: self.object_path(object_type, id)?,
-            object: ObjectRef::new(object_type.clone(), id.as_str()),
-            if_match: if_match.cloned(),
-            operation: "patch",
-        };
-        let wire = wire_patch(patch);
-        if wire.is_empty() {
-            // Nothing to change (or value lists that name nothing): no request a strict
-            // server could refuse.
-            return self.read_back(&what, object_type, id).await;
-        }
-        let bytes = serde_json::to_vec(&*wire).map_err(|e| {
-            Error::permanent(
-                self.name.clone(),
-                format!("{}: cannot write the body: {e}", what.request()),
-            )
-        })?;
-        let reply = self.send(&what, Some(bytes)).await?;
-        match reply.status {
-            204 => self.read_back(&what, object_type, id).await,
-            _ if reply.is_success() && !reply.body.is_empty() => self.to_object(&what, &reply),
-            _ if reply.is_success() => self.read_back(&what, object_type, id).await,
-            405 | 501 => {
-                self.patch_unsupported(reply.status);
-                self.emulate_patch(object_type, id, patch, if_match).await
+        match self.send_patch(object_type, id, patch, if_match).await? {
+            Patched::Object(object) => Ok(object),
+            Patched::Reply(what, reply) if !reply.body.is_empty() && reply.status != 204 => {
+                self.to_object(&what, &reply)
             }
-            _ => Err(self.classify(&what, &reply, true)),
+            Patched::Reply(what, _) | Patched::Nothing(what) => {
+                self.read_back(&what, object_type, id).await
+            }
+        }
+    }
+
+    async fn apply_patch(
+        &self,
+        object_type: &ObjectType,
+        id: &TargetId,
+        patch: &PatchOp,
+        if_match: Option<&Version>,
+    ) -> Result<Option<Version>> {
+        match self.send_patch(object_type, id, patch, if_match).await? {
+            Patched::Object(object) => Ok(object.version),
+            // The server's answer is enough: no second request for the object (which may be
+            // a group of a million members), and its body is not read.
+            Patched::Reply(_, reply) => Ok(reply.etag.filter(|e| !e.is_empty()).map(Version::new)),
+            Patched::Nothing(what) => Ok(self.read_back(&what, object_type, id).await?.version),
         }
     }
 
@@ -677,6 +717,16 @@ impl TargetConnector for ScimTarget {
         self.list(object_type, query, self.page_size(query.count), what)
             .await
     }
+}
+
+/// What a PATCH came back with.
+enum Patched {
+    /// The object, from the PUT that emulated the PATCH.
+    Object(TargetObject),
+    /// The server's 2xx answer: the object in its body, or `204 No Content`.
+    Reply(What, Reply),
+    /// Nothing was sent: the request changed nothing.
+    Nothing(What),
 }
 
 /// How a new object is named in errors before it has an id: its create key, `userName` or

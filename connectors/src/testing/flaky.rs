@@ -512,6 +512,19 @@ impl<C: TargetConnector> TargetConnector for Flaky<C> {
         self.run(Side::Connector, name, "patch", call).await
     }
 
+    async fn apply_patch(
+        &self,
+        object_type: &ObjectType,
+        id: &TargetId,
+        patch: &PatchOp,
+        if_match: Option<&Version>,
+    ) -> Result<Option<Version>> {
+        // The same operation as `patch` for failure plans: `.only(["patch"])` covers both.
+        let name = TargetConnector::name(&self.inner);
+        let call = self.inner.apply_patch(object_type, id, patch, if_match);
+        self.run(Side::Connector, name, "patch", call).await
+    }
+
     async fn replace(
         &self,
         object_type: &ObjectType,

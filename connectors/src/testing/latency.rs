@@ -221,6 +221,19 @@ impl<C: TargetConnector> TargetConnector for Latency<C> {
         self.inner.patch(object_type, id, patch, if_match).await
     }
 
+    async fn apply_patch(
+        &self,
+        object_type: &ObjectType,
+        id: &TargetId,
+        patch: &PatchOp,
+        if_match: Option<&Version>,
+    ) -> Result<Option<Version>> {
+        self.wait().await;
+        self.inner
+            .apply_patch(object_type, id, patch, if_match)
+            .await
+    }
+
     async fn replace(
         &self,
         object_type: &ObjectType,

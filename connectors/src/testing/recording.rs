@@ -409,6 +409,20 @@ impl<C: TargetConnector> TargetConnector for Recording<C> {
             .await
     }
 
+    async fn apply_patch(
+        &self,
+        object_type: &ObjectType,
+        id: &TargetId,
+        patch: &PatchOp,
+        if_match: Option<&Version>,
+    ) -> Result<Option<Version>> {
+        // Recorded as a `patch`: the same request reaches the target.
+        let summary = format!("{}{}", patch_summary(patch), if_match_text(if_match));
+        let c = call("patch", Some(object_type), Some(id.to_string()), summary);
+        self.run(c, self.inner.apply_patch(object_type, id, patch, if_match))
+            .await
+    }
+
     async fn replace(
         &self,
         object_type: &ObjectType,

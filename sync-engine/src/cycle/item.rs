@@ -1115,29 +1115,35 @@ async fn export(cx: &Cx<'_>, e: Export) -> Outcome {
         escrowed,
     } = e;
     let result = match &op {
-        ExportOp::Create { resource, key, .. } => create(cx, tt, resource, key).await,
+        ExportOp::Create { resource, key, .. } => {
+            create(cx, tt, resource, key).await.map(|object| object.id)
+        }
+        // Only the answer matters, not the object after the change (a target may skip
+        // reading it back: a group of a million members is not sent back for one change).
         ExportOp::Update {
             target_id, patch, ..
-        } => super::read::with_retries(cx, || eng.target.patch(tt, target_id, patch, None)).await,
+        } => super::read::with_retries(cx, || eng.target.apply_patch(tt, target_id, patch, None))
+            .await
+            .map(|_| target_id.clone()),
     };
     match result {
-        Ok(object) => {
+        Ok(target_id) => {
             let mut o = Outcome::new(ti, id.clone());
-            entry.target_identity.id = object.id.to_string();
+            entry.target_identity.id = target_id.to_string();
             entry.provisioning_steps.push(step(
                 "ProvisionObject",
                 StepType::Export,
                 StepStatus::Success,
                 match &op {
-                    ExportOp::Create { .. } => format!("Created target object {}", object.id),
-                    ExportOp::Update { .. } => format!("Updated target object {}", object.id),
+                    ExportOp::Create { .. } => format!("Created target object {target_id}"),
+                    ExportOp::Update { .. } => format!("Updated target object {target_id}"),
                 },
             ));
             let link = match op {
                 ExportOp::Create { .. } => {
                     o.tally = Tally::Created;
                     writes.push(Write::Linked);
-                    let mut l = Link::new(id.clone(), object.id.clone(), cx.now);
+                    let mut l = Link::new(id.clone(), target_id, cx.now);
                     l.source_fingerprint = fingerprint;
                     l
                 }

@@ -503,8 +503,10 @@ async fn resolve_one(
         return Ok(Some(o));
     }
     let tt = t.target_type();
-    match super::read::with_retries(cx, || eng.target.patch(tt, &holder.target_id, &patch, None))
-        .await
+    match super::read::with_retries(cx, || {
+        eng.target.apply_patch(tt, &holder.target_id, &patch, None)
+    })
+    .await
     {
         Ok(_) => {
             o.writes = writes;
