@@ -7,6 +7,8 @@
 //! once however many workflows use them; the scope is evaluated only for users whose trigger
 //! is due.
 
+use std::collections::VecDeque;
+
 use chrono::{DateTime, Duration, Utc};
 use scim_model::{AttributePath, Resource};
 use scoping::CompiledScopingFilter;
@@ -159,28 +161,29 @@ pub(crate) struct Attrs {
     /// Per attribute, its top-level name when the path has no URN: such attributes are found
     /// in one pass over the user's attributes instead of one lookup each.
     pub(crate) top: Vec<Option<String>>,
+    /// The lengths of the names in `top`, a bit per length (bit 63 for any length from 63
+    /// on): the scan compares only the keys whose length is here.
+    pub(crate) lengths: u64,
 }
 
-/// Users evaluated together: their memory is touched first, for all of them at once.
-const WINDOW: usize = 16;
+/// The bit of [`Attrs::lengths`] for a name of `len` bytes.
+fn length_bit(len: usize) -> u64 {
+    1 << len.min(63)
+}
 
-/// Reads what the scan of `user` will read — each entry, the keys of the lengths it compares
-/// (`lengths`, a bit per length) and the start of their string values — and returns a sum of
-/// it, so the reads are not optimised away.
-fn touch(user: &Resource, lengths: u64) -> usize {
-    let mut n = 0usize;
-    for (k, v) in user.as_object() {
-        let len = k.len();
-        if len < 64 && lengths & (1 << len) != 0 {
-            n = n.wrapping_add(usize::from(k.as_bytes().first().copied().unwrap_or(0)));
-            if let Value::String(s) = v {
-                n = n.wrapping_add(usize::from(s.as_bytes().first().copied().unwrap_or(0)));
-            }
-        } else {
-            n = n.wrapping_add(len);
-        }
-    }
-    n
+/// How far ahead of the user being evaluated the entries of users are read ([`touch_entries`]).
+const ENTRIES_AHEAD: usize = 16;
+
+/// How far ahead of the user being evaluated users are scanned ([`Scan::read`]: the keys it
+/// compares and the dates it finds); at most [`ENTRIES_AHEAD`], whose reads it needs.
+const SCAN_AHEAD: usize = 8;
+
+/// Reads each entry of `user` (its key's length) and returns a sum of it, so the reads are
+/// not optimised away: the first step of the memory the scan reads.
+fn touch_entries(user: &Resource) -> usize {
+    user.as_object()
+        .iter()
+        .fold(0usize, |n, (k, _)| n.wrapping_add(k.len()))
 }
 
 /// What one pass over a user's top-level attributes found: its id, and the top-level value of
@@ -202,29 +205,108 @@ impl<'a> Scan<'a> {
     }
 
     /// Reads `user`'s top-level keys once, matching names as `Resource::get` does (an exact
-    /// spelling first, else ignoring ASCII case).
-    fn read(&mut self, attrs: &Attrs, user: &'a Resource) {
+    /// spelling first, else ignoring ASCII case). Returns a sum of the first byte of each
+    /// string value found (the dates to parse), which reads them into cache when the scan runs
+    /// ahead of the evaluation.
+    fn read(&mut self, attrs: &Attrs, user: &'a Resource) -> usize {
         self.id = None;
         self.tops.iter_mut().for_each(|t| *t = None);
         self.exact.iter_mut().for_each(|e| *e = false);
         let mut id_exact = false;
         for (k, v) in user.as_object() {
-            if k.len() == 2 && k.eq_ignore_ascii_case("id") && !id_exact {
+            let len = k.len();
+            if len == 2 && k.eq_ignore_ascii_case("id") && !id_exact {
                 self.id = v.as_str();
                 id_exact = k == "id";
                 continue;
             }
+            // No name has this length: its bytes need not be read.
+            if attrs.lengths & length_bit(len) == 0 {
+                continue;
+            }
             for (j, name) in attrs.top.iter().enumerate() {
                 let Some(name) = name else { continue };
-                if name.len() != k.len() || !k.eq_ignore_ascii_case(name) {
+                if name.len() != len {
+                    continue;
+                }
+                let exact = k == name;
+                if !exact && !k.eq_ignore_ascii_case(name) {
                     continue;
                 }
                 if !self.exact[j] {
                     self.tops[j] = Some(v);
-                    self.exact[j] = k == name;
+                    self.exact[j] = exact;
                 }
             }
         }
+        let mut touched = 0usize;
+        for top in self.tops.iter().flatten() {
+            if let Value::String(s) = top {
+                touched =
+                    touched.wrapping_add(usize::from(s.as_bytes().first().copied().unwrap_or(0)));
+            }
+        }
+        touched
+    }
+}
+
+/// A dateTime attribute of the user being evaluated, read and parsed at most once.
+#[derive(Clone, Debug, PartialEq, Eq)]
+enum Slot {
+    /// Not read yet.
+    Unread,
+    /// Absent or empty: no trigger, no error.
+    Missing,
+    /// The instant, in milliseconds since the epoch.
+    At(i64),
+    /// Not a dateTime: the message.
+    Bad(String),
+}
+
+/// When a time or inactivity trigger is due at an instant, as the instants its attribute may
+/// hold: due when `lo <= t <= hi`, on the date of `t + shift`. Computed once per evaluation,
+/// so a decision is two integer comparisons.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+struct Window {
+    lo: i64,
+    hi: i64,
+    shift: i64,
+}
+
+impl Window {
+    /// The window of `kind` at `now` (milliseconds since the epoch); `None` for the kinds the
+    /// evaluator does not decide.
+    ///
+    /// A time trigger is due when its date plus the offset has come and is at most the
+    /// catch-up window old: `0 <= now - (t + offset) <= catch_up`, i.e.
+    /// `now - offset - catch_up <= t <= now - offset`. An inactivity trigger is due when the
+    /// last sign-in plus the period has come: `t <= now - period`. The bounds saturate, which
+    /// answers as the unbounded ones for any instant a date can hold.
+    fn of(kind: &Kind, now: i64, catch_up: i64) -> Option<Window> {
+        match kind {
+            Kind::Time { offset, .. } => {
+                let shift = offset.num_milliseconds();
+                let hi = now.saturating_sub(shift);
+                Some(Window {
+                    lo: hi.saturating_sub(catch_up),
+                    hi,
+                    shift,
+                })
+            }
+            Kind::Inactivity { period, .. } => {
+                let shift = period.num_milliseconds();
+                Some(Window {
+                    lo: i64::MIN,
+                    hi: now.saturating_sub(shift),
+                    shift,
+                })
+            }
+            _ => None,
+        }
+    }
+
+    fn holds(self, t: i64) -> bool {
+        self.lo <= t && t <= self.hi
     }
 }
 
@@ -240,8 +322,11 @@ impl Attrs {
         {
             return Ok(i);
         }
-        self.top
-            .push(path.urn().is_none().then(|| path.name().to_owned()));
+        let top = path.urn().is_none().then(|| path.name().to_owned());
+        if let Some(name) = &top {
+            self.lengths |= length_bit(name.len());
+        }
+        self.top.push(top);
         self.list.push((name.to_owned(), path));
         Ok(self.list.len() - 1)
     }
@@ -418,78 +503,90 @@ impl TriggerEvaluator {
         now: DateTime<Utc>,
     ) -> Evaluation {
         let mut out = Evaluation::default();
-        let mut parsed: Vec<Option<Result<i64, String>>> = vec![None; self.attrs.list.len()];
-        let mut scan = Scan::new(self.attrs.list.len());
-        // The key lengths the scan compares: `id` and the top-level names.
-        let lengths = self
-            .attrs
-            .top
+        let mut slots = vec![Slot::Unread; self.attrs.list.len()];
+        let now_ms = now.timestamp_millis();
+        let catch_up = self.options.catch_up.num_milliseconds();
+        let windows: Vec<Option<Window>> = self
+            .workflows
             .iter()
-            .flatten()
-            .map(String::len)
-            .chain([2])
-            .filter(|n| *n < 64)
-            .fold(0u64, |m, n| m | (1 << n));
+            .map(|c| Window::of(&c.kind, now_ms, catch_up))
+            .collect();
+        let (d1, d2) = (ENTRIES_AHEAD, SCAN_AHEAD);
+        // Users are far apart in memory and reading one is a chain of cache misses: its
+        // entries, then the keys and the strings they point to. Each user's entries are read
+        // `ENTRIES_AHEAD` users before it is evaluated, and it is scanned (its keys compared,
+        // its dates read) `SCAN_AHEAD` users before, so that the misses of many users overlap
+        // one another and the evaluation in between. A ring holds the scans in between.
         let mut users = users.into_iter();
-        let mut window: Vec<&'a Resource> = Vec::with_capacity(WINDOW);
-        loop {
-            window.clear();
-            window.extend(users.by_ref().take(WINDOW));
-            if window.is_empty() {
-                break;
-            }
-            // Users are far apart in memory and reading one is a chain of cache misses (its
-            // entries, then the keys and values they point to). Touching the whole window's
-            // first lets those misses overlap, so the evaluation below finds them in cache.
-            let touched = window
-                .iter()
-                .fold(0usize, |n, u| n.wrapping_add(touch(u, lengths)));
-            std::hint::black_box(touched);
-            for user in window.iter().copied() {
-                self.evaluate_one(user, now, &mut scan, &mut parsed, &mut out);
-            }
+        let mut touched = 0usize;
+        let mut ahead: VecDeque<&'a Resource> = VecDeque::with_capacity(d1.max(d2) + 2);
+        let mut scans: Vec<Scan<'a>> = (0..=d2).map(|_| Scan::new(self.attrs.list.len())).collect();
+        let ring = scans.len();
+        for user in users.by_ref().take(d1.max(d2)) {
+            touched = touched.wrapping_add(touch_entries(user));
+            ahead.push_back(user);
         }
+        // The user to be evaluated next is user `i`; `ahead` holds users `i..`.
+        for (j, user) in ahead.iter().take(d2).enumerate() {
+            touched = touched.wrapping_add(scans[j % ring].read(&self.attrs, user));
+        }
+        let mut i = 0usize;
+        loop {
+            if let Some(user) = users.next() {
+                touched = touched.wrapping_add(touch_entries(user));
+                ahead.push_back(user);
+            }
+            if let Some(user) = ahead.get(d2) {
+                let slot = (i + d2) % ring;
+                touched = touched.wrapping_add(scans[slot].read(&self.attrs, user));
+            }
+            let Some(user) = ahead.pop_front() else {
+                break;
+            };
+            self.evaluate_one(user, &scans[i % ring], &windows, &mut slots, &mut out);
+            i += 1;
+        }
+        std::hint::black_box(touched);
         out
     }
 
+    /// Decides every workflow for one user whose scan is `scan`.
     fn evaluate_one<'a>(
         &self,
         user: &'a Resource,
-        now: DateTime<Utc>,
-        scan: &mut Scan<'a>,
-        parsed: &mut [Option<Result<i64, String>>],
+        scan: &Scan<'a>,
+        windows: &[Option<Window>],
+        slots: &mut [Slot],
         out: &mut Evaluation,
     ) {
-        {
-            scan.read(&self.attrs, user);
-            let Some(id) = scan.id else {
-                if !self.workflows.is_empty() {
-                    out.errors.push(SubjectError::new(
-                        "",
-                        None,
-                        "a user without an id cannot be processed",
-                    ));
+        let Some(id) = scan.id else {
+            if !self.workflows.is_empty() {
+                out.errors.push(SubjectError::new(
+                    "",
+                    None,
+                    "a user without an id cannot be processed",
+                ));
+            }
+            return;
+        };
+        slots.iter_mut().for_each(|p| *p = Slot::Unread);
+        for (wf, window) in self.workflows.iter().zip(windows) {
+            let Some(window) = *window else { continue };
+            match self.due_date(wf, window, user, scan, slots) {
+                Ok(Some(date)) => {
+                    if wf.scope.matches(user) {
+                        out.due.push(Occurrence {
+                            workflow_id: wf.workflow.id().to_owned(),
+                            trigger: wf.trigger_key.clone(),
+                            user_id: id.to_owned(),
+                            date,
+                        });
+                    }
                 }
-                return;
-            };
-            parsed.iter_mut().for_each(|p| *p = None);
-            for wf in &self.workflows {
-                match self.due_date(wf, user, scan, now, parsed) {
-                    Ok(Some(date)) => {
-                        if wf.scope.matches(user) {
-                            out.due.push(Occurrence {
-                                workflow_id: wf.workflow.id().to_owned(),
-                                trigger: wf.trigger_key.clone(),
-                                user_id: id.to_owned(),
-                                date,
-                            });
-                        }
-                    }
-                    Ok(None) => {}
-                    Err(message) => {
-                        out.errors
-                            .push(SubjectError::new(id, Some(wf.workflow.id()), message))
-                    }
+                Ok(None) => {}
+                Err(message) => {
+                    out.errors
+                        .push(SubjectError::new(id, Some(wf.workflow.id()), message))
                 }
             }
         }
@@ -504,91 +601,102 @@ impl TriggerEvaluator {
         user: &Resource,
         now: DateTime<Utc>,
     ) -> std::result::Result<Option<String>, String> {
+        let Some(window) = Window::of(
+            &c.kind,
+            now.timestamp_millis(),
+            options.catch_up.num_milliseconds(),
+        ) else {
+            return Ok(None);
+        };
         let eval = TriggerEvaluator {
             workflows: Vec::new(),
             attrs: attrs.clone(),
             options: options.clone(),
         };
-        let mut parsed = vec![None; attrs.list.len()];
+        let mut slots = vec![Slot::Unread; attrs.list.len()];
         let mut scan = Scan::new(attrs.list.len());
         scan.read(attrs, user);
-        eval.due_date(c, user, &scan, now, &mut parsed)
+        eval.due_date(c, window, user, &scan, &mut slots)
     }
 
+    /// Attribute `i` of `user` as an instant: read and parsed on first use, then remembered in
+    /// `slots` for the other workflows. `None` when the user has no such attribute.
+    #[inline]
     fn instant(
         &self,
         i: usize,
         user: &Resource,
         scan: &Scan<'_>,
-        parsed: &mut [Option<Result<i64, String>>],
+        slots: &mut [Slot],
     ) -> std::result::Result<Option<i64>, String> {
-        let Some(slot) = parsed.get_mut(i) else {
+        let Some(slot) = slots.get_mut(i) else {
             return Ok(None);
         };
-        if slot.is_none() {
-            let (name, path) = &self.attrs.list[i];
-            let value = match self.attrs.top.get(i) {
-                Some(Some(_)) => scan
-                    .tops
-                    .get(i)
-                    .copied()
-                    .flatten()
-                    .and_then(|top| attributes::read_in(top, path)),
-                _ => attributes::read(user, path),
-            };
-            *slot = match value {
-                None => Some(Err(String::new())),
-                Some(v) => Some(attributes::parse_instant_millis(name, v)),
-            };
+        if *slot == Slot::Unread {
+            *slot = self.read_instant(i, user, scan);
         }
         match slot {
-            Some(Ok(t)) => Ok(Some(*t)),
-            // An empty message marks a missing attribute: not due, not an error.
-            Some(Err(m)) if m.is_empty() => Ok(None),
-            Some(Err(m)) => Err(m.clone()),
-            None => Ok(None),
+            Slot::At(t) => Ok(Some(*t)),
+            Slot::Bad(m) => Err(m.clone()),
+            Slot::Unread | Slot::Missing => Ok(None),
         }
     }
 
+    /// Reads and parses attribute `i` of `user`.
+    fn read_instant(&self, i: usize, user: &Resource, scan: &Scan<'_>) -> Slot {
+        let Some((name, path)) = self.attrs.list.get(i) else {
+            return Slot::Missing;
+        };
+        let value = match self.attrs.top.get(i) {
+            Some(Some(_)) => scan
+                .tops
+                .get(i)
+                .copied()
+                .flatten()
+                .and_then(|top| attributes::read_in(top, path)),
+            _ => attributes::read(user, path),
+        };
+        match value.map(|v| attributes::parse_instant_millis(name, v)) {
+            None => Slot::Missing,
+            Some(Ok(t)) => Slot::At(t),
+            Some(Err(m)) => Slot::Bad(m),
+        }
+    }
+
+    /// The date of the occurrence of `c` due for `user` in `window` (`Window::of` of `c`), if
+    /// any. Instants are milliseconds since the epoch: integer comparisons in the hot loop, a
+    /// date is formatted only for an occurrence that is due.
+    #[inline]
     fn due_date(
         &self,
         c: &Compiled,
+        window: Window,
         user: &Resource,
         scan: &Scan<'_>,
-        now: DateTime<Utc>,
-        parsed: &mut [Option<Result<i64, String>>],
+        slots: &mut [Slot],
     ) -> std::result::Result<Option<String>, String> {
-        // Instants as milliseconds since the epoch: integer arithmetic in the hot loop, a date
-        // is formatted only for an occurrence that is due.
-        let now = now.timestamp_millis();
-        let date = attributes::utc_date;
-        match &c.kind {
-            Kind::Time { attr, offset } => {
-                let Some(t) = self.instant(*attr, user, scan, parsed)? else {
-                    return Ok(None);
-                };
-                let at = t.saturating_add(offset.num_milliseconds());
-                let due = at <= now && now - at <= self.options.catch_up.num_milliseconds();
-                Ok(due.then(|| date(at)))
-            }
+        let t = match &c.kind {
+            Kind::Time { attr, .. } => match self.instant(*attr, user, scan, slots)? {
+                Some(t) => t,
+                None => return Ok(None),
+            },
             Kind::Inactivity {
                 last_sign_in,
                 created,
-                period,
-            } => {
-                let last = match self.instant(*last_sign_in, user, scan, parsed)? {
+                ..
+            } => match self.instant(*last_sign_in, user, scan, slots)? {
+                Some(t) => t,
+                // Never signed in: inactive since the account was created.
+                None => match self.instant(*created, user, scan, slots)? {
                     Some(t) => t,
-                    // Never signed in: inactive since the account was created.
-                    None => match self.instant(*created, user, scan, parsed)? {
-                        Some(t) => t,
-                        None => return Ok(None),
-                    },
-                };
-                let at = last.saturating_add(period.num_milliseconds());
-                Ok((at <= now).then(|| date(at)))
-            }
-            _ => Ok(None),
-        }
+                    None => return Ok(None),
+                },
+            },
+            _ => return Ok(None),
+        };
+        Ok(window
+            .holds(t)
+            .then(|| attributes::utc_date(t.saturating_add(window.shift))))
     }
 }
 
@@ -704,6 +812,70 @@ mod tests {
         assert_eq!(all.errors, errors_one);
         assert_eq!(all.due.len(), 11);
         assert_eq!(all.errors.len(), 10);
+        // Fewer users than are read ahead, and every length around the distances.
+        for n in [0, 1, 2, 7, 8, 9, 15, 16, 17, 24, 25, 26, 40] {
+            let some = due(&s, &users[..n], now);
+            let expected: Vec<_> = all
+                .due
+                .iter()
+                .filter(|d| {
+                    users[..n]
+                        .iter()
+                        .any(|u| u.id() == Some(d.user_id.as_str()))
+                })
+                .cloned()
+                .collect();
+            assert_eq!(some.due, expected, "{n} users");
+            assert_eq!(
+                some.errors.len(),
+                all.errors
+                    .iter()
+                    .filter(|e| users[..n]
+                        .iter()
+                        .any(|u| u.id() == Some(e.subject.id.as_str())))
+                    .count(),
+                "{n} users"
+            );
+        }
+    }
+
+    proptest::proptest! {
+        /// The window computed once per evaluation decides as the plain definition: a time
+        /// trigger is due when `t + offset` has come and is at most the catch-up window old,
+        /// an inactivity trigger when `t + period` has come; the date is that of `t + offset`.
+        #[test]
+        fn windows_decide_as_the_definition(
+            t in -8_000_000_000_000_000i64..8_000_000_000_000_000,
+            near in -20i64 * 86_400_000..20 * 86_400_000,
+            days in -180i64..=180,
+            catch_up in proptest::prop_oneof![
+                -5i64 * 86_400_000..10 * 86_400_000,
+                proptest::prelude::Just(i64::MAX),
+                proptest::prelude::Just(i64::MIN),
+            ],
+            inactivity in proptest::prelude::any::<bool>(),
+        ) {
+            // `now` near the date half of the time, so that both answers are common.
+            let now = if near % 2 == 0 { t.saturating_add(near) } else { near.wrapping_mul(1_000) };
+            let offset = Duration::days(days);
+            let off = offset.num_milliseconds();
+            let kind = if inactivity {
+                Kind::Inactivity { last_sign_in: 0, created: 1, period: offset }
+            } else {
+                Kind::Time { attr: 0, offset }
+            };
+            let w = Window::of(&kind, now, catch_up).unwrap();
+            let at = t.saturating_add(off);
+            let plain = if inactivity {
+                at <= now
+            } else {
+                at <= now && now - at <= catch_up
+            };
+            proptest::prop_assert_eq!(w.holds(t), plain);
+            if plain {
+                proptest::prop_assert_eq!(t.saturating_add(w.shift), at);
+            }
+        }
     }
 
     #[test]
