@@ -26,10 +26,16 @@ struct Server {
 
 impl Server {
     fn start(args: &[&str]) -> Server {
+        Server::start_with_env(args, &[])
+    }
+
+    fn start_with_env(args: &[&str], env: &[(&str, &str)]) -> Server {
         let mut child = Command::new(env!("CARGO_BIN_EXE_idflow"))
             .arg("serve")
             .args(["--listen", "127.0.0.1:0"])
             .args(args)
+            .env_remove("IDFLOW_TOKEN")
+            .envs(env.iter().copied())
             .stdout(Stdio::null())
             .stderr(Stdio::piped())
             .spawn()
@@ -316,6 +322,35 @@ fn token_is_enforced_on_the_real_binary() {
     let (exit, log) = server.stop("TERM");
     assert!(exit.success());
     assert!(log.iter().all(|l| !l.contains("s3cret")), "{log:#?}");
+}
+
+#[test]
+fn the_token_can_come_from_the_environment() {
+    // Out of the process list: `ps` shows arguments, not the environment.
+    let server = Server::start_with_env(&[], &[("IDFLOW_TOKEN", "fr0m-env")]);
+    let addr = server.addr();
+    let (status, _) = http(&addr, "GET", "/scim/v2/Users", &[], "");
+    assert_eq!(status, 401);
+    let (status, _) = http(
+        &addr,
+        "GET",
+        "/scim/v2/Users",
+        &["Authorization: Bearer fr0m-env"],
+        "",
+    );
+    assert_eq!(status, 200);
+    let (exit, log) = server.stop("TERM");
+    assert!(exit.success());
+    assert!(log.iter().all(|l| !l.contains("fr0m-env")), "{log:#?}");
+    // The help names the variable but never shows its value.
+    let help = Command::new(env!("CARGO_BIN_EXE_idflow"))
+        .args(["serve", "--help"])
+        .env("IDFLOW_TOKEN", "fr0m-env")
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&help.stdout);
+    assert!(text.contains("IDFLOW_TOKEN"), "{text}");
+    assert!(!text.contains("fr0m-env"), "{text}");
 }
 
 #[test]

@@ -30,8 +30,15 @@ pub(crate) struct Args {
     /// listened on is printed on stderr).
     #[arg(long, value_name = "ADDR")]
     listen: String,
-    /// Require `Authorization: Bearer TOKEN` on every request.
-    #[arg(long, value_name = "TOKEN")]
+    /// Require `Authorization: Bearer TOKEN` on every request. Also read from the
+    /// environment variable IDFLOW_TOKEN, which other users of the machine cannot see in the
+    /// process list as they can see arguments.
+    #[arg(
+        long,
+        value_name = "TOKEN",
+        env = "IDFLOW_TOKEN",
+        hide_env_values = true
+    )]
     token: Option<String>,
     /// A JSON array of SCIM resources (Users and Groups) to start with, or a ListResponse.
     #[arg(long, value_name = "FILE")]
