@@ -865,6 +865,42 @@ fn compact_drops_records_read_and_keeps_views_and_receipts() {
 }
 
 #[test]
+fn old_receipts_go_once_their_records_are_compacted() {
+    let store = MemoryStateStore::new();
+    let clock = FakeClock::at("2026-03-02T09:00:00Z".parse().unwrap());
+    let queue = InboundQueue::new(Arc::new(store.clone()), "hr")
+        .with_clock(Arc::new(clock.clone()))
+        .with_options(InboundOptions::new().with_page_size(5));
+    let old = block_on(queue.accept(workers(&["E1", "E2"], "A"), Some(SCIM))).unwrap();
+    let unread = block_on(queue.accept(workers(&["E3"], "A"), Some(SCIM))).unwrap();
+    clock.advance(std::time::Duration::from_secs(40 * 24 * 3600));
+    let recent = block_on(queue.accept(workers(&["E4"], "B"), Some(SCIM))).unwrap();
+    let cutoff: DateTime<Utc> = "2026-03-20T00:00:00Z".parse().unwrap();
+    // Nothing compacted yet: every receipt stays, old or not.
+    assert_eq!(block_on(queue.prune_receipts(cutoff)).unwrap(), 0);
+    // The first request's records are compacted: its receipt goes; the second's records are
+    // still in the log (its receipt stays though it is as old); the recent one stays.
+    block_on(queue.compact(&Watermark::from_u64(2))).unwrap();
+    assert_eq!(block_on(queue.prune_receipts(cutoff)).unwrap(), 1);
+    assert_eq!(block_on(queue.receipt(&old.id)).unwrap(), None);
+    assert_eq!(
+        block_on(queue.receipt(&unread.id)).unwrap(),
+        Some(unread.clone())
+    );
+    block_on(queue.compact(&Watermark::from_u64(4))).unwrap();
+    assert_eq!(block_on(queue.prune_receipts(cutoff)).unwrap(), 1);
+    assert_eq!(block_on(queue.receipt(&unread.id)).unwrap(), None);
+    assert_eq!(
+        block_on(queue.receipt(&recent.id)).unwrap(),
+        Some(recent.clone())
+    );
+    // The current views stay; new requests still go after the end.
+    assert_eq!(all_imported(&queue).len(), 4);
+    let next = block_on(queue.accept(workers(&["E5"], "C"), Some(SCIM))).unwrap();
+    assert_eq!(next.first_position(), Some(5));
+}
+
+#[test]
 fn problems_carry_a_scim_type_the_gateway_can_answer_with() {
     let (_, queue) = memory_queue();
     let e = refused(

@@ -101,7 +101,8 @@ struct Current {
 ///
 /// Accepted records stay in the queue's log until [`InboundQueue::compact`] drops those at or
 /// before a watermark — the host calls it with the engine's committed watermark. The current
-/// views (which full imports and `get` read) and the receipts stay.
+/// views (which full imports and `get` read) stay; receipts stay until
+/// [`InboundQueue::prune_receipts`] drops those older than the host keeps them.
 ///
 /// # Storage
 ///
@@ -399,6 +400,66 @@ impl InboundQueue {
             };
             self.store.commit(batch).await?;
             dropped += n as u64;
+            if n < COMPACT_BATCH {
+                return Ok(dropped);
+            }
+        }
+    }
+
+    /// Drops the receipts of requests accepted before `accepted_before` whose records have
+    /// all been compacted away (see [`InboundQueue::compact`]), and returns how many it
+    /// dropped: a host keeps receipts for as long as clients may ask about a request (Entra
+    /// keeps provisioning logs 30 days), not forever. A receipt whose records are still in
+    /// the log stays, whatever its age. [`InboundQueue::receipt`] of a dropped one is `None`.
+    ///
+    /// # Errors
+    ///
+    /// Store failures; a stored receipt that cannot be read is [`Error::Storage`] naming it.
+    pub async fn prune_receipts(&self, accepted_before: DateTime<Utc>) -> Result<u64> {
+        let _guard = self.lock.lock().await;
+        let compacted = self.compacted_through().await?;
+        let prefix = Key::new().str(&self.queue).into_bytes();
+        let mut after: Option<Vec<u8>> = None;
+        let mut dropped = 0u64;
+        loop {
+            let mut range = KeyRange::prefix(prefix.clone());
+            if let Some(a) = after.take() {
+                range = range.after(a);
+            }
+            let rows = self
+                .store
+                .scan(Self::RECEIPTS, &range, COMPACT_BATCH)
+                .await?;
+            let n = rows.len();
+            let mut doomed = Vec::new();
+            for (key, value) in rows {
+                let receipt: Receipt =
+                    serde_json::from_slice(&value).map_err(|e| Error::Storage {
+                        backend: "inbound queue",
+                        message: format!("{}: a stored receipt cannot be read ({e})", self.name),
+                        temporary: false,
+                    })?;
+                if receipt.accepted_at < accepted_before
+                    && receipt.last_position().is_none_or(|p| p <= compacted)
+                {
+                    doomed.push(key.clone());
+                }
+                after = Some(key);
+            }
+            if !doomed.is_empty() {
+                dropped += doomed.len() as u64;
+                let batch = WriteBatch {
+                    lease: None,
+                    ops: doomed
+                        .into_iter()
+                        .map(|key| WriteOp::Delete {
+                            table: Self::RECEIPTS,
+                            key,
+                        })
+                        .collect(),
+                };
+                self.store.commit(batch).await?;
+            }
             if n < COMPACT_BATCH {
                 return Ok(dropped);
             }
