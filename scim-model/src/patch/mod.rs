@@ -112,6 +112,8 @@
 
 mod apply;
 mod op;
+#[cfg(test)]
+mod perf;
 
 pub use op::{PATCH_OP_SCHEMA, PatchOp, PatchOpKind, PatchOperation};
 
