@@ -93,24 +93,61 @@ impl MappingSet {
     /// as PATCH `add` operations, into an empty resource of the target schema (value-filter
     /// paths create their element; extension attributes their extension block).
     ///
+    /// That is the definition; most values are written directly instead, with the same
+    /// result, where the outcome of the PATCH is certain (the common path shapes, resolved
+    /// against the registry once when the set is built): a mapping whose target or value is
+    /// anything else still goes through the PATCH, with its checks and its errors.
+    ///
     /// # Errors
     ///
     /// [`Error::MappingFailed`] naming the mapping whose value cannot be computed or written
     /// (a value the schema refuses, say).
     pub fn create_resource(&self, source: &Resource, ctx: &EvalContext<'_>) -> Result<Resource> {
-        let mut resource = Resource::new([self.target_schema.as_str()]);
-        for m in &self.mappings {
-            if let Some((v, _)) = create_value(m, source, ctx)? {
-                PatchOp::new()
-                    .add(m.target.clone(), v)
-                    .apply(&mut resource, &self.registry)
-                    .map_err(|e| Error::MappingFailed {
-                        target: m.spec.target_attribute.clone(),
-                        message: e.to_string(),
-                    })?;
+        // As `Resource::new([target_schema])`, sized for the keys the mappings write.
+        let mut resource = Resource::default();
+        let root = resource.as_object_mut();
+        *root = Map::with_capacity(self.create_capacity);
+        root.insert(
+            "schemas".to_owned(),
+            Value::Array(vec![Value::String(self.target_schema.clone())]),
+        );
+        for (m, plan) in self.mappings.iter().zip(&self.create_plans) {
+            if let Some((v, _)) = create_value(m, source, ctx)?
+                && let Err(v) = plan.write(resource.as_object_mut(), v)
+            {
+                self.add_by_patch(&mut resource, m, v)?;
             }
         }
         Ok(resource)
+    }
+
+    /// [`MappingSet::create_resource`] as defined: every value written by a PATCH `add`.
+    /// The oracle of the tests of the direct writes.
+    #[cfg(test)]
+    pub(crate) fn create_resource_by_patch(
+        &self,
+        source: &Resource,
+        ctx: &EvalContext<'_>,
+    ) -> Result<Resource> {
+        let mut resource = Resource::new([self.target_schema.as_str()]);
+        for m in &self.mappings {
+            if let Some((v, _)) = create_value(m, source, ctx)? {
+                self.add_by_patch(&mut resource, m, v)?;
+            }
+        }
+        Ok(resource)
+    }
+
+    /// Writes one mapping's value into `resource` by a PATCH `add` of its target.
+    fn add_by_patch(&self, resource: &mut Resource, m: &CompiledMapping, v: Value) -> Result<()> {
+        PatchOp::new()
+            .add(m.target.clone(), v)
+            .apply(resource, &self.registry)
+            .map_err(|e| Error::MappingFailed {
+                target: m.spec.target_attribute.clone(),
+                message: e.to_string(),
+            })?;
+        Ok(())
     }
 
     /// The minimal PATCH that brings `current` (the target object) up to date with `source`,

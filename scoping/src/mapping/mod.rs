@@ -58,6 +58,7 @@
 //! attribute, no two share a priority, every one has a source, and none uses
 //! `SelectUniqueValue` (a unique value generated at create cannot be matched on).
 
+mod build;
 mod diff;
 pub(crate) mod flow;
 
@@ -231,6 +232,11 @@ pub struct MappingSet {
     /// of each [`MappingSet::create_attributes`]. `None` when two mappings spell their
     /// target alike.
     create_template: Option<Map<String, Value>>,
+    /// How each mapping's value is written by [`MappingSet::create_resource`], resolved
+    /// against `registry` for a resource of `target_schema` (in mapping order).
+    create_plans: Vec<build::CreatePlan>,
+    /// The capacity of the top-level object of a resource built for a create.
+    create_capacity: usize,
 }
 
 impl MappingSet {
@@ -287,7 +293,23 @@ impl MappingSet {
             matching,
             target_schema: USER_SCHEMA.to_owned(),
             registry: SchemaRegistry::default(),
-        })
+            create_plans: Vec::new(),
+            create_capacity: 1,
+        }
+        .with_create_plans())
+    }
+
+    /// Resolves every target for [`MappingSet::create_resource`] (again, after the target
+    /// schema or the registry changed).
+    fn with_create_plans(mut self) -> Self {
+        self.create_plans = self
+            .mappings
+            .iter()
+            .map(|m| build::CreatePlan::new(&m.target, &self.target_schema, &self.registry))
+            .collect();
+        let targets: Vec<&AttributePath> = self.mappings.iter().map(|m| &m.target).collect();
+        self.create_capacity = build::size(&mut self.create_plans, &targets);
+        self
     }
 
     /// Reads and checks a JSON array of mappings.
@@ -308,7 +330,7 @@ impl MappingSet {
     #[must_use]
     pub fn with_target_schema(mut self, urn: impl Into<String>) -> Self {
         self.target_schema = urn.into();
-        self
+        self.with_create_plans()
     }
 
     /// Sets the schema registry used to build the target resource of a create (default:
@@ -316,7 +338,7 @@ impl MappingSet {
     #[must_use]
     pub fn with_registry(mut self, registry: SchemaRegistry) -> Self {
         self.registry = registry;
-        self
+        self.with_create_plans()
     }
 
     /// The mappings, in the order given.
