@@ -2,9 +2,10 @@
 //!
 //! [`MappingSet::create_resource`](super::MappingSet::create_resource) is defined as each
 //! flowing mapping's value written, in mapping order, by a one-operation PATCH `add` into an
-//! empty resource of the target schema (scim-model's [`PatchOp::apply`], with its schema
-//! checks). That costs a PATCH request per mapping: the target path cloned, the operation
-//! checked, the path resolved against the registry on every call, an undo log. Here each
+//! empty resource of the target schema (scim-model's
+//! [`PatchOp::apply`](scim_model::patch::PatchOp::apply), with its schema checks). That costs
+//! a PATCH request per mapping: the target path cloned, the operation checked, the path
+//! resolved against the registry on every call, an undo log. Here each
 //! mapping's target is resolved once, when the set is built ([`CreatePlan::new`]), and at
 //! create time the value is written straight into the resource — but only where the outcome
 //! is certain to be the one the PATCH would give: the attribute (or, for a value filter, the
