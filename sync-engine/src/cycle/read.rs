@@ -181,7 +181,7 @@ async fn full_import(cx: &Cx<'_>, ti: usize) -> Result<()> {
     // manager instead of being created and then patched when the manager appears.
     let defer =
         matches!(cx.kind, CycleKind::Initial | CycleKind::Full) && t.manager_target.is_some();
-    let mut deferred: Vec<(Item, SourceId)> = Vec::new();
+    let mut deferred = Deferred::default();
     if matches!(cx.kind, CycleKind::Initial | CycleKind::Full) {
         let index = super::match_index::build(cx, ti)
             .await
@@ -226,13 +226,19 @@ async fn full_import(cx: &Cx<'_>, ti: usize) -> Result<()> {
             if defer {
                 let mut kept = Vec::with_capacity(items.len());
                 for item in items {
-                    if deferred.len() < MAX_DEFERRED
+                    if deferred.bytes < MAX_DEFERRED_BYTES
                         && let Work::Upsert(r) = &item.work
                         && let Some(m) = pipeline
                             .alongside(super::refs::unlinked_manager(cx, ti, &item.id, r))
                             .await?
+                        && let Ok(text) = serde_json::to_vec(r)
                     {
-                        deferred.push((item, m));
+                        deferred.bytes += text.len();
+                        deferred.held.push(Held {
+                            id: item.id,
+                            manager: m,
+                            text: text.into_boxed_slice(),
+                        });
                     } else {
                         kept.push(item);
                     }
@@ -264,7 +270,7 @@ async fn full_import(cx: &Cx<'_>, ti: usize) -> Result<()> {
         (Ok(None), Ok(())) => return Ok(()),
         (Ok(Some(w)), Ok(())) => w,
     };
-    process_deferred(cx, deferred).await?;
+    process_deferred(cx, ti, deferred.held).await?;
     if cx.is_fatal() {
         return Ok(());
     }
@@ -291,20 +297,40 @@ async fn full_import(cx: &Cx<'_>, ti: usize) -> Result<()> {
     Ok(())
 }
 
-/// The most objects an import holds back for their managers (each is kept whole in memory).
-const MAX_DEFERRED: usize = 250_000;
+/// The most an import holds back for their managers, in bytes of JSON text: 1 GiB, about a
+/// million users of a thousand bytes (a held-back object is kept as its compact JSON text,
+/// about a seventh of what the parsed object takes). Beyond it, objects are processed at once
+/// and get their manager by a second update when the manager is linked.
+const MAX_DEFERRED_BYTES: usize = 1 << 30;
+
+/// The objects an import holds back for their managers.
+#[derive(Default)]
+struct Deferred {
+    held: Vec<Held>,
+    /// The bytes of their text.
+    bytes: usize,
+}
+
+/// One object held back: its id, its manager's, and the object as compact JSON text.
+struct Held {
+    id: SourceId,
+    manager: SourceId,
+    text: Box<[u8]>,
+}
 
 /// Processes the objects held back for their managers, managers before their reports: level 0
 /// are those whose manager is not held back (linked by now, or not coming), level 1 their
 /// reports, and so on; each level in batches, so a report is planned after its manager's
-/// batch committed its link.
-async fn process_deferred(cx: &Cx<'_>, deferred: Vec<(Item, SourceId)>) -> Result<()> {
+/// batch committed its link. Each batch's objects are read back from their text just before
+/// the batch (the source is read again for one whose text does not read, which does not
+/// happen: it is what `serde_json` wrote).
+async fn process_deferred(cx: &Cx<'_>, ti: usize, deferred: Vec<Held>) -> Result<()> {
     if deferred.is_empty() {
         return Ok(());
     }
     let manager_of: BTreeMap<SourceId, SourceId> = deferred
         .iter()
-        .map(|(item, m)| (item.id.clone(), m.clone()))
+        .map(|h| (h.id.clone(), h.manager.clone()))
         .collect();
     let mut depth: BTreeMap<SourceId, usize> = BTreeMap::new();
     for id in manager_of.keys() {
@@ -326,17 +352,35 @@ async fn process_deferred(cx: &Cx<'_>, deferred: Vec<(Item, SourceId)>) -> Resul
             depth.entry(c.clone()).or_insert(base + i);
         }
     }
-    let mut levels: BTreeMap<usize, Vec<Item>> = BTreeMap::new();
-    for (item, _) in deferred {
-        let d = depth.get(&item.id).copied().unwrap_or(0);
-        levels.entry(d).or_default().push(item);
+    drop(manager_of);
+    let mut levels: BTreeMap<usize, Vec<Held>> = BTreeMap::new();
+    for held in deferred {
+        let d = depth.get(&held.id).copied().unwrap_or(0);
+        levels.entry(d).or_default().push(held);
     }
+    let ty = cx.eng.types[ti].source_type();
     for (_, level) in levels {
         for batch in chunks(level, cx.eng.job.page_size) {
             if cx.is_fatal() {
                 return Ok(());
             }
-            process_batch(cx, batch, None).await?;
+            let mut items = Vec::with_capacity(batch.len());
+            for held in batch {
+                let resource = match serde_json::from_slice::<scim_model::Resource>(&held.text) {
+                    Ok(r) => Some(r),
+                    Err(_) => with_retries(cx, || cx.eng.source.get(ty, &held.id))
+                        .await
+                        .map_err(|e| source_failed(cx, e, "reading"))?,
+                };
+                if let Some(resource) = resource {
+                    items.push(Item {
+                        ti,
+                        id: held.id,
+                        work: Work::Upsert(resource),
+                    });
+                }
+            }
+            process_batch(cx, items, None).await?;
         }
     }
     Ok(())
