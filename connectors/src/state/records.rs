@@ -189,6 +189,10 @@ pub struct StagedDelete {
     pub reason: String,
     /// When it was first held.
     pub staged: DateTime<Utc>,
+    /// The source object's name (`userName` or `displayName`) when it was held, for the
+    /// logs of the held and the applied action; absent for an object gone from the source.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub display_name: Option<String>,
 }
 
 impl StagedDelete {
@@ -206,7 +210,15 @@ impl StagedDelete {
             action,
             reason: reason.into(),
             staged,
+            display_name: None,
         }
+    }
+
+    /// Names the source object (see [`StagedDelete::display_name`]).
+    #[must_use]
+    pub fn with_display_name(mut self, name: Option<String>) -> Self {
+        self.display_name = name;
+        self
     }
 }
 

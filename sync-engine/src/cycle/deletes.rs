@@ -68,6 +68,7 @@ pub(crate) async fn apply_staged(cx: &Cx<'_>, only: Option<(usize, &SourceId)>) 
 fn held(cx: &Cx<'_>, ti: usize, id: SourceId, s: &StagedDelete, count: u64, t: u64) -> Outcome {
     let mut entry = cx.entry(ti, &id, crate::log::Action::StagedDelete, Status::Skipped);
     entry.target_identity.id = s.target_id.to_string();
+    entry.source_identity.display_name = s.display_name.clone();
     entry.provisioning_steps.push(step(
         "EvaluateAction",
         StepType::Processing,
@@ -115,6 +116,7 @@ async fn apply_one(cx: &Cx<'_>, ti: usize, id: SourceId, s: StagedDelete) -> Res
     };
     let mut entry = cx.entry(ti, &id, action, Status::Success);
     entry.target_identity.id = link.target_id.to_string();
+    entry.source_identity.display_name = s.display_name.clone();
     entry.provisioning_steps.push(step(
         "EvaluateAction",
         StepType::Processing,

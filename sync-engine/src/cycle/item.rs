@@ -758,13 +758,16 @@ fn plan_out_of_scope(
     };
     match action {
         Some(action) => {
-            o.writes.push(Write::Stage(StagedDelete::new(
-                id,
-                link.target_id,
-                action,
-                format!("left scope: {explanation}"),
-                cx.now,
-            )));
+            o.writes.push(Write::Stage(
+                StagedDelete::new(
+                    id,
+                    link.target_id,
+                    action,
+                    format!("left scope: {explanation}"),
+                    cx.now,
+                )
+                .with_display_name(entry.source_identity.display_name.clone()),
+            ));
             o.tally = Tally::Staged;
         }
         None if cx.eng.job.out_of_scope == OutOfScope::Skip && !link.disabled => {
@@ -850,13 +853,16 @@ fn plan_update(
             }
         }
         patch = rest;
-        writes.push(Write::Stage(StagedDelete::new(
-            id.clone(),
-            link.target_id.clone(),
-            DeleteAction::Disable,
-            "the source turns the account off (active: false)",
-            cx.now,
-        )));
+        writes.push(Write::Stage(
+            StagedDelete::new(
+                id.clone(),
+                link.target_id.clone(),
+                DeleteAction::Disable,
+                "the source turns the account off (active: false)",
+                cx.now,
+            )
+            .with_display_name(entry.source_identity.display_name.clone()),
+        ));
     }
     if let Some(desired) = &members {
         member_diff(&current.resource, desired, &mut patch);

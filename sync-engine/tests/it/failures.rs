@@ -311,6 +311,18 @@ fn accounts_turned_off_by_a_mapping_of_active_count_toward_the_deletion_threshol
         .map(|e| e.status_info.as_ref().unwrap().error_code.clone())
         .collect();
     assert_eq!(staged, ["TooManyDeletes"; 3]);
+    // Held and applied actions name the person, as the other log entries do.
+    let mut held_names: Vec<Option<String>> = held
+        .log
+        .iter()
+        .filter(|e| e.action == sync_engine::Action::StagedDelete)
+        .map(|e| e.source_identity.display_name.clone())
+        .collect();
+    held_names.sort();
+    assert_eq!(
+        held_names,
+        ["u0@example.com", "u1@example.com", "u2@example.com"].map(|n| Some(n.to_owned()))
+    );
 
     // A full cycle reads the unchanged objects again: still held, not dropped.
     let full = block(engine.run_cycle(&RunOptions::new().reset(ResetScope::Watermark))).unwrap();
@@ -322,6 +334,15 @@ fn accounts_turned_off_by_a_mapping_of_active_count_toward_the_deletion_threshol
         block(engine.run_cycle(&RunOptions::new().reset(ResetScope::ForceDeletes))).unwrap();
     assert_eq!(approved.summary.disabled, 3);
     assert_eq!(approved.quarantine, None);
+    assert!(
+        approved
+            .log
+            .iter()
+            .filter(|e| e.action == sync_engine::Action::Disable)
+            .all(|e| e.source_identity.display_name.is_some()),
+        "{:?}",
+        approved.log
+    );
     for i in 0..3 {
         let u = w.target_user(&format!("u{i}@example.com")).unwrap();
         assert_eq!(active(&u), Some(false), "u{i}");
