@@ -12,6 +12,7 @@ use std::mem;
 use serde_json::{Map, Value};
 
 use super::op::kind_of;
+use super::rules::{eq_ignore_case, eq_template, get_ci, is_primary, position_ci, same_record};
 use super::{PatchOp, PatchOpKind, PatchOperation, PatchOptions};
 use crate::filter::eval::element_matches;
 use crate::resource::{find_key, is_urn};
@@ -188,47 +189,6 @@ impl UndoLog {
     }
 }
 
-/// A member of a JSON object by name, exactly spelled first, then ignoring case (as
-/// [`crate::get_ci`]). Objects in SCIM resources are small (a user has a few dozen attributes,
-/// an email four sub-attributes), and a scan that compares lengths first beats hashing the
-/// name.
-fn get_ci<'a>(map: &'a Map<String, Value>, name: &str) -> Option<&'a Value> {
-    if map.len() > 32 {
-        return crate::get_ci(map, name);
-    }
-    let mut folded = None;
-    for (k, v) in map {
-        if k.len() != name.len() {
-            continue;
-        }
-        if k == name {
-            return Some(v);
-        }
-        if folded.is_none() && k.eq_ignore_ascii_case(name) {
-            folded = Some(v);
-        }
-    }
-    folded
-}
-
-/// The position of `name` among an object's keys: exactly spelled first, then ignoring case
-/// (as [`find_key`]).
-fn slot_of(map: &Map<String, Value>, name: &str) -> Option<usize> {
-    let mut folded = None;
-    for (i, k) in map.keys().enumerate() {
-        if k.len() != name.len() {
-            continue;
-        }
-        if k == name {
-            return Some(i);
-        }
-        if folded.is_none() && k.eq_ignore_ascii_case(name) {
-            folded = Some(i);
-        }
-    }
-    folded
-}
-
 fn value_at<'a>(root: &'a Map<String, Value>, loc: &Loc) -> Option<&'a Value> {
     let (first, rest) = loc.steps().split_first()?;
     let Step::Slot(i) = *first else { return None };
@@ -296,7 +256,7 @@ impl Tx {
         value: Value,
     ) -> Result<()> {
         let obj = object_at_mut(root, &parent).ok_or_else(|| lost(&parent))?;
-        match slot_of(obj, name) {
+        match position_ci(obj, name) {
             Some(i) => {
                 let slot = obj.values_mut().nth(i).ok_or_else(|| lost(&parent))?;
                 if *slot == value {
@@ -334,7 +294,7 @@ impl Tx {
         let Some(obj) = object_at_mut(root, &parent) else {
             return Ok(false);
         };
-        let Some(index) = slot_of(obj, name) else {
+        let Some(index) = position_ci(obj, name) else {
             return Ok(false);
         };
         let removed = match obj.keys().nth(index) {
@@ -772,7 +732,7 @@ impl<'r> Engine<'r> {
         match &t.block {
             None => Some(Loc::ROOT),
             Some(b) => {
-                let i = slot_of(root, b)?;
+                let i = position_ci(root, b)?;
                 if !root.values().nth(i)?.is_object() {
                     return None;
                 }
@@ -784,7 +744,7 @@ impl<'r> Engine<'r> {
     /// The location of the attribute, if it exists.
     fn attr_loc(root: &Map<String, Value>, t: &Target<'_>) -> Option<Loc> {
         let parent = Self::parent_loc(root, t)?;
-        let i = slot_of(object_at(root, &parent)?, t.name)?;
+        let i = position_ci(object_at(root, &parent)?, t.name)?;
         parent.child(Step::Slot(i)).ok()
     }
 
@@ -815,7 +775,7 @@ impl<'r> Engine<'r> {
                 .set(root, Loc::ROOT, block, Value::Object(Map::new()))?;
             self.list_schema(root, block)?;
         }
-        let i = slot_of(root, block).ok_or_else(|| lost(&Loc::ROOT))?;
+        let i = position_ci(root, block).ok_or_else(|| lost(&Loc::ROOT))?;
         Loc::ROOT.child(Step::Slot(i))
     }
 
@@ -824,7 +784,7 @@ impl<'r> Engine<'r> {
         if lists_schema(root, urn) {
             return Ok(());
         }
-        if let Some(i) = slot_of(root, "schemas")
+        if let Some(i) = position_ci(root, "schemas")
             && root.values().nth(i).is_some_and(Value::is_array)
         {
             let loc = Loc::ROOT.child(Step::Slot(i))?;
@@ -2137,67 +2097,6 @@ fn values_equal(a: Option<&Value>, b: Option<&Value>) -> bool {
     a.filter(|v| !v.is_null()) == b.filter(|v| !v.is_null())
 }
 
-fn is_primary(v: &Value) -> bool {
-    match v.as_object().and_then(|o| get_ci(o, "primary")) {
-        Some(Value::Bool(b)) => *b,
-        Some(Value::String(s)) => s.eq_ignore_ascii_case("true"),
-        _ => false,
-    }
-}
-
-/// Whether `existing` already holds `item`: equal, or for objects, every non-null member of
-/// `item` is in `existing` with an equal value (so `{"value": "id", "$ref": null}` is already
-/// present as `{"value": "id", "display": "Babs"}`).
-fn contains(existing: &Value, item: &Value) -> bool {
-    match (existing, item) {
-        (Value::Object(e), Value::Object(i)) => i
-            .iter()
-            .filter(|(_, v)| !v.is_null())
-            .all(|(k, v)| get_ci(e, k).is_some_and(|ev| ev == v)),
-        _ => existing == item,
-    }
-}
-
-/// Whether `item`, given to `add`, is the record `stored` already is: for complex values with
-/// a `value` (emails, members, ...), the same `value` (compared as the schema says: `members`
-/// and `emails` values ignore case) and, when both give one, the same `type`; for other
-/// complex values, every non-null sub-attribute of `item` equal in `stored`
-/// ([`contains`]); for simple values, equality.
-fn same_record(stored: &Value, item: &Value, def: Option<&Attribute>) -> bool {
-    let (Value::Object(s), Value::Object(i)) = (stored, item) else {
-        return stored == item;
-    };
-    let Some(value) = get_ci(i, "value").filter(|v| !v.is_null()) else {
-        return contains(stored, item);
-    };
-    let case_exact = |name: &str| {
-        def.and_then(|d| d.sub_attribute(name))
-            .is_some_and(|sd| sd.case_exact)
-    };
-    let same = |a: Option<&Value>, b: &Value, exact: bool| match (a, b) {
-        (Some(Value::String(a)), Value::String(b)) if !exact => eq_ignore_case(a, b),
-        (Some(a), b) => a == b,
-        (None, _) => false,
-    };
-    if !same(get_ci(s, "value"), value, case_exact("value")) {
-        return false;
-    }
-    match (get_ci(s, "type"), get_ci(i, "type")) {
-        (Some(a), Some(b)) if !a.is_null() && !b.is_null() => same(Some(a), b, case_exact("type")),
-        _ => true,
-    }
-}
-
-/// Case-insensitive string equality (ASCII fast path, Unicode lower-case otherwise).
-fn eq_ignore_case(a: &str, b: &str) -> bool {
-    if a.is_ascii() && b.is_ascii() {
-        return a.eq_ignore_ascii_case(b);
-    }
-    a.chars()
-        .flat_map(char::to_lowercase)
-        .eq(b.chars().flat_map(char::to_lowercase))
-}
-
 /// [`eq_ignore_case`] with the ASCII-ness of `text` known: a value of another length, or an
 /// ASCII value that differs, is rejected without a Unicode comparison.
 fn eq_ignore_case_to(s: &str, text: &str, text_ascii: bool) -> bool {
@@ -2231,23 +2130,6 @@ fn value_only(s: &str) -> Map<String, Value> {
     let mut m = Map::new();
     m.insert("value".to_owned(), Value::String(s.to_owned()));
     m
-}
-
-/// The element an `eq`-only filter describes: `type eq "work" and primary eq true` gives
-/// `{"type": "work", "primary": true}`. `false` when the filter uses anything else.
-fn eq_template(filter: &Filter, out: &mut Map<String, Value>) -> bool {
-    match filter {
-        Filter::Compare {
-            path,
-            op: CompareOp::Eq,
-            value,
-        } if path.urn().is_none() && path.filter().is_none() && path.sub_attribute().is_none() => {
-            crate::insert_ci(out, path.name(), value.to_json());
-            true
-        }
-        Filter::And(a, b) => eq_template(a, out) && eq_template(b, out),
-        _ => false,
-    }
 }
 
 #[cfg(test)]

@@ -114,6 +114,7 @@ mod apply;
 mod op;
 #[cfg(test)]
 mod perf;
+pub mod rules;
 
 pub use op::{PATCH_OP_SCHEMA, PatchOp, PatchOpKind, PatchOperation};
 

@@ -17,7 +17,7 @@ fn map(v: Value) -> Map<String, Value> {
 /// The location of a top-level member by name.
 fn top(root: &Map<String, Value>, name: &str) -> Loc {
     Loc::ROOT
-        .child(Step::Slot(slot_of(root, name).unwrap()))
+        .child(Step::Slot(position_ci(root, name).unwrap()))
         .unwrap()
 }
 

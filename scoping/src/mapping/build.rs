@@ -31,6 +31,7 @@
 //! Every rule copied here from scim-model's PATCH is checked by a property test against the
 //! PATCH itself (`build_tests.rs`).
 
+use scim_model::patch::rules::{eq_ignore_case, eq_template, is_primary, position_ci, same_record};
 use scim_model::schema::{Attribute, AttributeType, Mutability};
 use scim_model::{AttributePath, CompValue, CompareOp, Filter, SchemaRegistry, insert_ci};
 use serde_json::{Map, Value};
@@ -254,7 +255,7 @@ impl Direct {
     fn write(&self, root: &mut Map<String, Value>, value: Value) -> Result<(), Value> {
         let parent: Option<&Map<String, Value>> = match &self.block {
             None => Some(&*root),
-            Some(block) => match find_ci(root, block) {
+            Some(block) => match position_ci(root, block) {
                 None => None,
                 Some(i) => match root.values().nth(i) {
                     Some(Value::Object(o)) => Some(o),
@@ -262,7 +263,7 @@ impl Direct {
                 },
             },
         };
-        let cur = parent.and_then(|p| find_ci(p, &self.name).and_then(|i| p.values().nth(i)));
+        let cur = parent.and_then(|p| position_ci(p, &self.name).and_then(|i| p.values().nth(i)));
         let def = &self.def;
         match &self.shape {
             Shape::Simple => {
@@ -327,7 +328,7 @@ impl Direct {
             Shape::Sub { sub, sub_def } => {
                 let cur = match cur {
                     None => None,
-                    Some(Value::Object(o)) if find_ci(o, sub).is_none() => Some(()),
+                    Some(Value::Object(o)) if position_ci(o, sub).is_none() => Some(()),
                     Some(_) => return Err(value),
                 };
                 if !accepts_member(&value, sub_def.as_ref()) {
@@ -377,7 +378,7 @@ impl Direct {
                             let lacks = elements
                                 .get(i)
                                 .and_then(Value::as_object)
-                                .is_some_and(|o| find_ci(o, sub).is_none());
+                                .is_some_and(|o| position_ci(o, sub).is_none());
                             if !lacks {
                                 return Err(value);
                             }
@@ -457,14 +458,14 @@ impl Direct {
         let parent = match &self.block {
             None => root,
             Some(block) => {
-                if find_ci(root, block).is_none() {
+                if position_ci(root, block).is_none() {
                     root.insert(
                         block.clone(),
                         Value::Object(Map::with_capacity(self.block_capacity)),
                     );
                     list_schema(root, block);
                 }
-                match find_ci(root, block).and_then(|i| root.values_mut().nth(i)) {
+                match position_ci(root, block).and_then(|i| root.values_mut().nth(i)) {
                     Some(Value::Object(o)) => o,
                     _ => return,
                 }
@@ -478,11 +479,11 @@ impl Direct {
         let parent = match &self.block {
             None => root,
             Some(block) => {
-                let i = find_ci(root, block)?;
+                let i = position_ci(root, block)?;
                 root.values_mut().nth(i)?.as_object_mut()?
             }
         };
-        let i = find_ci(parent, &self.name)?;
+        let i = position_ci(parent, &self.name)?;
         parent.values_mut().nth(i)
     }
 }
@@ -520,7 +521,7 @@ impl EqText {
         let Value::Object(o) = element else {
             return None;
         };
-        match find_ci(o, &self.name).and_then(|i| o.values().nth(i)) {
+        match position_ci(o, &self.name).and_then(|i| o.values().nth(i)) {
             None | Some(Value::Null) => Some(false),
             Some(Value::String(s)) if self.case_exact => Some(*s == self.text),
             Some(Value::String(s)) => Some(eq_ignore_case(s, &self.text)),
@@ -539,29 +540,11 @@ fn hit(kind: &'static str) {
 #[inline(always)]
 fn hit(_kind: &'static str) {}
 
-/// The position of `name` among an object's keys: the exact spelling first, else the first
-/// key equal ignoring ASCII case (as the PATCH finds attributes).
-fn find_ci(map: &Map<String, Value>, name: &str) -> Option<usize> {
-    let mut folded = None;
-    for (i, k) in map.keys().enumerate() {
-        if k.len() != name.len() {
-            continue;
-        }
-        if k == name {
-            return Some(i);
-        }
-        if folded.is_none() && k.eq_ignore_ascii_case(name) {
-            folded = Some(i);
-        }
-    }
-    folded
-}
-
 /// Lists `urn` in the resource's `schemas` unless it is there (ignoring case); a resource
 /// without a `schemas` list is left alone.
 fn list_schema(root: &mut Map<String, Value>, urn: &str) {
     let Some(Value::Array(schemas)) =
-        find_ci(root, "schemas").and_then(|i| root.values_mut().nth(i))
+        position_ci(root, "schemas").and_then(|i| root.values_mut().nth(i))
     else {
         return;
     };
@@ -571,23 +554,6 @@ fn list_schema(root: &mut Map<String, Value>, urn: &str) {
         .any(|s| s.eq_ignore_ascii_case(urn))
     {
         schemas.push(Value::String(urn.to_owned()));
-    }
-}
-
-/// The element an `eq`-only filter describes: `type eq "work" and primary eq true` gives
-/// `{"type": "work", "primary": true}`; `false` when the filter uses anything else.
-fn eq_template(filter: &Filter, out: &mut Map<String, Value>) -> bool {
-    match filter {
-        Filter::Compare {
-            path,
-            op: CompareOp::Eq,
-            value,
-        } if path.urn().is_none() && path.filter().is_none() && path.sub_attribute().is_none() => {
-            insert_ci(out, path.name(), value.to_json());
-            true
-        }
-        Filter::And(a, b) => eq_template(a, out) && eq_template(b, out),
-        _ => false,
     }
 }
 
@@ -676,54 +642,7 @@ fn convert_member(value: &mut Value, def: Option<&Attribute>) {
     }
 }
 
-/// Whether `item`, given to `add`, is the record `stored` already is (scim-model's rule):
-/// for complex values with a `value`, the same `value` (ignoring case unless the schema says
-/// caseExact) and, when both give one, the same `type`; for other complex values, every
-/// non-null member of `item` equal in `stored`; for simple values, equality.
-fn same_record(stored: &Value, item: &Value, def: Option<&Attribute>) -> bool {
-    let (Value::Object(s), Value::Object(i)) = (stored, item) else {
-        return stored == item;
-    };
-    let Some(value) = scim_model::get_ci(i, "value").filter(|v| !v.is_null()) else {
-        return i
-            .iter()
-            .filter(|(_, v)| !v.is_null())
-            .all(|(k, v)| scim_model::get_ci(s, k).is_some_and(|sv| sv == v));
-    };
-    let case_exact = |name: &str| {
-        def.and_then(|d| d.sub_attribute(name))
-            .is_some_and(|sd| sd.case_exact)
-    };
-    let same = |a: Option<&Value>, b: &Value, exact: bool| match (a, b) {
-        (Some(Value::String(a)), Value::String(b)) if !exact => eq_ignore_case(a, b),
-        (Some(a), b) => a == b,
-        (None, _) => false,
-    };
-    if !same(scim_model::get_ci(s, "value"), value, case_exact("value")) {
-        return false;
-    }
-    match (scim_model::get_ci(s, "type"), scim_model::get_ci(i, "type")) {
-        (Some(a), Some(b)) if !a.is_null() && !b.is_null() => same(Some(a), b, case_exact("type")),
-        _ => true,
-    }
-}
-
-/// Case-insensitive string equality (ASCII fast path, Unicode lower-case otherwise).
-fn eq_ignore_case(a: &str, b: &str) -> bool {
-    if a.is_ascii() && b.is_ascii() {
-        return a.eq_ignore_ascii_case(b);
-    }
-    a.chars()
-        .flat_map(char::to_lowercase)
-        .eq(b.chars().flat_map(char::to_lowercase))
-}
-
-/// Whether an element says `"primary": true` (or `"True"`).
-fn is_primary(v: &Value) -> bool {
-    v.as_object().is_some_and(is_primary_map)
-}
-
-/// [`is_primary`] of an object.
+/// [`is_primary`] of an object (as it reads an element's `primary`).
 fn is_primary_map(o: &Map<String, Value>) -> bool {
     match scim_model::get_ci(o, "primary") {
         Some(Value::Bool(b)) => *b,
