@@ -842,9 +842,10 @@ fn plan_update(
     // leaver): it is held with the cycle's other disables and deletes and counted against
     // the deletion threshold, so a bad export that marks everyone inactive is held.
     let turn_off = !link.disabled
-        && cx.eng.target.capabilities().soft_delete
+        && patch.operations().iter().any(turns_off)
         && current.resource.get("active").and_then(Value::as_bool) != Some(false)
-        && patch.operations().iter().any(turns_off);
+        // Last: a connector may build its capabilities on each call.
+        && cx.eng.target.capabilities().soft_delete;
     if turn_off {
         let mut rest = PatchOp::new();
         for op in patch.into_operations() {
