@@ -843,3 +843,157 @@ proptest! {
         }
     }
 }
+
+/// The mapping set of [`into_equals_create_attributes`]: Direct, Constant, None and
+/// Expression sources (text functions, `IgnoreFlowIfNullOrEmpty`, an `Item` that fails when
+/// `f` has fewer than two values), some with default values.
+fn into_set() -> MappingSet {
+    set(json!([
+        {"targetAttribute": "userName", "source": {"type": "Direct", "path": "a"}, "matchingPriority": 1},
+        {"targetAttribute": "title", "source": {"type": "Direct", "path": "b"}},
+        {"targetAttribute": "nickName", "source": {"type": "Direct", "path": "c"}, "defaultValue": "none"},
+        {"targetAttribute": "name.givenName", "source": {"type": "Direct", "path": "d.givenName"}},
+        {"targetAttribute": "emails[type eq \"work\"].value", "source": {"type": "Direct", "path": "e[type eq \"work\"].value"}},
+        {"targetAttribute": "userType", "source": {"type": "Constant", "value": "Employee"}},
+        {"targetAttribute": "timezone", "source": {"type": "None"}, "defaultValue": "UTC"},
+        {"targetAttribute": "preferredLanguage", "source": {"type": "None"}},
+        {"targetAttribute": "displayName", "source": {"type": "Expression", "expression": "Join(\" \", [b], [c])"}},
+        {"targetAttribute": "locale", "source": {"type": "Expression", "expression": "IgnoreFlowIfNullOrEmpty(ToLower(Left([b], 2)))"}},
+        {"targetAttribute": "profileUrl", "source": {"type": "Expression", "expression": "Append(\"https://x/\", Replace([a], \"@c\", , , \"\", , ))"}},
+        {"targetAttribute": "x509Certificates", "source": {"type": "Expression", "expression": "Switch([b], [c], \"a\", \"A\", \"b\", 7)"}, "defaultValue": true},
+        {"targetAttribute": "active", "source": {"type": "Expression", "expression": "IIF([c] = \"a\", \"True\", \"False\")"}},
+        {"targetAttribute": "addresses", "source": {"type": "Expression", "expression": "Item([f], 2)"}}
+    ]))
+}
+
+/// The target keys of [`into_set`] and others, for prior contents of `out`.
+const INTO_KEYS: [&str; 17] = [
+    "userName",
+    "title",
+    "nickName",
+    "name.givenName",
+    "emails[type eq \"work\"].value",
+    "userType",
+    "timezone",
+    "preferredLanguage",
+    "displayName",
+    "locale",
+    "profileUrl",
+    "x509Certificates",
+    "active",
+    "addresses",
+    "UserName",
+    "other",
+    "",
+];
+
+/// A source for [`into_set`]: `a`…`d` and the work email from five optional values, and
+/// `f`, mostly two values (so that `Item([f], 2)` fails now and then, not mostly).
+fn into_source((values, f): &(Vec<Option<Value>>, Option<Value>)) -> Resource {
+    let mut src = serde_json::Map::new();
+    for (key, v) in ["a", "b", "c", "d"].iter().zip(values) {
+        if let Some(v) = v {
+            src.insert((*key).into(), v.clone());
+        }
+    }
+    if let Some(Some(v)) = values.get(4) {
+        src.insert("e".into(), json!([{"type": "work", "value": v}]));
+    }
+    match f {
+        Some(f) => src.insert("f".into(), f.clone()),
+        None => src.insert("f".into(), json!(["p", "q"])),
+    };
+    res(Value::Object(src))
+}
+
+/// Values for [`into_source`].
+fn arb_into_source() -> impl Strategy<Value = (Vec<Option<Value>>, Option<Value>)> {
+    (
+        proptest::collection::vec(arb_source_value(), 5),
+        proptest::option::weighted(
+            0.1,
+            arb_source_value().prop_map(|v| v.unwrap_or(Value::Null)),
+        ),
+    )
+}
+
+/// `create_attributes_into` left `out` as `create_attributes` returns (same keys, same
+/// order, same values), or both failed alike.
+fn same_as_create(
+    s: &MappingSet,
+    source: &Resource,
+    out: &mut serde_json::Map<String, Value>,
+) -> Result<(), TestCaseError> {
+    let into = s.create_attributes_into(source, &ctx(), out);
+    match (into, s.create_attributes(source, &ctx())) {
+        (Ok(()), Ok(plain)) => {
+            prop_assert_eq!(
+                out.keys().collect::<Vec<_>>(),
+                plain.keys().collect::<Vec<_>>()
+            );
+            prop_assert_eq!(&*out, &plain);
+        }
+        (into, plain) => prop_assert_eq!(
+            into.map_err(|e| e.to_string()),
+            plain.map(|_| ()).map_err(|e| e.to_string())
+        ),
+    }
+    Ok(())
+}
+
+proptest! {
+    /// `create_attributes_into` leaves `out` exactly equal to what `create_attributes`
+    /// returns, or fails with the same error, whatever `out` held: nothing, another source's
+    /// output (some keys left out), unrelated keys, the target keys in another order,
+    /// values of other types; and called again on the same map (after a failure too), for
+    /// a run of sources.
+    #[test]
+    fn into_equals_create_attributes(
+        sources in proptest::collection::vec(arb_into_source(), 1..5),
+        prior in 0u8..6,
+        junk in proptest::collection::vec((0..INTO_KEYS.len(), arb_source_value()), 0..8),
+    ) {
+        let s = into_set();
+        let first = into_source(&sources[0]);
+        let mut out = serde_json::Map::new();
+        let other = || {
+            let last = into_source(&sources[sources.len() - 1]);
+            s.create_attributes(&last, &ctx()).unwrap_or_default()
+        };
+        match prior {
+            0 => {}
+            1 => out = other(),
+            // Another source's output with its keys reversed.
+            2 => out = other().into_iter().rev().collect(),
+            // Another source's output with keys removed, moved to the end, or added.
+            3 | 4 => {
+                out = other();
+                for (k, v) in &junk {
+                    let key = INTO_KEYS[*k];
+                    match v {
+                        None => {
+                            out.shift_remove(key);
+                        }
+                        Some(v) if prior == 3 => {
+                            out.shift_remove(key);
+                            out.insert(key.to_owned(), v.clone());
+                        }
+                        Some(v) => {
+                            out.insert(key.to_owned(), v.clone());
+                        }
+                    }
+                }
+            }
+            // Keys and values of any kind.
+            _ => {
+                for (k, v) in &junk {
+                    out.insert(INTO_KEYS[*k].to_owned(), v.clone().unwrap_or(json!(12)));
+                }
+            }
+        }
+        same_as_create(&s, &first, &mut out)?;
+        for values in &sources[1..] {
+            same_as_create(&s, &into_source(values), &mut out)?;
+        }
+    }
+}

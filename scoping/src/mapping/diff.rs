@@ -48,6 +48,64 @@ impl MappingSet {
         Ok(out)
     }
 
+    /// [`MappingSet::create_attributes`] written into `out`: afterwards `out` holds exactly
+    /// what `create_attributes` returns (the same keys in the same order, the same values),
+    /// whatever it held before. The same error is returned when there is one; `out` then
+    /// holds an unspecified mix of target keys and values (a valid map, set right by the
+    /// next successful call).
+    ///
+    /// This is the form for a loop over many source objects: give it the same map each time
+    /// and the keys, the map's hash table and the buffers of its string values are reused
+    /// instead of allocated and freed for every object. When `out` holds the previous
+    /// object's attributes (the same keys in mapping order, some perhaps left out because
+    /// they did not flow), only the values are rewritten; any other content is replaced.
+    ///
+    /// ```
+    /// use scoping::MappingSet;
+    ///
+    /// let set = MappingSet::from_json_str(r#"[
+    ///   {"targetAttribute": "userName", "source": {"type": "Direct", "path": "mail"}, "matchingPriority": 1},
+    ///   {"targetAttribute": "title", "source": {"type": "Direct", "path": "jobTitle"}, "defaultValue": "Staff"}
+    /// ]"#)?;
+    /// let ctx = scoping::EvalContext::new(chrono::DateTime::UNIX_EPOCH);
+    /// let mut out = serde_json::Map::new();
+    /// for text in [r#"{"mail": "ann@contoso.com", "jobTitle": "Engineer"}"#, r#"{"mail": "bob@contoso.com"}"#] {
+    ///     let source = serde_json::from_str(text)?;
+    ///     set.create_attributes_into(&source, &ctx, &mut out)?;
+    ///     assert_eq!(out, set.create_attributes(&source, &ctx)?);
+    /// }
+    /// assert_eq!(serde_json::Value::Object(out), serde_json::json!({"userName": "bob@contoso.com", "title": "Staff"}));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// As [`MappingSet::create_attributes`].
+    pub fn create_attributes_into(
+        &self,
+        source: &Resource,
+        ctx: &EvalContext<'_>,
+        out: &mut Map<String, Value>,
+    ) -> Result<()> {
+        let Some(template) = &self.create_template else {
+            *out = self.create_attributes(source, ctx)?;
+            return Ok(());
+        };
+        reshape(out, template);
+        // `out` has the template's keys, in order; every slot is written, `null` where the
+        // mapping does not flow (a flowing value is never empty), then those keys are removed.
+        let mut absent = false;
+        for (m, slot) in self.mappings.iter().zip(out.values_mut()) {
+            if !m.create_into(source, ctx, slot)? {
+                absent = true;
+            }
+        }
+        if absent {
+            out.retain(|_, v| !v.is_null());
+        }
+        Ok(())
+    }
+
     /// As [`MappingSet::create_attributes`], for logs: a value produced through the
     /// expression function `Redact` is shown as the string `[Redact]`.
     ///
@@ -193,6 +251,34 @@ impl MappingSet {
             }
         }
         Ok(patch)
+    }
+}
+
+/// Gives `out` the keys of `template`, in its order: nothing to do when it has them already;
+/// when its keys are some of the template's, in the template's order (an earlier output
+/// whose absent mappings were removed), the missing ones are inserted (with `null`) where
+/// they go; otherwise `out` becomes a copy of `template`. Values of kept keys stay, to be
+/// overwritten.
+fn reshape(out: &mut Map<String, Value>, template: &Map<String, Value>) {
+    let mut have = out.keys().peekable();
+    // The template's positions whose key `out` lacks (no allocation when there is none).
+    let mut missing: Vec<(usize, &String)> = Vec::new();
+    for (i, key) in template.keys().enumerate() {
+        if have.peek() == Some(&key) {
+            have.next();
+        } else {
+            missing.push((i, key));
+        }
+    }
+    if have.next().is_some() {
+        // A key the template lacks, or the template's keys in another order.
+        *out = template.clone();
+        return;
+    }
+    // Inserted in ascending position, each lands where the template has it: the keys before
+    // it are all there by then.
+    for (i, key) in missing {
+        out.shift_insert(i, key.clone(), Value::Null);
     }
 }
 

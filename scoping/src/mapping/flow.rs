@@ -155,38 +155,65 @@ impl CompiledMapping {
 impl CompiledMapping {
     /// What [`super::diff`]'s `create_value` gives (the flowing value, else the non-empty
     /// default value, else nothing), written into `slot` instead of returned: `Ok(true)` when
-    /// a value was written. The Direct and Constant values are copied once, from where they
-    /// are, straight into the slot; [`CompiledMapping::flow`] stays the definition (a test
-    /// checks they agree).
+    /// a value was written, `Ok(false)` (and `slot` left `null`) when there is none. The
+    /// Direct, Constant and default values are copied once, from where they are, straight
+    /// into the slot, reusing the slot's string when it holds one; [`CompiledMapping::flow`]
+    /// stays the definition (a test checks they agree).
     pub(crate) fn create_into(
         &self,
         source: &Resource,
         ctx: &EvalContext<'_>,
         slot: &mut Value,
     ) -> Result<bool> {
-        let flowing = match &self.source {
+        match &self.source {
             // `read` gives only non-empty values.
-            Source::Direct(path) => path.read(source).map(|v| match v {
-                Cow::Borrowed(v) => v.clone(),
-                Cow::Owned(v) => v,
-            }),
-            Source::Constant(v) => (!is_empty(v)).then(|| v.clone()),
-            Source::None => None,
+            Source::Direct(path) => {
+                if let Some(v) = path.read(source) {
+                    match v {
+                        Cow::Borrowed(v) => assign(slot, v),
+                        Cow::Owned(v) => *slot = v,
+                    }
+                    return Ok(true);
+                }
+            }
+            Source::Constant(v) => {
+                if !is_empty(v) {
+                    assign(slot, v);
+                    return Ok(true);
+                }
+            }
+            Source::None => {}
             Source::Expression(_) => match self.flow(source, ctx)?.0 {
-                Flow::Value(v) => Some(v),
-                Flow::Null => None,
-                Flow::Ignore => return Ok(false),
+                Flow::Value(v) => {
+                    *slot = v;
+                    return Ok(true);
+                }
+                Flow::Null => {}
+                Flow::Ignore => {
+                    *slot = Value::Null;
+                    return Ok(false);
+                }
             },
-        };
-        let value = match flowing {
-            Some(v) => v,
-            None => match &self.spec.default_value {
-                Some(d) if !is_empty(d) => d.clone(),
-                _ => return Ok(false),
-            },
-        };
-        *slot = value;
-        Ok(true)
+        }
+        match &self.spec.default_value {
+            Some(d) if !is_empty(d) => {
+                assign(slot, d);
+                Ok(true)
+            }
+            _ => {
+                *slot = Value::Null;
+                Ok(false)
+            }
+        }
+    }
+}
+
+/// `*slot = value.clone()`, but a string copied into a slot holding a string reuses its
+/// buffer (what `String::clone_from` does).
+pub(crate) fn assign(slot: &mut Value, value: &Value) {
+    match (slot, value) {
+        (Value::String(to), Value::String(from)) => to.clone_from(from),
+        (slot, value) => *slot = value.clone(),
     }
 }
 
