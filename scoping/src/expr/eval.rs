@@ -148,7 +148,7 @@ impl<'e> Eval<'e> {
     }
 
     /// The attribute's value when [`Eval::attribute`] would give one string, borrowed.
-    fn attribute_str(&self, a: &super::ast::AttributeRef) -> Option<&'e str> {
+    pub(crate) fn attribute_str(&self, a: &super::ast::AttributeRef) -> Option<&'e str> {
         let (Some(path), Some(reader)) = (a.path(), a.reader()) else {
             return None;
         };
@@ -218,7 +218,7 @@ impl<'e> Eval<'e> {
         matches!(args.get(i), Some(Some(_)))
     }
 
-    fn attribute(&self, a: &super::ast::AttributeRef) -> ExprValue {
+    pub(crate) fn attribute(&self, a: &super::ast::AttributeRef) -> ExprValue {
         let (Some(path), Some(reader)) = (a.path(), a.reader()) else {
             return self
                 .resource
@@ -276,7 +276,7 @@ impl<'e> Eval<'e> {
         }
     }
 
-    fn call(
+    pub(crate) fn call(
         &mut self,
         func: Func,
         args: &[Option<Code>],

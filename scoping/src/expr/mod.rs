@@ -82,6 +82,7 @@ mod ast;
 mod compiled;
 mod eval;
 mod functions;
+mod into;
 mod parser;
 mod print;
 mod value;
@@ -163,6 +164,18 @@ impl Expression {
     /// [`ExprValue::Redacted`] (flows, but logs show `[Redact]`).
     pub fn evaluate(&self, resource: &Resource, ctx: &EvalContext<'_>) -> Result<ExprValue> {
         eval::evaluate(self, resource, ctx)
+    }
+
+    /// What [`Expression::evaluate`] gives, with a string result written into `buf` (cleared
+    /// first) instead of a new `String`: `Ok(None)` when the result is the (not redacted)
+    /// string now in `buf`, else `Ok(Some(value))`, `buf` then holding anything.
+    pub(crate) fn evaluate_into(
+        &self,
+        resource: &Resource,
+        ctx: &EvalContext<'_>,
+        buf: &mut String,
+    ) -> Result<Option<ExprValue>> {
+        into::evaluate_into(self, resource, ctx, buf)
     }
 }
 

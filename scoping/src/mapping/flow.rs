@@ -183,17 +183,41 @@ impl CompiledMapping {
                 }
             }
             Source::None => {}
-            Source::Expression(_) => match self.flow(source, ctx)?.0 {
-                Flow::Value(v) => {
-                    *slot = v;
-                    return Ok(true);
+            Source::Expression(expr) => {
+                // A text result is written into the slot's string, as `flow` would give it.
+                let mut buf = match slot {
+                    Value::String(s) => std::mem::take(s),
+                    _ => String::new(),
+                };
+                let result = expr.evaluate_into(source, ctx, &mut buf).map_err(|e| {
+                    Error::MappingExpression {
+                        target: self.spec.target_attribute.clone(),
+                        source: Box::new(e),
+                    }
+                })?;
+                match result {
+                    None => {
+                        let empty = buf.is_empty();
+                        *slot = Value::String(buf);
+                        if !empty {
+                            return Ok(true);
+                        }
+                    }
+                    Some(value) => {
+                        if value.is_ignore_flow() {
+                            *slot = Value::Null;
+                            return Ok(false);
+                        }
+                        if !value.is_null_or_empty() {
+                            let json = value.into_json();
+                            if !is_empty(&json) {
+                                *slot = json;
+                                return Ok(true);
+                            }
+                        }
+                    }
                 }
-                Flow::Null => {}
-                Flow::Ignore => {
-                    *slot = Value::Null;
-                    return Ok(false);
-                }
-            },
+            }
         }
         match &self.spec.default_value {
             Some(d) if !is_empty(d) => {

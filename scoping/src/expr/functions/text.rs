@@ -303,7 +303,7 @@ fn f_to_lower(ev: &mut Eval<'_>, name: &str, args: &[Option<Code>]) -> Result<Ex
 }
 
 /// `ToUpper` (`upper`) or `ToLower` of one text.
-fn case_map(t: &str, upper: bool, turkic: bool) -> String {
+pub(crate) fn case_map(t: &str, upper: bool, turkic: bool) -> String {
     match (upper, turkic) {
         (true, false) => t.to_uppercase(),
         (false, false) => t.to_lowercase(),
@@ -388,7 +388,7 @@ fn f_remove_duplicates(ev: &mut Eval<'_>, _: &str, args: &[Option<Code>]) -> Res
 /// Expands multi-valued values, skipping null and empty ones.
 /// Appends to `out` the non-empty values of `v` (each value of a multi-valued one),
 /// separated by `sep`.
-fn join_values(v: &ExprValue, sep: &str, out: &mut String, first: &mut bool) {
+pub(crate) fn join_values(v: &ExprValue, sep: &str, out: &mut String, first: &mut bool) {
     match v {
         ExprValue::Multi(items) => {
             for item in items {
@@ -540,113 +540,141 @@ pub(crate) fn replace(
     args: &[Option<Code>],
     regex: Option<&Regex>,
 ) -> Result<ExprValue> {
-    const F: &str = "Replace";
-    let source = ev.arg_ref(args, 0)?;
-    let old = Eval::given(args, 1)
-        .then(|| ev.arg_ref(args, 1))
-        .transpose()?;
-    let pattern = Eval::given(args, 2)
-        .then(|| ev.arg_ref(args, 2))
-        .transpose()?;
-    let group = Eval::given(args, 3)
-        .then(|| ev.arg_ref(args, 3))
-        .transpose()?;
-    let replacement = Eval::given(args, 4)
-        .then(|| ev.arg_ref(args, 4))
-        .transpose()?;
-    let repl_attr = Eval::given(args, 5)
-        .then(|| ev.arg_ref(args, 5))
-        .transpose()?;
-    let template = Eval::given(args, 6)
-        .then(|| ev.arg_ref(args, 6))
-        .transpose()?;
-    if let Some(old) = old {
-        let old = old.scalar_str(F, 2, "oldValue")?;
-        if let Some(template) = template {
-            // Mode 2: put the source in the template, in place of oldValue.
-            let template = template.scalar_str(F, 7, "template")?;
-            return source.map_text(&mut |t| Ok(ExprValue::String(template.replace(&*old, t))));
-        }
-        // Mode 1: replace every occurrence of oldValue.
-        let new = replacement
-            .as_ref()
-            .map(|r| r.scalar_str(F, 5, "replacementValue"))
-            .transpose()?
-            .unwrap_or_default();
-        if old.is_empty() {
-            return Ok(source.into_value());
-        }
-        // `regex` is `old` as a literal when `old` is a constant (see `compiled`).
-        return source.map_text(&mut |t| {
-            Ok(ExprValue::String(match regex {
-                Some(re) => re.replace_all(t, regex::NoExpand(&new)).into_owned(),
-                None => t.replace(&*old, &new),
-            }))
-        });
+    ReplaceArgs::read(ev, args)?.apply(regex)
+}
+
+/// The arguments of `Replace`, evaluated (in order; the omitted ones `None`).
+pub(crate) struct ReplaceArgs<'a> {
+    pub(crate) source: ArgRef<'a>,
+    pub(crate) old: Option<ArgRef<'a>>,
+    pattern: Option<ArgRef<'a>>,
+    group: Option<ArgRef<'a>>,
+    pub(crate) replacement: Option<ArgRef<'a>>,
+    repl_attr: Option<ArgRef<'a>>,
+    pub(crate) template: Option<ArgRef<'a>>,
+}
+
+impl<'a> ReplaceArgs<'a> {
+    /// Evaluates the arguments, in order.
+    pub(crate) fn read<'e: 'a>(ev: &mut Eval<'e>, args: &'a [Option<Code>]) -> Result<Self> {
+        let source = ev.arg_ref(args, 0)?;
+        let mut opt = |i: usize| {
+            Eval::given(args, i)
+                .then(|| ev.arg_ref(args, i))
+                .transpose()
+        };
+        Ok(ReplaceArgs {
+            source,
+            old: opt(1)?,
+            pattern: opt(2)?,
+            group: opt(3)?,
+            replacement: opt(4)?,
+            repl_attr: opt(5)?,
+            template: opt(6)?,
+        })
     }
-    let Some(pattern) = pattern else {
-        return Err(fail(
-            F,
-            "needs argument 2 (oldValue) or argument 3 (regexPattern)",
-        ));
-    };
-    let pattern = pattern.scalar_str(F, 3, "regexPattern")?;
-    let compiled;
-    let re = match regex {
-        Some(re) => re,
-        None => {
-            compiled = compile_regex(&pattern)?;
-            &compiled
-        }
-    };
-    let group = group
-        .as_ref()
-        .map(|g| g.scalar_str(F, 4, "regexGroupName"))
-        .transpose()?;
-    match (group, replacement, repl_attr) {
-        (Some(group), _, Some(attr)) => {
-            // Mode 5 (app provisioning doc): the source when it has a value, else the named
-            // group extracted from replacementAttributeName.
-            if !source.is_null_or_empty() {
+
+    /// The value of `Replace` with these arguments.
+    pub(crate) fn apply(self, regex: Option<&Regex>) -> Result<ExprValue> {
+        const F: &str = "Replace";
+        let ReplaceArgs {
+            source,
+            old,
+            pattern,
+            group,
+            replacement,
+            repl_attr,
+            template,
+        } = self;
+        if let Some(old) = old {
+            let old = old.scalar_str(F, 2, "oldValue")?;
+            if let Some(template) = template {
+                // Mode 2: put the source in the template, in place of oldValue.
+                let template = template.scalar_str(F, 7, "template")?;
+                return source.map_text(&mut |t| Ok(ExprValue::String(template.replace(&*old, t))));
+            }
+            // Mode 1: replace every occurrence of oldValue.
+            let new = replacement
+                .as_ref()
+                .map(|r| r.scalar_str(F, 5, "replacementValue"))
+                .transpose()?
+                .unwrap_or_default();
+            if old.is_empty() {
                 return Ok(source.into_value());
             }
-            attr.map_text(&mut |t| {
-                Ok(re
-                    .captures(t)
-                    .and_then(|c| c.name(&group))
-                    .map(|m| ExprValue::string(m.as_str()))
-                    .unwrap_or(ExprValue::Null))
-            })
+            // `regex` is `old` as a literal when `old` is a constant (see `compiled`).
+            return source.map_text(&mut |t| {
+                Ok(ExprValue::String(match regex {
+                    Some(re) => re.replace_all(t, regex::NoExpand(&new)).into_owned(),
+                    None => t.replace(&*old, &new),
+                }))
+            });
         }
-        (Some(group), replacement, None) => {
-            // Mode 4: replace the text the named group matched.
-            let new = replacement
-                .as_ref()
-                .map(|r| r.scalar_str(F, 5, "replacementValue"))
-                .transpose()?
-                .unwrap_or_default();
-            source.map_text(&mut |t| {
-                let mut out = String::with_capacity(t.len());
-                let mut last = 0;
-                for caps in re.captures_iter(t) {
-                    if let Some(m) = caps.name(&group) {
-                        out.push_str(&t[last..m.start()]);
-                        out.push_str(&new);
-                        last = m.end();
-                    }
+        let Some(pattern) = pattern else {
+            return Err(fail(
+                F,
+                "needs argument 2 (oldValue) or argument 3 (regexPattern)",
+            ));
+        };
+        let pattern = pattern.scalar_str(F, 3, "regexPattern")?;
+        let compiled;
+        let re = match regex {
+            Some(re) => re,
+            None => {
+                compiled = compile_regex(&pattern)?;
+                &compiled
+            }
+        };
+        let group = group
+            .as_ref()
+            .map(|g| g.scalar_str(F, 4, "regexGroupName"))
+            .transpose()?;
+        match (group, replacement, repl_attr) {
+            (Some(group), _, Some(attr)) => {
+                // Mode 5 (app provisioning doc): the source when it has a value, else the named
+                // group extracted from replacementAttributeName.
+                if !source.is_null_or_empty() {
+                    return Ok(source.into_value());
                 }
-                out.push_str(&t[last..]);
-                Ok(ExprValue::String(out))
-            })
-        }
-        (None, replacement, _) => {
-            // Mode 3: regex replace; the replacement may use `${group}`.
-            let new = replacement
-                .as_ref()
-                .map(|r| r.scalar_str(F, 5, "replacementValue"))
-                .transpose()?
-                .unwrap_or_default();
-            source.map_text(&mut |t| Ok(ExprValue::String(re.replace_all(t, &*new).into_owned())))
+                attr.map_text(&mut |t| {
+                    Ok(re
+                        .captures(t)
+                        .and_then(|c| c.name(&group))
+                        .map(|m| ExprValue::string(m.as_str()))
+                        .unwrap_or(ExprValue::Null))
+                })
+            }
+            (Some(group), replacement, None) => {
+                // Mode 4: replace the text the named group matched.
+                let new = replacement
+                    .as_ref()
+                    .map(|r| r.scalar_str(F, 5, "replacementValue"))
+                    .transpose()?
+                    .unwrap_or_default();
+                source.map_text(&mut |t| {
+                    let mut out = String::with_capacity(t.len());
+                    let mut last = 0;
+                    for caps in re.captures_iter(t) {
+                        if let Some(m) = caps.name(&group) {
+                            out.push_str(&t[last..m.start()]);
+                            out.push_str(&new);
+                            last = m.end();
+                        }
+                    }
+                    out.push_str(&t[last..]);
+                    Ok(ExprValue::String(out))
+                })
+            }
+            (None, replacement, _) => {
+                // Mode 3: regex replace; the replacement may use `${group}`.
+                let new = replacement
+                    .as_ref()
+                    .map(|r| r.scalar_str(F, 5, "replacementValue"))
+                    .transpose()?
+                    .unwrap_or_default();
+                source
+                    .map_text(&mut |t| Ok(ExprValue::String(re.replace_all(t, &*new).into_owned())))
+            }
         }
     }
 }
