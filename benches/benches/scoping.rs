@@ -3,6 +3,12 @@
 //!
 //! Run: `cargo bench -p idflow-benches --bench scoping`. With `--features mimalloc` the same
 //! benchmarks run with mimalloc as the global allocator (a host's choice, reported apart).
+//!
+//! Building the 1,000,000 users takes a while and about 7 GB. `SCOPING_BENCH_USERS=10000`
+//! builds only the first 10,000 (at least 10,000 are always built): every row that reads
+//! 10,000 users or one measures what it always does, and the rows over 1,000,000 users are
+//! skipped (`cargo bench -p idflow-benches --bench scoping -- mapping` with it set starts
+//! in seconds).
 
 // Bench inputs are fixed and checked before timing: a failure to build them should stop loudly.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, missing_docs)]
@@ -22,7 +28,19 @@ static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 const USERS: u64 = 1_000_000;
 
-static POPULATION: LazyLock<Vec<Resource>> = LazyLock::new(|| hr_users(0..USERS).collect());
+/// The users the rows over 10,000 users (and the expressions) read.
+const FEW: usize = 10_000;
+
+/// `USERS`, or fewer (never below `FEW`) when `SCOPING_BENCH_USERS` says so.
+fn population_size() -> u64 {
+    std::env::var("SCOPING_BENCH_USERS")
+        .ok()
+        .and_then(|v| v.trim().parse::<u64>().ok())
+        .map_or(USERS, |n| n.clamp(FEW as u64, USERS))
+}
+
+static POPULATION: LazyLock<Vec<Resource>> =
+    LazyLock::new(|| hr_users(0..population_size()).collect());
 
 /// Three groups, as an HR pilot widens: IT and Engineering staff who are active; anyone in EMEA
 /// Sales with a work email; managers hired under a given employee-number range.
@@ -105,7 +123,7 @@ fn scoping_filter(c: &mut Criterion) {
     g.throughput(Throughput::Elements(USERS));
     // The same filter over the first 10,000 users only (their maps fit in cache better): the
     // difference from the 1,000,000-user pass is what memory costs.
-    let few = &users[..10_000];
+    let few = &users[..FEW];
     g.throughput(Throughput::Elements(few.len() as u64));
     g.bench_function("three_groups_10k_users", |b| {
         b.iter(|| few.iter().filter(|u| filter.matches(black_box(u))).count())
@@ -118,6 +136,14 @@ fn scoping_filter(c: &mut Criterion) {
             out.iter().filter(|m| **m).count()
         })
     });
+    if users.len() as u64 != USERS {
+        eprintln!(
+            "SCOPING_BENCH_USERS: {} users built, the rows over {USERS} users are skipped",
+            users.len()
+        );
+        g.finish();
+        return;
+    }
     g.throughput(Throughput::Elements(USERS));
     g.bench_function("three_groups_1M_users", |b| {
         b.iter(|| {
@@ -150,7 +176,7 @@ fn scoping_filter(c: &mut Criterion) {
 fn mappings(c: &mut Criterion) {
     let set = MappingSet::from_json_str(MAPPINGS).unwrap();
     let ctx = ctx();
-    let users = &POPULATION[..10_000];
+    let users = &POPULATION[..FEW];
     let first = set.create_attributes(&users[1], &ctx).unwrap();
     assert_eq!(first.len(), 20, "{first:?}");
     let mut g = c.benchmark_group("mapping");
@@ -160,6 +186,22 @@ fn mappings(c: &mut Criterion) {
         b.iter(|| {
             for u in users {
                 black_box(set.create_attributes(u, &ctx).unwrap());
+            }
+        })
+    });
+    // The same set and users, one output map reused across the loop
+    // (`create_attributes_into`): what a host that sends each user's attributes before
+    // computing the next one's would use.
+    let mut out = serde_json::Map::new();
+    for u in users {
+        set.create_attributes_into(u, &ctx, &mut out).unwrap();
+        assert_eq!(out, set.create_attributes(u, &ctx).unwrap());
+    }
+    g.bench_function("create_20_attrs_5_exprs_10k_users_reuse", |b| {
+        b.iter(|| {
+            for u in users {
+                set.create_attributes_into(u, &ctx, &mut out).unwrap();
+                black_box(&out);
             }
         })
     });
