@@ -311,15 +311,17 @@ fn days_in_month(year: i64, month: i64) -> i64 {
     }
 }
 
-/// Days since 1970-01-01 of a proleptic Gregorian date (H. Hinnant's algorithm).
+/// Days since 1970-01-01 of a proleptic Gregorian date (H. Hinnant's algorithm), for the
+/// years the fast path reads (0–9999): counted from 400 years earlier, so every quantity is
+/// non-negative and divides without sign corrections.
 fn days_from_civil(year: i64, month: i64, day: i64) -> i64 {
-    let y = if month <= 2 { year - 1 } else { year };
-    let era = y.div_euclid(400);
+    let y = year + 400 - i64::from(month <= 2);
+    let era = y / 400;
     let yoe = y - era * 400;
     let mp = (month + 9) % 12;
     let doy = (153 * mp + 2) / 5 + day - 1;
     let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    era * 146_097 + doe - 719_468
+    era * 146_097 + doe - 719_468 - 146_097
 }
 
 /// The UTC date (`YYYY-MM-DD`) of an instant in milliseconds since the epoch, as chrono's
@@ -334,8 +336,24 @@ pub(crate) fn utc_date(millis: i64) -> String {
     let day = doy - (153 * mp + 2) / 5 + 1;
     let month = if mp < 10 { mp + 3 } else { mp - 9 };
     let year = yoe + era * 400 + i64::from(month <= 2);
-    if (0..=9999).contains(&year) {
-        format!("{year:04}-{month:02}-{day:02}")
+    if let (Ok(year), Ok(month), Ok(day)) =
+        (u16::try_from(year), u8::try_from(month), u8::try_from(day))
+        && year <= 9999
+    {
+        // `{year:04}-{month:02}-{day:02}`, written directly (`format!` was most of the cost
+        // of a due occurrence).
+        let digit = |n: u16| char::from(b'0' + (n % 10) as u8);
+        let mut text = String::with_capacity(10);
+        for n in [year / 1000, year / 100, year / 10, year] {
+            text.push(digit(n));
+        }
+        text.push('-');
+        text.push(digit(u16::from(month / 10)));
+        text.push(digit(u16::from(month)));
+        text.push('-');
+        text.push(digit(u16::from(day / 10)));
+        text.push(digit(u16::from(day)));
+        text
     } else {
         DateTime::<Utc>::from_timestamp_millis(millis)
             .map(|t| t.format("%Y-%m-%d").to_string())
