@@ -4,7 +4,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
 use std::ops::Bound;
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
 use async_trait::async_trait;
@@ -102,8 +102,25 @@ struct Inner {
     db: Database,
     path: PathBuf,
     name: String,
+    reads: Mutex<ReadCache>,
 }
 
+/// A read-only table handle of the latest committed state, per table, reused by every read
+/// until the next write transaction. Starting a redb read transaction and opening a table cost
+/// more than looking one key up in it (a delta cycle reads a few keys per object), so reads
+/// between two commits share one snapshot. Every write transaction empties the cache before it
+/// starts and again once it has ended, so a read that starts after a commit returned sees that
+/// commit, and no cached snapshot holds back the pages a commit frees.
+#[derive(Default)]
+struct ReadCache {
+    /// Bumped by every write transaction: a handle opened under an older generation may be of
+    /// an older snapshot and is not cached.
+    generation: u64,
+    /// By table name; `None` for a table that does not exist in the snapshot.
+    tables: BTreeMap<&'static str, Option<Arc<ReadTable>>>,
+}
+
+type ReadTable = redb::ReadOnlyTable<&'static [u8], &'static [u8]>;
 impl fmt::Debug for RedbStateStore {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("RedbStateStore")
@@ -126,7 +143,12 @@ impl RedbStateStore {
             .create(&path)
             .map_err(|e| storage(&path, "cannot open the state store", e))?;
         Ok(RedbStateStore {
-            inner: Arc::new(Inner { db, path, name }),
+            inner: Arc::new(Inner {
+                db,
+                path,
+                name,
+                reads: Mutex::new(ReadCache::default()),
+            }),
         })
     }
 
@@ -139,25 +161,49 @@ impl RedbStateStore {
         storage(&self.inner.path, what, e)
     }
 
-    /// A read-only view of `table` in a fresh read transaction; `None` if the table was
-    /// never written.
-    fn read_table(
-        &self,
-        table: Table,
-    ) -> Result<Option<redb::ReadOnlyTable<&'static [u8], &'static [u8]>>> {
+    fn reads(&self) -> MutexGuard<'_, ReadCache> {
+        // A panic while the lock is held cannot leave the cache half-changed (each change is
+        // one insert or one clear), so a poisoned lock is used as it is.
+        self.inner.reads.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Forgets the cached snapshot (see [`ReadCache`]): before and after every write.
+    fn invalidate_reads(&self) {
+        let mut reads = self.reads();
+        reads.generation = reads.generation.wrapping_add(1);
+        reads.tables.clear();
+    }
+
+    /// A read-only view of `table` in the latest committed state; `None` if the table was
+    /// never written. Shared by the reads until the next write (see [`ReadCache`]).
+    fn read_table(&self, table: Table) -> Result<Option<Arc<ReadTable>>> {
+        let generation = {
+            let reads = self.reads();
+            if let Some(cached) = reads.tables.get(table.name()) {
+                return Ok(cached.clone());
+            }
+            reads.generation
+        };
         let txn = self
             .inner
             .db
             .begin_read()
             .map_err(|e| self.err("cannot start a read", e))?;
-        match txn.open_table(definition(table)) {
-            Ok(t) => Ok(Some(t)),
-            Err(TableError::TableDoesNotExist(_)) => Ok(None),
-            Err(e) => Err(self.err(&format!("cannot open table {}", table.name()), e)),
+        let opened = match txn.open_table(definition(table)) {
+            Ok(t) => Some(Arc::new(t)),
+            Err(TableError::TableDoesNotExist(_)) => None,
+            Err(e) => return Err(self.err(&format!("cannot open table {}", table.name()), e)),
+        };
+        let mut reads = self.reads();
+        // A write that started meanwhile may have committed after this snapshot was taken.
+        if reads.generation == generation {
+            reads.tables.insert(table.name(), opened.clone());
         }
+        Ok(opened)
     }
 
     fn begin_write(&self) -> Result<WriteTransaction> {
+        self.invalidate_reads();
         let mut txn = self
             .inner
             .db
@@ -169,7 +215,7 @@ impl RedbStateStore {
     }
 
     fn finish(&self, txn: WriteTransaction, outcome: Result<()>) -> Result<()> {
-        match outcome {
+        let result = match outcome {
             Ok(()) => txn.commit().map_err(|e| self.err("cannot commit", e)),
             Err(e) => {
                 // Nothing of the transaction is kept whether or not the abort itself succeeds;
@@ -177,7 +223,10 @@ impl RedbStateStore {
                 let _ = txn.abort();
                 Err(e)
             }
-        }
+        };
+        // A read that started during the write may have cached the state before it.
+        self.invalidate_reads();
+        result
     }
 
     /// Reads the current lease of `job` inside a write transaction.
@@ -584,6 +633,64 @@ mod tests {
             assert!(matches!(err, Error::KeyExists { .. }), "{err}");
             assert_eq!(store.get(t, b"k").await.unwrap(), Some(b"1".to_vec()));
             assert_eq!(store.get(Table::new("other"), b"x").await.unwrap(), None);
+        });
+    }
+
+    #[test]
+    fn reads_between_commits_share_a_snapshot_and_every_commit_is_seen() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = RedbStateStore::open(dir.path().join("s.redb")).unwrap();
+        let clone = store.clone();
+        let t = Table::new("t");
+        let put = |key: &[u8], value: &[u8]| WriteBatch {
+            lease: None,
+            ops: vec![WriteOp::Put {
+                table: t,
+                key: key.to_vec(),
+                value: value.to_vec(),
+            }],
+        };
+        block_on(async {
+            // Absent table, read (and cached as absent), then created by a commit.
+            assert_eq!(store.get(t, b"k").await.unwrap(), None);
+            store.commit(put(b"k", b"1")).await.unwrap();
+            assert_eq!(store.get(t, b"k").await.unwrap(), Some(b"1".to_vec()));
+            // Cached now; a commit through another handle is seen by both.
+            assert_eq!(clone.get(t, b"k").await.unwrap(), Some(b"1".to_vec()));
+            clone.commit(put(b"k", b"2")).await.unwrap();
+            assert_eq!(store.get(t, b"k").await.unwrap(), Some(b"2".to_vec()));
+            let all = KeyRange::prefix(Vec::new());
+            assert_eq!(store.scan(t, &all, 10).await.unwrap().len(), 1);
+            // A failed batch changes nothing, and reads after it still work.
+            let bad = WriteBatch {
+                lease: None,
+                ops: vec![
+                    WriteOp::Put {
+                        table: t,
+                        key: b"x".to_vec(),
+                        value: b"3".to_vec(),
+                    },
+                    WriteOp::Insert {
+                        table: t,
+                        key: b"k".to_vec(),
+                        value: b"4".to_vec(),
+                    },
+                ],
+            };
+            assert!(store.commit(bad).await.is_err());
+            assert_eq!(store.get(t, b"x").await.unwrap(), None);
+            assert_eq!(store.get(t, b"k").await.unwrap(), Some(b"2".to_vec()));
+            // Leases are writes too.
+            let job = JobId::new("j");
+            let lease = store
+                .acquire_lease(&job, "a", Utc::now(), Duration::from_secs(60))
+                .await
+                .unwrap();
+            let read = store.get(Table::LEASES, &lease_key(&job)).await.unwrap();
+            assert!(read.is_some());
+            store.release_lease(&lease).await.unwrap();
+            let after = store.get(Table::LEASES, &lease_key(&job)).await.unwrap();
+            assert_ne!(read, after, "the release is seen");
         });
     }
 

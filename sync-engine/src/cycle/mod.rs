@@ -368,8 +368,13 @@ fn apply_write(cx: &Cx<'_>, txn: &mut Txn, ty: &ObjectType, key: &ObjKey, w: Wri
         }
         Write::Unlink(link) => txn.delete_link(job, ty, &link),
         Write::DropIntent => {
-            lock(&cx.intents).remove(key);
-            txn.delete_intent(job, ty, &key.1);
+            // `cx.intents` holds every stored intent of the job (loaded at the start of the
+            // cycle, added to as creates are recorded, under the job's lease), so an object
+            // with none in it has none in the store: no delete to write (every update would
+            // otherwise search the intents table for a key that is not there).
+            if lock(&cx.intents).remove(key).is_some() {
+                txn.delete_intent(job, ty, &key.1);
+            }
         }
         Write::Escrow(escrow) => {
             txn.put_escrow(job, ty, &escrow).map_err(store)?;
