@@ -128,6 +128,46 @@ fn same(a: &[u8], b: &[u8]) -> bool {
     a.iter().zip(b).all(|(x, y)| x == y)
 }
 
+/// Reads the first byte of every key and string value of `resource`, two levels of objects
+/// and lists down, and returns a number made of them (to be passed to
+/// [`std::hint::black_box`], so the reads stay).
+///
+/// A mapping set reads a dozen attributes of each source object, each at the end of a chain
+/// of dependent loads (the object's entries, the key's text to confirm the position, the
+/// value, the nested object's entries…). When the object is not in the cache (a host going
+/// through a population larger than the cache, one object after the other) each chain is a
+/// series of cache misses, and the work between two chains keeps the processor from
+/// starting the next one early: the misses come one after the other. This loop reaches the
+/// same lines with a few instructions each, independent of one another, so their misses
+/// overlap; the reads that follow find them in the cache. For an HR user of the benchmarks it
+/// costs about 950 instructions (of about 11,400 for `create_attributes_into`, 26,700 for
+/// `create_attributes`), nothing measurable when the users are in the cache, and saved a
+/// quarter to a half of a create's time over 10,000 users (62 MB, twice the L3 cache).
+pub(crate) fn warm(resource: &Resource) -> usize {
+    warm_object(resource.as_object(), 2)
+}
+
+fn warm_object(m: &Map<String, Value>, depth: u32) -> usize {
+    let mut acc = 0usize;
+    for (k, v) in m {
+        acc = acc
+            .wrapping_add(usize::from(k.as_bytes().first().copied().unwrap_or(0)))
+            .wrapping_add(warm_value(v, depth));
+    }
+    acc
+}
+
+fn warm_value(v: &Value, depth: u32) -> usize {
+    match v {
+        Value::String(s) => usize::from(s.as_bytes().first().copied().unwrap_or(0)),
+        Value::Object(o) if depth > 0 => warm_object(o, depth - 1),
+        Value::Array(items) if depth > 0 => items
+            .iter()
+            .fold(0, |acc, i| acc.wrapping_add(warm_value(i, depth - 1))),
+        _ => 0,
+    }
+}
+
 /// The core schema URN prefix: a resource without `schemas` reads such a URN as its base.
 const CORE: &str = "urn:ietf:params:scim:schemas:core:";
 

@@ -32,6 +32,7 @@ impl MappingSet {
             }
             return Ok(out);
         };
+        std::hint::black_box(crate::read::warm(source));
         // Every target key, in mapping order, copied with its hash table rather than hashed
         // again; each value is written in place, and the keys of mappings that do not flow
         // (left `null`: a flowing value is never empty) are removed, keeping the order.
@@ -91,6 +92,7 @@ impl MappingSet {
             *out = self.create_attributes(source, ctx)?;
             return Ok(());
         };
+        std::hint::black_box(crate::read::warm(source));
         reshape(out, template);
         // `out` has the template's keys, in order; every slot is written, `null` where the
         // mapping does not flow (a flowing value is never empty), then those keys are removed.
@@ -161,6 +163,7 @@ impl MappingSet {
     /// [`Error::MappingFailed`] naming the mapping whose value cannot be computed or written
     /// (a value the schema refuses, say).
     pub fn create_resource(&self, source: &Resource, ctx: &EvalContext<'_>) -> Result<Resource> {
+        std::hint::black_box(crate::read::warm(source));
         // As `Resource::new([target_schema])`, sized for the keys the mappings write.
         let mut resource = Resource::default();
         let root = resource.as_object_mut();
