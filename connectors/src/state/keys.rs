@@ -24,6 +24,12 @@ impl Key {
         Key(Vec::new())
     }
 
+    /// An empty key with room for `bytes` bytes of components (a key built in several steps
+    /// then grows once, not at each component).
+    pub fn with_capacity(bytes: usize) -> Self {
+        Key(Vec::with_capacity(bytes))
+    }
+
     /// Appends a text component.
     pub fn str(self, component: &str) -> Self {
         self.bytes(component.as_bytes())

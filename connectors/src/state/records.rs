@@ -13,17 +13,27 @@ use crate::types::{CreateKey, JobId, ObjectType, SourceId, TargetId, Watermark};
 
 /// The key prefix of one job's records of one object type.
 pub fn job_type_prefix(job: &JobId, object_type: &ObjectType) -> Key {
-    Key::new().str(job.as_str()).str(object_type.as_str())
+    key_for(&[job.as_str(), object_type.as_str()])
 }
 
 /// The key of one object's record: (job, object type, id).
 pub fn object_key(job: &JobId, object_type: &ObjectType, id: &str) -> Key {
-    job_type_prefix(job, object_type).str(id)
+    key_for(&[job.as_str(), object_type.as_str(), id])
 }
 
 /// The key prefix of everything one job stored in a table.
 pub fn job_prefix(job: &JobId) -> Key {
-    Key::new().str(job.as_str())
+    key_for(&[job.as_str()])
+}
+
+/// A key of text components, with room for two more number components (a log entry's
+/// cycle and sequence: up to 17 bytes each, small numbers' zero bytes being escaped) or an
+/// attribute name, so that the usual keys are built with one allocation.
+fn key_for(components: &[&str]) -> Key {
+    let bytes: usize = components.iter().map(|c| c.len() + 2).sum();
+    components
+        .iter()
+        .fold(Key::with_capacity(bytes + 40), |key, c| key.str(c))
 }
 
 /// A stored watermark and what it is bound to.

@@ -13,10 +13,31 @@ use crate::types::{JobId, ObjectType, SourceId, TargetId};
 use crate::{Error, Result};
 
 fn encode<T: Serialize>(table: Table, key: &[u8], value: &T) -> Result<Vec<u8>> {
-    serde_json::to_vec(value).map_err(|e| Error::Corrupt {
+    thread_local! {
+        /// Where values are written before they are copied out at their exact size: one
+        /// allocation per value instead of a buffer doubled from 128 bytes (four reallocations
+        /// for a provisioning log entry, and up to twice its size held until the commit).
+        static BUFFER: std::cell::RefCell<Vec<u8>> = const { std::cell::RefCell::new(Vec::new()) };
+    }
+    /// A buffer grown past this by one large value is not kept.
+    const KEEP: usize = 1 << 20;
+    let fail = |e: serde_json::Error| Error::Corrupt {
         table: table.name().to_owned(),
         key: String::from_utf8_lossy(key).into_owned(),
         message: format!("cannot encode: {e}"),
+    };
+    BUFFER.with(|cell| match cell.try_borrow_mut() {
+        Ok(mut buffer) => {
+            buffer.clear();
+            let written = serde_json::to_writer(&mut *buffer, value);
+            let bytes = buffer.as_slice().to_vec();
+            if buffer.capacity() > KEEP {
+                *buffer = Vec::new();
+            }
+            written.map(|()| bytes).map_err(fail)
+        }
+        // A value whose serialisation encodes another (not done here): a buffer of its own.
+        Err(_) => serde_json::to_vec(value).map_err(fail),
     })
 }
 

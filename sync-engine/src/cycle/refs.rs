@@ -73,14 +73,23 @@ pub(crate) async fn unlinked_manager(
     })
 }
 
+/// The target id of a stored link record ([`connectors::state::records::Link`]), read
+/// without the rest of it (a reference needs only the id; the fingerprints and the time are
+/// skipped, not decoded).
+#[derive(serde::Deserialize)]
+struct LinkedTarget {
+    #[serde(rename = "targetId")]
+    target_id: TargetId,
+}
+
 /// The target id linked to a source id, in the first of `types` that has it.
 async fn lookup(cx: &Cx<'_>, id: &SourceId, types: &[usize]) -> Result<Option<TargetId>> {
     for &ti in types {
         let ty = cx.eng.types[ti].source_type();
-        let link = cx
+        let link: Option<LinkedTarget> = cx
             .eng
             .state
-            .link_by_source(&cx.eng.job_id, ty, id)
+            .get_json(Table::LINKS, &object_key(&cx.eng.job_id, ty, id.as_str()))
             .await
             .map_err(|e| Error::connector("reading a link", e))?;
         if let Some(link) = link {
@@ -605,4 +614,25 @@ pub(crate) async fn report_unresolved(cx: &Cx<'_>) -> Result<()> {
         cx.commit_outcomes(chunk, None).await?;
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use connectors::state::records::Link;
+
+    use super::*;
+
+    #[test]
+    fn a_link_record_reads_as_its_target_id() {
+        let mut link = Link::new(
+            SourceId::new("E1"),
+            TargetId::new("t-1"),
+            chrono::Utc::now(),
+        );
+        link.source_fingerprint = Some("ab".repeat(8));
+        link.disabled = true;
+        let bytes = serde_json::to_vec(&link).unwrap();
+        let read: LinkedTarget = serde_json::from_slice(&bytes).unwrap();
+        assert_eq!(read.target_id, TargetId::new("t-1"));
+    }
 }
