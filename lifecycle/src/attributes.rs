@@ -251,44 +251,42 @@ pub(crate) fn parse_instant_millis(name: &str, value: &Value) -> Result<i64, Str
 /// `s` as milliseconds since the epoch when it is exactly `YYYY-MM-DDThh:mm:ssZ` with a valid
 /// calendar date and a time from 00:00:00 to 23:59:59; `None` for anything else.
 ///
-/// One pass over the 20 bytes: the separators compared, the 14 digits taken as `byte - '0'`
-/// (a non-digit wraps to more than 9) and checked together, then the fields range-checked.
+/// The 20 bytes are read as three little-endian words, each XORed with what its bytes must be
+/// (`0` where a digit goes, the separator itself where one goes): a digit becomes its value
+/// and a separator zero. One test then checks all of them: every separator byte zero, and
+/// every digit byte at most 9 (`x + 0x76` keeps the high bit clear only for `x <= 9`; a byte
+/// with its high bit set fails on `x` itself, so a carry out of it cannot hide anything).
 #[inline]
 fn utc_seconds_millis(s: &str) -> Option<i64> {
-    let b: &[u8; 20] = s.as_bytes().try_into().ok()?;
-    if b[4] != b'-'
-        || b[7] != b'-'
-        || b[10] != b'T'
-        || b[13] != b':'
-        || b[16] != b':'
-        || b[19] != b'Z'
-    {
+    const HIGH: u64 = 0x8080_8080_8080_8080;
+    let b = s.as_bytes();
+    if b.len() != 20 {
         return None;
     }
-    let d = |i: usize| u32::from(b[i].wrapping_sub(b'0'));
-    let digits = [
-        d(0),
-        d(1),
-        d(2),
-        d(3),
-        d(5),
-        d(6),
-        d(8),
-        d(9),
-        d(11),
-        d(12),
-        d(14),
-        d(15),
-        d(17),
-        d(18),
-    ];
-    if digits.iter().fold(0, |m, &x| m.max(x)) > 9 {
+    let (c0, rest) = b.split_first_chunk::<8>()?;
+    let (c1, rest) = rest.split_first_chunk::<8>()?;
+    let c2: &[u8; 4] = rest.try_into().ok()?;
+    // "YYYY-MM-": digits in bytes 0–3 and 5–6, separators in 4 and 7.
+    let w0 = u64::from_le_bytes(*c0) ^ u64::from_le_bytes(*b"0000-00-");
+    // "DDThh:mm": digits in 0–1, 3–4 and 6–7, separators in 2 and 5.
+    let w1 = u64::from_le_bytes(*c1) ^ u64::from_le_bytes(*b"00T00:00");
+    // ":ssZ": digits in 1–2, separators in 0 and 3.
+    let w2 = u64::from(u32::from_le_bytes(*c2) ^ u32::from_le_bytes(*b":00Z"));
+    let bad = ((w0 | w0.wrapping_add(0x0076_7600_7676_7676)) & HIGH)
+        | (w0 & 0xff00_00ff_0000_0000)
+        | ((w1 | w1.wrapping_add(0x7676_0076_7600_7676)) & HIGH)
+        | (w1 & 0x0000_ff00_00ff_0000)
+        | ((w2 | w2.wrapping_add(0x0076_7600)) & HIGH)
+        | (w2 & 0xff00_00ff);
+    if bad != 0 {
         return None;
     }
-    let [y0, y1, y2, y3, mo0, mo1, d0, d1, h0, h1, mi0, mi1, s0, s1] = digits.map(i64::from);
-    let year = y0 * 1000 + y1 * 100 + y2 * 10 + y3;
-    let (month, day) = (mo0 * 10 + mo1, d0 * 10 + d1);
-    let (hour, minute, second) = (h0 * 10 + h1, mi0 * 10 + mi1, s0 * 10 + s1);
+    let d = |w: u64, i: u32| ((w >> (8 * i)) & 0xff) as i64;
+    let year = d(w0, 0) * 1000 + d(w0, 1) * 100 + d(w0, 2) * 10 + d(w0, 3);
+    let (month, day) = (d(w0, 5) * 10 + d(w0, 6), d(w1, 0) * 10 + d(w1, 1));
+    let hour = d(w1, 3) * 10 + d(w1, 4);
+    let minute = d(w1, 6) * 10 + d(w1, 7);
+    let second = d(w2, 1) * 10 + d(w2, 2);
     if !(1..=12).contains(&month)
         || day < 1
         || day > days_in_month(year, month)
@@ -428,6 +426,29 @@ mod tests {
             prop_assert_eq!(parse_instant_millis("d", &v), strict.clone(), "{}", s);
             if let Some(ms) = utc_seconds_millis(&s) {
                 prop_assert_eq!(Ok(ms), strict);
+            }
+        }
+
+        /// A valid text with one byte replaced by any byte: every digit and separator position
+        /// of the word-at-a-time check against the strict parser.
+        #[test]
+        fn one_wrong_byte_is_refused_as_the_strict_parser_refuses_it(
+            ms in 0i64..253_402_300_799_000,
+            at in 0usize..20,
+            byte in 0u8..=127,
+        ) {
+            let valid = DateTime::<Utc>::from_timestamp_millis(ms - ms % 1000)
+                .map(|t| t.format("%Y-%m-%dT%H:%M:%SZ").to_string())
+                .unwrap_or_default();
+            let mut bytes = valid.clone().into_bytes();
+            prop_assume!(bytes.len() == 20);
+            bytes[at] = byte;
+            let s = String::from_utf8(bytes).unwrap_or(valid);
+            let v = Value::String(s.clone());
+            let strict = parse_instant("d", &v).map(|t| t.timestamp_millis());
+            prop_assert_eq!(parse_instant_millis("d", &v), strict.clone(), "{}", s);
+            if let Some(ms) = utc_seconds_millis(&s) {
+                prop_assert_eq!(Ok(ms), strict, "{}", s);
             }
         }
 

@@ -159,14 +159,16 @@ pub(crate) struct Attrs {
     /// Per attribute, its top-level name when the path has no URN: such attributes are found
     /// in one pass over the user's attributes instead of one lookup each.
     pub(crate) top: Vec<Option<String>>,
-    /// The same names with their index in `list`, for the scan.
-    pub(crate) named: Vec<(usize, String)>,
+    /// The same names with their index in `list`, by length (the last list holds every
+    /// length from 63 on), for the scan: a key is compared only with the names of its length.
+    pub(crate) named: Vec<Vec<(usize, String)>>,
     /// The lengths of the names in `top`, a bit per length (bit 63 for any length from 63
     /// on): the scan compares only the keys whose length is here.
     pub(crate) lengths: u64,
 }
 
 /// The bit of [`Attrs::lengths`] for a name of `len` bytes.
+#[inline]
 fn length_bit(len: usize) -> u64 {
     1 << len.min(63)
 }
@@ -186,16 +188,19 @@ fn touch<'a>(window: &[&'a Resource], lengths: u64, nested: u128, buf: &mut Touc
     let mut n = window.iter().fold(0usize, |n, u| {
         u.as_object().keys().fold(n, |n, k| n.wrapping_add(k.len()))
     });
-    // The entries a name may match: their keys and string values.
+    // The entries a name may match (kept, a user's after another's, for the scan): their keys
+    // and string values.
     buf.entries.clear();
+    buf.starts.clear();
     for u in window {
+        buf.starts.push(buf.entries.len());
         for (k, v) in u.as_object() {
-            let len = k.len();
-            if len < 64 && lengths & (1 << len) != 0 {
+            if lengths & length_bit(k.len()) != 0 {
                 buf.entries.push((k, v));
             }
         }
     }
+    buf.starts.push(buf.entries.len());
     for (k, v) in &buf.entries {
         n = n.wrapping_add(first(k));
         if let Value::String(s) = v {
@@ -238,7 +243,10 @@ fn first_bit(name: &str) -> u128 {
 /// The reusable lists [`touch`] gathers.
 #[derive(Default)]
 struct Touch<'a> {
+    /// The entries of the window's users whose key has the length of a name or of `id`.
     entries: Vec<(&'a String, &'a Value)>,
+    /// Where each user's begin in `entries`, and where the last one's end.
+    starts: Vec<usize>,
     objects: Vec<&'a serde_json::Map<String, Value>>,
 }
 
@@ -263,12 +271,22 @@ impl<'a> Scan<'a> {
     /// Reads `user`'s top-level keys once, matching names as `Resource::get` does (an exact
     /// spelling first, else the first key that matches ignoring ASCII case).
     fn read(&mut self, attrs: &Attrs, user: &'a Resource) {
+        self.read_entries(attrs, user.as_object());
+    }
+
+    /// [`Scan::read`] from a user's entries in order, or from those of them whose key has the
+    /// length of a name or of `id` (what [`touch`] keeps): the others are skipped anyway.
+    fn read_entries(
+        &mut self,
+        attrs: &Attrs,
+        entries: impl IntoIterator<Item = (&'a String, &'a Value)>,
+    ) {
         self.id = None;
         self.tops.fill(None);
         self.exact.fill(false);
         // Whether `id` was found under its exact spelling, or under another (the first wins).
         let (mut id_exact, mut id_loose) = (false, false);
-        for (k, v) in user.as_object() {
+        for (k, v) in entries {
             let len = k.len();
             if len == 2 && !id_exact && k.eq_ignore_ascii_case("id") {
                 if k == "id" {
@@ -284,7 +302,10 @@ impl<'a> Scan<'a> {
             if attrs.lengths & length_bit(len) == 0 {
                 continue;
             }
-            for &(j, ref name) in &attrs.named {
+            let Some(named) = attrs.named.get(len.min(63)) else {
+                continue;
+            };
+            for &(j, ref name) in named {
                 if name.len() != len || self.exact[j] {
                     continue;
                 }
@@ -407,7 +428,12 @@ impl Attrs {
         let top = path.urn().is_none().then(|| path.name().to_owned());
         if let Some(name) = &top {
             self.lengths |= length_bit(name.len());
-            self.named.push((self.list.len(), name.clone()));
+            if self.named.is_empty() {
+                self.named = vec![Vec::new(); 64];
+            }
+            if let Some(same) = self.named.get_mut(name.len().min(63)) {
+                same.push((self.list.len(), name.clone()));
+            }
         }
         self.top.push(top);
         self.list.push((name.to_owned(), path));
@@ -597,15 +623,7 @@ impl TriggerEvaluator {
             .collect();
         let mut scan = Scan::new(self.attrs.list.len());
         // The key lengths the scan compares: `id` and the top-level names.
-        let lengths = self
-            .attrs
-            .top
-            .iter()
-            .flatten()
-            .map(String::len)
-            .chain([2])
-            .filter(|n| *n < 64)
-            .fold(0u64, |m, n| m | (1 << n));
+        let lengths = self.attrs.lengths | length_bit(2);
         let nested = self
             .attrs
             .list
@@ -629,8 +647,12 @@ impl TriggerEvaluator {
             // between — measured slower; so did touching one user's whole chain at a time.)
             let touched = touch(&window, lengths, nested, &mut touch_buf);
             std::hint::black_box(touched);
-            for user in window.iter().copied() {
-                scan.read(&self.attrs, user);
+            for (i, user) in window.iter().copied().enumerate() {
+                let entries = match (touch_buf.starts.get(i), touch_buf.starts.get(i + 1)) {
+                    (Some(&a), Some(&b)) => touch_buf.entries.get(a..b).unwrap_or_default(),
+                    _ => &[],
+                };
+                scan.read_entries(&self.attrs, entries.iter().copied());
                 self.evaluate_one(user, &scan, &decisions, &mut slots, &mut out);
             }
         }
@@ -661,23 +683,30 @@ impl TriggerEvaluator {
             let Some(wf) = self.workflows.get(d.workflow) else {
                 continue;
             };
-            match self.decide(d, user, scan, slots) {
-                Ok(None) => {}
-                Ok(Some(t)) => {
-                    if wf.scope.matches(user) {
-                        out.due.push(Occurrence {
-                            workflow_id: wf.workflow.id().to_owned(),
-                            trigger: wf.trigger_key.clone(),
-                            user_id: id.to_owned(),
-                            date: attributes::utc_date(t.saturating_add(d.window.shift)),
-                        });
-                    }
+            // `decide`, written out: this loop runs for every workflow of every user.
+            let mut attr = d.attr;
+            let mut t = self.instant(attr, user, scan, slots);
+            if t == slot::MISSING
+                && let Some(fallback) = d.fallback
+            {
+                attr = fallback;
+                t = self.instant(attr, user, scan, slots);
+            }
+            if t > slot::BAD {
+                if d.window.holds(t) && wf.scope.matches(user) {
+                    out.due.push(Occurrence {
+                        workflow_id: wf.workflow.id().to_owned(),
+                        trigger: wf.trigger_key.clone(),
+                        user_id: id.to_owned(),
+                        date: attributes::utc_date(t.saturating_add(d.window.shift)),
+                    });
                 }
-                Err(attr) => out.errors.push(SubjectError::new(
+            } else if t == slot::BAD {
+                out.errors.push(SubjectError::new(
                     id,
                     Some(wf.workflow.id()),
                     self.bad_instant_message(attr, user, scan),
-                )),
+                ));
             }
         }
     }
