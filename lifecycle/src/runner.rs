@@ -1743,6 +1743,17 @@ impl Runner {
     async fn save_user(&self, run: &Run, upr: &UserProcessingResult, mut txn: Txn) -> Result<()> {
         let enc = |e| Error::connector("recording a user processing result", e);
         txn.delete(Table::TASK_STATES, self.pending_key(&upr.id));
+        if !matches!(
+            upr.processing_status,
+            ProcessingStatus::Queued | ProcessingStatus::InProgress
+        ) {
+            // The user is done and will not be resumed: the records of which tasks started
+            // (kept so that a resumed user does not run an at-most-once task twice) go with
+            // the pending mark, in the same commit, instead of piling up run after run.
+            for i in 0..upr.task_processing_results.len() {
+                txn.delete(Table::TASK_STATES, self.task_state_key(&upr.id, i));
+            }
+        }
         txn.put_json(
             Table::RUNS,
             user_key(&self.job, &run.id, &upr.subject.id),

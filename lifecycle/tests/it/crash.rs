@@ -8,8 +8,9 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use connectors::state::{Key, KeyRange};
 use connectors::testing::{FailurePlan, Flaky};
-use connectors::{Clock, JobId, StateStore, TargetConnector};
+use connectors::{Clock, JobId, StateStore, Table, TargetConnector};
 use lifecycle::tasks::definitions as d;
 use lifecycle::{
     HistoryQuery, Limits, ProcessingStatus, Runner, RunnerOptions, UserProcessingResult,
@@ -125,6 +126,14 @@ fn check(w: &World, r: &Runner, case: &str) {
     }
     assert!(all.iter().all(|u| u.subject.id != "later"), "{case}");
     assert!(sent.iter().all(|e| e.user_id != "later"), "{case}");
+    // Every user is done: no record of a started task is left behind.
+    let left = block(w.store.scan(
+        Table::TASK_STATES,
+        &KeyRange::prefix(Key::new().str("lifecycle").str("task").into_bytes()),
+        usize::MAX,
+    ))
+    .unwrap();
+    assert!(left.is_empty(), "{case}: {} task records left", left.len());
 }
 
 /// Runs the crashing runner, then a second runner an hour later (past the lease and the
