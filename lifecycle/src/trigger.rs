@@ -684,14 +684,7 @@ impl TriggerEvaluator {
                 continue;
             };
             // `decide`, written out: this loop runs for every workflow of every user.
-            let mut attr = d.attr;
-            let mut t = self.instant(attr, user, scan, slots);
-            if t == slot::MISSING
-                && let Some(fallback) = d.fallback
-            {
-                attr = fallback;
-                t = self.instant(attr, user, scan, slots);
-            }
+            let (attr, t) = self.trigger_instant(d, user, scan, slots);
             if t > slot::BAD {
                 if d.window.holds(t) && wf.scope.matches(user) {
                     out.due.push(Occurrence {
@@ -753,19 +746,31 @@ impl TriggerEvaluator {
         scan: &Scan<'_>,
         slots: &mut [i64],
     ) -> std::result::Result<Option<i64>, usize> {
-        let mut attr = d.attr;
-        let mut t = self.instant(attr, user, scan, slots);
-        if t == slot::MISSING
-            && let Some(fallback) = d.fallback
-        {
-            // Never signed in: inactive since the account was created.
-            attr = fallback;
-            t = self.instant(attr, user, scan, slots);
-        }
+        let (attr, t) = self.trigger_instant(d, user, scan, slots);
         match t {
             slot::MISSING | slot::UNREAD => Ok(None),
             slot::BAD => Err(attr),
             t => Ok(d.window.holds(t).then_some(t)),
+        }
+    }
+
+    /// The attribute `d`'s trigger reads for `user` and its instant (or [`slot`] marker): its
+    /// own attribute, else — for inactivity, when it is missing — the creation date.
+    #[inline(always)]
+    fn trigger_instant(
+        &self,
+        d: &Decision,
+        user: &Resource,
+        scan: &Scan<'_>,
+        slots: &mut [i64],
+    ) -> (usize, i64) {
+        let t = self.instant(d.attr, user, scan, slots);
+        match d.fallback {
+            // Never signed in: inactive since the account was created.
+            Some(created) if t == slot::MISSING => {
+                (created, self.instant(created, user, scan, slots))
+            }
+            _ => (d.attr, t),
         }
     }
 
