@@ -129,7 +129,7 @@ fn same(a: &[u8], b: &[u8]) -> bool {
 }
 
 /// Reads the first byte of every key and string value of `resource`, two levels of objects
-/// and lists down, and returns a number made of them (to be passed to
+/// and lists down (at most 64 entries of an object and 8 elements of a list), and returns a number made of them (to be passed to
 /// [`std::hint::black_box`], so the reads stay).
 ///
 /// A mapping set reads a dozen attributes of each source object, each at the end of a chain
@@ -147,9 +147,16 @@ pub(crate) fn warm(resource: &Resource) -> usize {
     warm_object(resource.as_object(), 2)
 }
 
+/// The entries of an object and the elements of a list [`warm`] reads: the mappings' reads
+/// scan small objects and the first elements of lists (a value filter finds the first
+/// element it selects), and a large group's `members` must not make every create of it walk
+/// the whole list.
+const WARM_ENTRIES: usize = 64;
+const WARM_ELEMENTS: usize = 8;
+
 fn warm_object(m: &Map<String, Value>, depth: u32) -> usize {
     let mut acc = 0usize;
-    for (k, v) in m {
+    for (k, v) in m.iter().take(WARM_ENTRIES) {
         acc = acc
             .wrapping_add(usize::from(k.as_bytes().first().copied().unwrap_or(0)))
             .wrapping_add(warm_value(v, depth));
@@ -163,6 +170,7 @@ fn warm_value(v: &Value, depth: u32) -> usize {
         Value::Object(o) if depth > 0 => warm_object(o, depth - 1),
         Value::Array(items) if depth > 0 => items
             .iter()
+            .take(WARM_ELEMENTS)
             .fold(0, |acc, i| acc.wrapping_add(warm_value(i, depth - 1))),
         _ => 0,
     }
@@ -717,5 +725,35 @@ mod tests {
                 }
             }
         }
+    }
+
+    /// `warm` reads a bounded part of a resource: list elements past the eighth and object
+    /// entries past the 64th are not read (a large group's members cost nothing), and it
+    /// reads keys and string values, two levels down.
+    #[test]
+    fn warm_reads_a_bounded_part() {
+        let members = |n: usize| -> Vec<Value> {
+            (0..n)
+                .map(|i| json!({"value": format!("{}", i % 10)}))
+                .collect()
+        };
+        let group = |n: usize| {
+            Resource::from_value(json!({"displayName": "g", "members": members(n)}))
+                .unwrap_or_default()
+        };
+        assert_eq!(warm(&group(8)), warm(&group(100_000)));
+        assert_ne!(warm(&group(7)), warm(&group(8)));
+        let wide: Map<String, Value> = (0..200)
+            .map(|i| (format!("k{i}"), Value::from("x")))
+            .collect();
+        let first: Map<String, Value> = wide
+            .iter()
+            .take(64)
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect();
+        assert_eq!(
+            warm(&Resource::from_object(wide).unwrap_or_default()),
+            warm(&Resource::from_object(first).unwrap_or_default())
+        );
     }
 }
