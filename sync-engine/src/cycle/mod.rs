@@ -633,6 +633,7 @@ async fn resolve_intents(cx: &Cx<'_>) -> Result<()> {
     }
     let eng = cx.eng;
     let mut txn = cx.txn();
+    let mut relinked = Vec::new();
     for ((ti, id), intent) in intents {
         let t = &eng.types[ti];
         let tt = t.target_type();
@@ -679,7 +680,8 @@ async fn resolve_intents(cx: &Cx<'_>) -> Result<()> {
                 )
                 .map_err(|e| Error::connector("writing a link", e))?;
                 txn.delete_intent(&eng.job_id, ty, &id);
-                lock(&cx.intents).remove(&(ti, id));
+                lock(&cx.intents).remove(&(ti, id.clone()));
+                relinked.push((ti, id));
             }
             (None, false) => {
                 txn.delete_intent(&eng.job_id, ty, &id);
@@ -688,7 +690,30 @@ async fn resolve_intents(cx: &Cx<'_>) -> Result<()> {
             (None, true) => {}
         }
     }
-    eng.commit(txn, "resolving unconfirmed creates").await
+    eng.commit(txn, "resolving unconfirmed creates").await?;
+    // A created object whose source object is gone since: its deletion may have been read
+    // while the create was unconfirmed (not linked, so nothing to delete then), and the
+    // watermark has moved past it. Processed now as deleted at the source, as a change would
+    // have been (the deletion threshold and the job's delete action apply).
+    let mut gone = Vec::new();
+    for (ti, id) in relinked {
+        let ty = eng.types[ti].source_type();
+        if let Ok(None) = read::with_retries(cx, || eng.source.get(ty, &id)).await {
+            gone.push(Item {
+                ti,
+                id,
+                work: Work::Deleted(
+                    "created by a run that stopped before confirming it, and deleted at the \
+                     source since"
+                        .to_owned(),
+                ),
+            });
+        }
+    }
+    if !gone.is_empty() {
+        item::process_batch(cx, gone, None).await?;
+    }
+    Ok(())
 }
 
 /// Retries the escrowed objects whose time has come and that this cycle did not touch.
