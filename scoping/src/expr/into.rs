@@ -14,7 +14,8 @@
 //! property test compares the two over generated expressions and sources (`into_tests.rs`).
 
 use super::compiled::{Code, Func};
-use super::eval::{ArgRef, Eval, bad_arg, boolean, map_text, number, scalar_str, scalar_text};
+use super::eval::{ArgRef, Eval, map_text, number, scalar_str, scalar_text};
+use super::functions::other::{iif_choice, switch_choice};
 use super::functions::text::{ReplaceArgs, case_map, char_slice, join_values};
 use super::value::ExprValue;
 use super::{EvalContext, Expression};
@@ -298,30 +299,14 @@ impl Eval<'_> {
         args: &[Option<Code>],
         buf: &mut String,
     ) -> Result<Option<ExprValue>> {
-        const F: &str = "Switch";
-        let source = self.arg_ref(args, 0)?;
-        let source = source.scalar_str(F, 1, "source")?;
-        let mut i = 2;
-        while i + 1 < args.len() {
-            let key = self.arg_ref(args, i)?;
-            if key.scalar_str(F, i + 1, "key")? == source {
-                return self.arg_into(args, i + 1, buf);
-            }
-            i += 2;
-        }
-        self.arg_into(args, 1, buf)
+        let chosen = switch_choice(self, args)?;
+        self.arg_into(args, chosen, buf)
     }
 
     /// `IIF` (`other::call`): the value chosen is written into `buf`.
     fn iif_into(&mut self, args: &[Option<Code>], buf: &mut String) -> Result<Option<ExprValue>> {
-        let cond = self.arg(args, 0)?;
-        let c = match cond {
-            ExprValue::Null => false,
-            ref v => {
-                boolean(v).ok_or_else(|| bad_arg("IIF", 1, "condition", "True or False", v))?
-            }
-        };
-        self.arg_into(args, if c { 1 } else { 2 }, buf)
+        let chosen = iif_choice(self, args)?;
+        self.arg_into(args, chosen, buf)
     }
 }
 

@@ -37,15 +37,7 @@ impl MappingSet {
         // again; each value is written in place, and the keys of mappings that do not flow
         // (left `null`: a flowing value is never empty) are removed, keeping the order.
         let mut out = template.clone();
-        let mut absent = false;
-        for (m, slot) in self.mappings.iter().zip(out.values_mut()) {
-            if !m.create_into(source, ctx, slot)? {
-                absent = true;
-            }
-        }
-        if absent {
-            out.retain(|_, v| !v.is_null());
-        }
+        self.fill(source, ctx, &mut out)?;
         Ok(out)
     }
 
@@ -96,6 +88,18 @@ impl MappingSet {
         reshape(out, template);
         // `out` has the template's keys, in order; every slot is written, `null` where the
         // mapping does not flow (a flowing value is never empty), then those keys are removed.
+        self.fill(source, ctx, out)
+    }
+
+    /// Writes each mapping's value into its slot of `out`, which has the create template's
+    /// keys in mapping order, then removes the keys of mappings that do not flow (left `null`:
+    /// a flowing value is never empty), keeping the order.
+    fn fill(
+        &self,
+        source: &Resource,
+        ctx: &EvalContext<'_>,
+        out: &mut Map<String, Value>,
+    ) -> Result<()> {
         let mut absent = false;
         for (m, slot) in self.mappings.iter().zip(out.values_mut()) {
             if !m.create_into(source, ctx, slot)? {

@@ -79,28 +79,12 @@ pub(crate) fn call(
             }
         }
         Func::Iif => {
-            let cond = ev.arg(args, 0)?;
-            let c = match cond {
-                ExprValue::Null => false,
-                ref v => {
-                    boolean(v).ok_or_else(|| bad_arg(name, 1, "condition", "True or False", v))?
-                }
-            };
-            ev.arg(args, if c { 1 } else { 2 })?
+            let chosen = iif_choice(ev, args)?;
+            ev.arg(args, chosen)?
         }
         Func::Switch => {
-            // Case-sensitive; a null source reads as "" (so the key "" matches it).
-            let source = ev.arg_ref(args, 0)?;
-            let source = source.scalar_str(name, 1, "source")?;
-            let mut i = 2;
-            while i + 1 < args.len() {
-                let key = ev.arg_ref(args, i)?;
-                if key.scalar_str(name, i + 1, "key")? == source {
-                    return Ok(Some(ev.arg(args, i + 1)?));
-                }
-                i += 2;
-            }
-            ev.arg(args, 1)?
+            let chosen = switch_choice(ev, args)?;
+            ev.arg(args, chosen)?
         }
         Func::IsNull => ExprValue::Bool(matches!(ev.arg(args, 0)?, ExprValue::Null)),
         Func::IsNullOrEmpty => ExprValue::Bool(ev.arg(args, 0)?.is_null_or_empty()),
@@ -356,4 +340,32 @@ fn sid_to_string(b: &[u8]) -> Option<String> {
         ));
     }
     Some(s)
+}
+
+/// Which argument `IIF` gives: the second when the condition is true, else the third (a null
+/// condition is false). Shared by `call` and the evaluation into a buffer.
+pub(crate) fn iif_choice(ev: &mut Eval<'_>, args: &[Option<Code>]) -> Result<usize> {
+    let c = match ev.arg(args, 0)? {
+        ExprValue::Null => false,
+        ref v => boolean(v).ok_or_else(|| bad_arg("IIF", 1, "condition", "True or False", v))?,
+    };
+    Ok(if c { 1 } else { 2 })
+}
+
+/// Which argument `Switch` gives: the value after the first key equal to the source
+/// (case-sensitive; a null source reads as "", so the key "" matches it), else the default
+/// (the second argument). Shared by `call` and the evaluation into a buffer.
+pub(crate) fn switch_choice(ev: &mut Eval<'_>, args: &[Option<Code>]) -> Result<usize> {
+    const F: &str = "Switch";
+    let source = ev.arg_ref(args, 0)?;
+    let source = source.scalar_str(F, 1, "source")?;
+    let mut i = 2;
+    while i + 1 < args.len() {
+        let key = ev.arg_ref(args, i)?;
+        if key.scalar_str(F, i + 1, "key")? == source {
+            return Ok(i + 1);
+        }
+        i += 2;
+    }
+    Ok(1)
 }
