@@ -133,33 +133,11 @@ pub(crate) fn read_in<'a>(top: &'a Value, path: &AttributePath) -> Option<&'a Va
         (other, _) => other,
     };
     let value = match path.sub_attribute() {
-        Some(sub) => get_ci_small(element.as_object()?, sub)?,
+        // The small objects a user holds (`meta`, `name`, an email) are scanned, not hashed.
+        Some(sub) => scim_model::patch::rules::get_ci(element.as_object()?, sub)?,
         None => element,
     };
     (!is_empty(value)).then_some(value)
-}
-
-/// [`get_ci`] for the small objects a user holds (`meta`, `name`, an email): a scan of up to 8
-/// entries, comparing only keys of the right length, costs less than hashing the name and
-/// probing the table, and answers the same — the exact spelling first, else the first key
-/// that matches ignoring ASCII case.
-fn get_ci_small<'a>(map: &'a serde_json::Map<String, Value>, name: &str) -> Option<&'a Value> {
-    if map.len() > 8 {
-        return get_ci(map, name);
-    }
-    let mut loose = None;
-    for (k, v) in map {
-        if k.len() != name.len() {
-            continue;
-        }
-        if k == name {
-            return Some(v);
-        }
-        if loose.is_none() && k.eq_ignore_ascii_case(name) {
-            loose = Some(v);
-        }
-    }
-    loose
 }
 
 /// Every non-empty value at `path` (each element's, for a multi-valued attribute), as text
@@ -453,7 +431,7 @@ mod tests {
         }
 
         #[test]
-        fn get_ci_small_agrees_with_get_ci(
+        fn the_small_object_scan_agrees_with_get_ci(
             keys in prop::collection::vec(prop::sample::select(vec!["created", "Created", "CREATED", "created ", "lastModified", "resourceType", "x"]), 0..10),
             name in prop::sample::select(vec!["created", "CREATED", "lastmodified", "x", "y"]),
         ) {
@@ -461,7 +439,7 @@ mod tests {
             for (i, k) in keys.iter().enumerate() {
                 map.insert((*k).to_owned(), Value::from(i));
             }
-            prop_assert_eq!(get_ci_small(&map, name), get_ci(&map, name));
+            prop_assert_eq!(scim_model::patch::rules::get_ci(&map, name), get_ci(&map, name));
         }
 
         #[test]

@@ -13,7 +13,7 @@ use crate::{CompareOp, Filter};
 /// [`crate::get_ci`]). Objects in SCIM resources are small (a user has a few dozen attributes,
 /// an email four sub-attributes), and a scan that compares lengths first beats hashing the
 /// name.
-pub(crate) fn get_ci<'a>(map: &'a Map<String, Value>, name: &str) -> Option<&'a Value> {
+pub fn get_ci<'a>(map: &'a Map<String, Value>, name: &str) -> Option<&'a Value> {
     if map.len() > 32 {
         return crate::get_ci(map, name);
     }
