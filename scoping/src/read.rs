@@ -272,6 +272,77 @@ impl PathReader {
     }
 }
 
+/// An entry of a JSON object, as a read-ahead level hands it to the next.
+pub(crate) type Entry<'r> = (&'r String, &'r Value);
+
+/// The first and last bytes of `text` (what [`same`] compares first), as a number.
+#[inline(always)]
+fn ends(text: &str) -> usize {
+    let b = text.as_bytes();
+    usize::from(b.first().copied().unwrap_or(0)) + usize::from(b.last().copied().unwrap_or(0))
+}
+
+/// The entry of `m` at `hint`'s position, whatever its key (read ahead only).
+#[inline(always)]
+fn hinted<'r>(m: &'r Map<String, Value>, hint: &Hint) -> Option<Entry<'r>> {
+    m.iter().nth(hint.get())
+}
+
+/// Reading ahead: the memory a path's read will touch, one level of its chain of pointers at
+/// a time, so that a caller can bring it into cache for many resources at once (their
+/// misses overlap) before it reads them one by one. Each level follows the positions the
+/// hints give without checking the keys: a stale hint only reads the wrong entry ahead, the
+/// read itself is unchanged. Every function returns a number made of what it read, for
+/// [`std::hint::black_box`].
+impl PathReader {
+    /// Level 1: the top-level entry [`PathReader::top`] looks at first (the extension block's
+    /// for a URN-qualified path): only its place, for level 2, which reads it.
+    #[inline(always)]
+    pub(crate) fn ahead_top<'r>(&self, resource: &'r Resource) -> Option<Entry<'r>> {
+        let hint = if self.urn.is_some() {
+            &self.h_urn
+        } else {
+            &self.h_name
+        };
+        hinted(resource.as_object(), hint)
+    }
+
+    /// Level 2: the key of a level-1 entry and the start of its value; returns the entry of
+    /// the next step (the name in an extension block, the sub-attribute of an object or of a
+    /// list's first element) for level 3.
+    #[inline(always)]
+    pub(crate) fn ahead_next<'r>(&self, entry: Option<Entry<'r>>) -> (usize, Option<Entry<'r>>) {
+        let Some((k, v)) = entry else {
+            return (0, None);
+        };
+        let n = ends(k);
+        let next = match v {
+            Value::Object(o) if self.urn.is_some() => hinted(o, &self.h_name),
+            Value::Object(o) => self.sub.as_ref().and_then(|_| hinted(o, &self.h_sub)),
+            Value::Array(items) => match items.first() {
+                Some(Value::Object(o)) => match self.sub {
+                    Some(_) => hinted(o, &self.h_sub),
+                    None => hinted(o, &self.h_value),
+                },
+                _ => None,
+            },
+            Value::String(s) => return (n + ends(s), None),
+            _ => None,
+        };
+        (n, next)
+    }
+
+    /// Level 3: the key of a level-2 entry and the start of its string value.
+    #[inline(always)]
+    pub(crate) fn ahead_leaf(entry: Option<Entry<'_>>) -> usize {
+        match entry {
+            Some((k, Value::String(s))) => ends(k) + ends(s),
+            Some((k, _)) => ends(k),
+            None => 0,
+        }
+    }
+}
+
 /// A path read as a mapping reads it ([`crate::mapping::flow::read_path`]), prepared once.
 #[derive(Clone, Debug)]
 pub(crate) struct PathValue {
