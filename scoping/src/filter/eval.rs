@@ -138,10 +138,9 @@ fn read_ahead<'r>(
     for c in clauses {
         ahead.extend(window.iter().map(|r| c.reader.ahead_top(r)));
     }
-    let per = window.len().max(1);
     let mut n = 0usize;
-    for (i, e) in ahead.iter_mut().enumerate() {
-        if let Some(c) = clauses.get(i / per) {
+    for (c, entries) in clauses.iter().zip(ahead.chunks_mut(window.len().max(1))) {
+        for e in entries {
             let (touched, next) = c.reader.ahead_next(*e);
             n = n.wrapping_add(touched);
             *e = next;
