@@ -154,7 +154,7 @@ pub use state::{
     DynStateStore, Lease, MemoryStateStore, RedbStateStore, StateStore, Table, WriteBatch, WriteOp,
 };
 pub use target::{
-    DynTarget, Query, QueryPage, SortOrder, TargetCapabilities, TargetConnector,
+    CreatedObject, DynTarget, Query, QueryPage, SortOrder, TargetCapabilities, TargetConnector,
     TargetConnectorExt, TargetObject,
 };
 pub use types::{CreateKey, JobId, ObjectType, PageToken, SourceId, TargetId, Version, Watermark};

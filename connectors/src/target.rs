@@ -94,6 +94,36 @@ impl TargetObject {
     }
 }
 
+/// What identifies an object just created: its id and version, without its attributes (see
+/// [`TargetConnector::create_for_id`]).
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct CreatedObject {
+    /// The id the target assigned.
+    pub id: TargetId,
+    /// Its version (ETag), if the target keeps versions.
+    pub version: Option<Version>,
+}
+
+impl CreatedObject {
+    /// An id and a version.
+    pub fn new(id: impl Into<TargetId>, version: Option<Version>) -> Self {
+        CreatedObject {
+            id: id.into(),
+            version,
+        }
+    }
+}
+
+impl From<TargetObject> for CreatedObject {
+    fn from(object: TargetObject) -> Self {
+        CreatedObject {
+            id: object.id,
+            version: object.version,
+        }
+    }
+}
+
 /// The order of a sorted query (RFC 7644 §3.4.2.3).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 #[non_exhaustive]
@@ -228,6 +258,22 @@ pub trait TargetConnector: Send + Sync + Debug + 'static {
         key: Option<&CreateKey>,
     ) -> Result<TargetObject>;
 
+    /// Creates an object exactly as [`TargetConnector::create`] does (the same key, the same
+    /// errors), for a caller that needs only the new object's id and version, not its
+    /// attributes. A connector overrides it to skip producing the object: the memory directory
+    /// does not copy the stored object back out (what the sync engine sends for every create).
+    /// The default calls `create`.
+    async fn create_for_id(
+        &self,
+        object_type: &ObjectType,
+        resource: &Resource,
+        key: Option<&CreateKey>,
+    ) -> Result<CreatedObject> {
+        self.create(object_type, resource, key)
+            .await
+            .map(CreatedObject::from)
+    }
+
     /// Applies a PATCH request atomically; returns the object after it.
     async fn patch(
         &self,
@@ -317,6 +363,15 @@ macro_rules! forward_target {
                 key: Option<&CreateKey>,
             ) -> Result<TargetObject> {
                 (**self).create(object_type, resource, key).await
+            }
+
+            async fn create_for_id(
+                &self,
+                object_type: &ObjectType,
+                resource: &Resource,
+                key: Option<&CreateKey>,
+            ) -> Result<CreatedObject> {
+                (**self).create_for_id(object_type, resource, key).await
             }
 
             async fn patch(

@@ -41,6 +41,7 @@ pub async fn run_all<T: TargetConnector + ?Sized>(target: &T) -> Outcome {
     missing_objects(target).await?;
     patch_is_atomic(target).await?;
     apply_patch_is_patch(target).await?;
+    create_for_id_is_create(target).await?;
     group_membership(target).await?;
     disable_and_enable(target).await?;
     etag_conflicts(target).await?;
@@ -326,6 +327,80 @@ async fn apply_patch_body<T: TargetConnector + ?Sized>(k: &mut Kit<'_, T>) -> Ou
     let missing = TargetId::new(k.name("no-such-id"));
     let r = k.target.apply_patch(&user, &missing, &patch, None).await;
     k.kind("apply_patch of a missing id", r, ErrorKind::NotFound)
+}
+
+/// [`TargetConnector::create_for_id`] does what `create` does: the object it names holds the
+/// resource (its create key as `externalId`), the version it returns (if any) is the object's,
+/// the key finds it, and the same create again is a uniqueness clash.
+pub async fn create_for_id_is_create<T: TargetConnector + ?Sized>(target: &T) -> Outcome {
+    let mut k = Kit::new(target, "target::create_for_id_is_create");
+    if !k.has(&ObjectType::USER) {
+        return Ok(());
+    }
+    let r = create_for_id_body(&mut k).await;
+    k.finish(r).await
+}
+
+async fn create_for_id_body<T: TargetConnector + ?Sized>(k: &mut Kit<'_, T>) -> Outcome {
+    let user = ObjectType::USER;
+    let name = k.name("for-id");
+    let key = CreateKey::new(format!("{name}-key"));
+    let resource = k.user_resource(&name);
+    let created = k.ok(
+        "create_for_id of a user",
+        k.target.create_for_id(&user, &resource, Some(&key)).await,
+    )?;
+    k.made.push((user.clone(), created.id.clone()));
+    let got = k.get(&user, &created.id).await?;
+    k.same("id of the object read", &got.id, &created.id)?;
+    k.same(
+        "userName after create_for_id",
+        &str_at(&got.resource, "userName"),
+        &Some(name.clone()),
+    )?;
+    k.same(
+        "externalId after create_for_id (the create key)",
+        &str_at(&got.resource, "externalId"),
+        &Some(key.as_str().to_owned()),
+    )?;
+    if k.caps.etag {
+        k.same(
+            "version returned by create_for_id",
+            &created.version,
+            &got.version,
+        )?;
+    }
+    let by_key = k.ok(
+        "find by the create key",
+        k.target
+            .find(
+                &user,
+                &AttributePath::new("externalId"),
+                &json!(key.as_str()),
+                2,
+            )
+            .await,
+    )?;
+    let ids: Vec<TargetId> = by_key.into_iter().map(|o| o.id).collect();
+    k.same(
+        "objects found by the create key",
+        &ids,
+        &vec![created.id.clone()],
+    )?;
+    match k.target.create_for_id(&user, &resource, Some(&key)).await {
+        Ok(again) => {
+            k.made.push((user.clone(), again.id.clone()));
+            Err(k.fail(format!(
+                "the same create_for_id again made a second object {} (expected a uniqueness clash)",
+                again.id
+            )))
+        }
+        Err(e) => k.kind(
+            "the same create_for_id again",
+            Err::<(), _>(e),
+            ErrorKind::Uniqueness,
+        ),
+    }
 }
 
 /// Group membership through PATCH: `add` of members, `add` of a member already there (no

@@ -19,7 +19,7 @@ use crate::source::{
     Change, ChangeKind, ChangePage, ImportPage, SourceCapabilities, SourceConnector, SourceObject,
 };
 use crate::target::{
-    Query, QueryPage, SortOrder, TargetCapabilities, TargetConnector, TargetObject,
+    CreatedObject, Query, QueryPage, SortOrder, TargetCapabilities, TargetConnector, TargetObject,
 };
 use crate::types::{CreateKey, ObjectType, PageToken, SourceId, TargetId, Version, Watermark};
 use crate::{Error, Result};
@@ -158,12 +158,15 @@ impl MemoryDirectory {
         Ok(r)
     }
 
-    fn do_create(
+    /// Creates; `out` makes the answer from the stored object and its id (the whole object
+    /// for `create`, only the id and version for `create_for_id`).
+    fn do_create<R>(
         &self,
         ty: &ObjectType,
         resource: &Resource,
         key: Option<&CreateKey>,
-    ) -> Result<TargetObject> {
+        out: impl FnOnce(&Stored, &str) -> R,
+    ) -> Result<R> {
         let t = self.type_index(ty)?;
         let cfg = self.config(t);
         let object = new_object(ty, resource, key);
@@ -188,7 +191,7 @@ impl MemoryDirectory {
         ts.insert(id.clone(), with_id(r, &id), now, now, usn);
         ts.objects
             .get(&*id)
-            .map(|s| s.target_object(&id, ty))
+            .map(|s| out(s, &id))
             .ok_or_else(|| Error::not_found(ty.clone(), &*id))
     }
 
@@ -692,7 +695,21 @@ impl TargetConnector for MemoryDirectory {
         resource: &Resource,
         key: Option<&CreateKey>,
     ) -> Result<TargetObject> {
-        self.do_create(object_type, resource, key)
+        self.do_create(object_type, resource, key, |s, id| {
+            s.target_object(id, object_type)
+        })
+    }
+
+    async fn create_for_id(
+        &self,
+        object_type: &ObjectType,
+        resource: &Resource,
+        key: Option<&CreateKey>,
+    ) -> Result<CreatedObject> {
+        // The same create; the stored object is not copied back out.
+        self.do_create(object_type, resource, key, |s, id| {
+            CreatedObject::new(id, Some(Version::new(s.etag())))
+        })
     }
 
     async fn patch(
@@ -861,7 +878,8 @@ mod tests {
                 "schemas": [scim_model::USER_SCHEMA], "userName": format!("user{i}")
             }))
             .unwrap();
-            dir.do_create(&ObjectType::USER, &r, None).unwrap();
+            dir.do_create(&ObjectType::USER, &r, None, |_, _| ())
+                .unwrap();
         }
         dir
     }

@@ -15,7 +15,9 @@ use serde_json::Value;
 use super::unit;
 use crate::source::{ChangePage, ImportPage, SourceCapabilities, SourceConnector};
 use crate::state::{KeyRange, Lease, StateStore, Table, WriteBatch};
-use crate::target::{Query, QueryPage, TargetCapabilities, TargetConnector, TargetObject};
+use crate::target::{
+    CreatedObject, Query, QueryPage, TargetCapabilities, TargetConnector, TargetObject,
+};
 use crate::types::{
     CreateKey, JobId, ObjectType, PageToken, SourceId, TargetId, Version, Watermark,
 };
@@ -497,6 +499,18 @@ impl<C: TargetConnector> TargetConnector for Flaky<C> {
     ) -> Result<TargetObject> {
         let name = TargetConnector::name(&self.inner);
         let call = self.inner.create(object_type, resource, key);
+        self.run(Side::Connector, name, "create", call).await
+    }
+
+    async fn create_for_id(
+        &self,
+        object_type: &ObjectType,
+        resource: &Resource,
+        key: Option<&CreateKey>,
+    ) -> Result<CreatedObject> {
+        // The same operation as `create` for failure plans: `.only(["create"])` covers both.
+        let name = TargetConnector::name(&self.inner);
+        let call = self.inner.create_for_id(object_type, resource, key);
         self.run(Side::Connector, name, "create", call).await
     }
 

@@ -15,7 +15,9 @@ use crate::Result;
 use crate::clock::Clock;
 use crate::source::{ChangePage, ImportPage, SourceCapabilities, SourceConnector};
 use crate::state::{KeyRange, Lease, StateStore, Table, WriteBatch};
-use crate::target::{Query, QueryPage, TargetCapabilities, TargetConnector, TargetObject};
+use crate::target::{
+    CreatedObject, Query, QueryPage, TargetCapabilities, TargetConnector, TargetObject,
+};
 use crate::types::{
     CreateKey, JobId, ObjectType, PageToken, SourceId, TargetId, Version, Watermark,
 };
@@ -208,6 +210,16 @@ impl<C: TargetConnector> TargetConnector for Latency<C> {
     ) -> Result<TargetObject> {
         self.wait().await;
         self.inner.create(object_type, resource, key).await
+    }
+
+    async fn create_for_id(
+        &self,
+        object_type: &ObjectType,
+        resource: &Resource,
+        key: Option<&CreateKey>,
+    ) -> Result<CreatedObject> {
+        self.wait().await;
+        self.inner.create_for_id(object_type, resource, key).await
     }
 
     async fn patch(

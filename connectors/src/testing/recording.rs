@@ -15,7 +15,9 @@ use crate::Result;
 use crate::error::ErrorKind;
 use crate::source::{ChangePage, ImportPage, SourceCapabilities, SourceConnector};
 use crate::state::{Key, KeyRange, Lease, StateStore, Table, WriteBatch, WriteOp};
-use crate::target::{Query, QueryPage, TargetCapabilities, TargetConnector, TargetObject};
+use crate::target::{
+    CreatedObject, Query, QueryPage, TargetCapabilities, TargetConnector, TargetObject,
+};
 use crate::types::{
     CreateKey, JobId, ObjectType, PageToken, SourceId, TargetId, Version, Watermark,
 };
@@ -393,6 +395,23 @@ impl<C: TargetConnector> TargetConnector for Recording<C> {
             naming(resource),
         );
         self.run(c, self.inner.create(object_type, resource, key))
+            .await
+    }
+
+    async fn create_for_id(
+        &self,
+        object_type: &ObjectType,
+        resource: &Resource,
+        key: Option<&CreateKey>,
+    ) -> Result<CreatedObject> {
+        // Recorded as a `create`: the same request reaches the target.
+        let c = call(
+            "create",
+            Some(object_type),
+            key.map(CreateKey::to_string),
+            naming(resource),
+        );
+        self.run(c, self.inner.create_for_id(object_type, resource, key))
             .await
     }
 

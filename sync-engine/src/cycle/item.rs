@@ -11,7 +11,9 @@ use std::pin::Pin;
 
 use connectors::state::StateStoreExt;
 use connectors::state::records::{DeleteAction, Escrow, Intent, Link, StagedDelete};
-use connectors::{CreateKey, ErrorKind, ObjectType, SourceId, TargetId, TargetObject, Watermark};
+use connectors::{
+    CreateKey, CreatedObject, ErrorKind, ObjectType, SourceId, TargetId, TargetObject, Watermark,
+};
 use futures::StreamExt;
 use futures::channel::oneshot;
 use futures::stream::FuturesUnordered;
@@ -1197,11 +1199,12 @@ async fn create(
     tt: &ObjectType,
     resource: &Resource,
     key: &CreateKey,
-) -> connectors::Result<TargetObject> {
+) -> connectors::Result<CreatedObject> {
     let eng = cx.eng;
     let mut attempt = 0u32;
     loop {
-        match eng.target.create(tt, resource, Some(key)).await {
+        // Only the new id is kept: the target need not copy the object back out.
+        match eng.target.create_for_id(tt, resource, Some(key)).await {
             Ok(o) => return Ok(o),
             Err(e) => {
                 if e.kind() == ErrorKind::Fatal {
@@ -1218,7 +1221,7 @@ async fn create(
                     && found.len() == 1
                     && let Some(o) = found.into_iter().next()
                 {
-                    return Ok(o);
+                    return Ok(o.into());
                 }
                 if e.is_retryable() && attempt < eng.job.retry.immediate_retries {
                     let wait = e
