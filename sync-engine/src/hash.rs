@@ -37,6 +37,21 @@ impl Fnv {
     }
 }
 
+/// A source object's fingerprint under a configuration: FNV-1a over the configuration's hash
+/// and the object's compact JSON text.
+pub(crate) fn object_fingerprint(config_hash: &str, object: &scim_model::Resource) -> String {
+    Fnv::new()
+        .bytes(config_hash.as_bytes())
+        .serialized(object.as_object())
+        .hex()
+}
+
+/// [`object_fingerprint`] of the object whose compact JSON text (as `serde_json` writes it)
+/// is `text`, without writing it again.
+pub(crate) fn text_fingerprint(config_hash: &str, text: &[u8]) -> String {
+    Fnv::new().bytes(config_hash.as_bytes()).bytes(text).hex()
+}
+
 /// An [`std::io::Write`] that feeds what is written to the hasher.
 struct Sink(Fnv);
 
@@ -72,6 +87,49 @@ mod tests {
             Fnv::new().serialized(&v).hex(),
             Fnv::new().bytes(&text).hex()
         );
+    }
+
+    fn json() -> impl proptest::strategy::Strategy<Value = serde_json::Value> {
+        use proptest::prelude::*;
+        let leaf = prop_oneof![
+            Just(serde_json::Value::Null),
+            any::<bool>().prop_map(serde_json::Value::from),
+            any::<i64>().prop_map(serde_json::Value::from),
+            any::<f64>()
+                .prop_filter("finite", |f| f.is_finite())
+                .prop_map(serde_json::Value::from),
+            "\\PC{0,12}|[\"\\\\\u{0}-\u{1f}é€😀a-z]{0,8}".prop_map(serde_json::Value::from),
+        ];
+        leaf.prop_recursive(3, 24, 4, |inner| {
+            prop_oneof![
+                proptest::collection::vec(inner.clone(), 0..4).prop_map(serde_json::Value::from),
+                proptest::collection::vec(("[a-zA-Z]{1,6}", inner), 0..4)
+                    .prop_map(|kv| { serde_json::Value::Object(kv.into_iter().collect()) }),
+            ]
+        })
+    }
+
+    proptest::proptest! {
+        /// The fingerprint of an object held back as its text, taken from the text, is the
+        /// one taken from the object, and the one of the object read back from the text.
+        #[test]
+        fn text_fingerprint_is_the_object_fingerprint(
+            attrs in proptest::collection::vec(("[a-zA-Z]{1,8}", json()), 0..6),
+            config in "[0-9a-f]{0,16}",
+        ) {
+            let mut map = serde_json::Map::new();
+            map.insert("userName".to_owned(), serde_json::Value::from("bjensen"));
+            for (k, v) in attrs {
+                map.insert(k, v);
+            }
+            if let Ok(object) = scim_model::Resource::from_value(serde_json::Value::Object(map)) {
+                let text = serde_json::to_vec(&object).unwrap();
+                let from_text = text_fingerprint(&config, &text);
+                proptest::prop_assert_eq!(&from_text, &object_fingerprint(&config, &object));
+                let reread: scim_model::Resource = serde_json::from_slice(&text).unwrap();
+                proptest::prop_assert_eq!(&from_text, &object_fingerprint(&config, &reread));
+            }
+        }
     }
 
     #[test]

@@ -22,7 +22,6 @@ use scim_model::{AttributePath, Filter, Resource};
 use serde_json::{Value, json};
 
 use super::{Cx, Item, Outcome, Tally, Write, display_name, lock, property, step};
-use crate::hash::Fnv;
 use crate::job::{FlowAction, OutOfScope};
 use crate::log::{
     Action, CycleKind, LogEntry, ModifiedProperty, Status, StatusInfo, StepStatus, StepType,
@@ -34,6 +33,15 @@ use crate::{Error, Result};
 pub(crate) enum Work {
     /// Created or changed: its whole current state.
     Upsert(Resource),
+    /// Created or changed, read back from the compact JSON text it was held as, with its
+    /// fingerprint already computed from that text (the bytes `fingerprint` would write
+    /// again: the text is what `serde_json` wrote for the object).
+    Reread {
+        /// The object, parsed from its text.
+        resource: Resource,
+        /// Its fingerprint.
+        fingerprint: String,
+    },
     /// Gone from the source (the reason, for the log).
     Deleted(String),
     /// Members added to and removed from a group.
@@ -303,10 +311,14 @@ impl<'a> Pipeline<'a> {
 
 /// A stable fingerprint of a source object under the job's configuration.
 fn fingerprint(cx: &Cx<'_>, r: &Resource) -> String {
-    Fnv::new()
-        .bytes(cx.eng.config_hash.as_bytes())
-        .serialized(r.as_object())
-        .hex()
+    crate::hash::object_fingerprint(&cx.eng.config_hash, r)
+}
+
+/// The fingerprint of an object from its compact JSON text as `serde_json` wrote it: the same
+/// bytes [`fingerprint`] hashes as it writes them, so the same fingerprint, without writing
+/// the object again.
+pub(crate) fn fingerprint_of_text(cx: &Cx<'_>, text: &[u8]) -> String {
+    crate::hash::text_fingerprint(&cx.eng.config_hash, text)
 }
 
 async fn plan(cx: &Cx<'_>, item: Item) -> Result<Planned> {
@@ -328,7 +340,7 @@ async fn plan(cx: &Cx<'_>, item: Item) -> Result<Planned> {
                 // Not linked yet: process the whole group instead.
                 let got = super::read::with_retries(cx, || eng.source.get(ty, &id)).await;
                 match got {
-                    Ok(Some(r)) => plan_upsert(cx, ti, id, r, link).await,
+                    Ok(Some(r)) => plan_upsert(cx, ti, id, r, None, link).await,
                     Ok(None) => Ok(Planned::Done(
                         plan_gone(cx, ti, id, link, "deleted at the source").await?,
                     )),
@@ -336,7 +348,11 @@ async fn plan(cx: &Cx<'_>, item: Item) -> Result<Planned> {
                 }
             }
         },
-        Work::Upsert(resource) => plan_upsert(cx, ti, id, resource, link).await,
+        Work::Upsert(resource) => plan_upsert(cx, ti, id, resource, None, link).await,
+        Work::Reread {
+            resource,
+            fingerprint,
+        } => plan_upsert(cx, ti, id, resource, Some(fingerprint), link).await,
     }
 }
 
@@ -385,6 +401,7 @@ async fn plan_upsert(
     ti: usize,
     id: SourceId,
     resource: Resource,
+    fp: Option<String>,
     link: Option<Link>,
 ) -> Result<Planned> {
     let eng = cx.eng;
@@ -409,7 +426,7 @@ async fn plan_upsert(
         ),
     ));
 
-    let fp = fingerprint(cx, &resource);
+    let fp = fp.unwrap_or_else(|| fingerprint(cx, &resource));
     let not_due = lock(&cx.escrows)
         .get(&key)
         .is_some_and(|e| e.next_retry > cx.now);

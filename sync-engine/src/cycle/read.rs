@@ -366,17 +366,22 @@ async fn process_deferred(cx: &Cx<'_>, ti: usize, deferred: Vec<Held>) -> Result
             }
             let mut items = Vec::with_capacity(batch.len());
             for held in batch {
-                let resource = match serde_json::from_slice::<scim_model::Resource>(&held.text) {
-                    Ok(r) => Some(r),
+                let work = match serde_json::from_slice::<scim_model::Resource>(&held.text) {
+                    // Its fingerprint from the text: the object is not written again for it.
+                    Ok(resource) => Some(Work::Reread {
+                        fingerprint: super::item::fingerprint_of_text(cx, &held.text),
+                        resource,
+                    }),
                     Err(_) => with_retries(cx, || cx.eng.source.get(ty, &held.id))
                         .await
-                        .map_err(|e| source_failed(cx, e, "reading"))?,
+                        .map_err(|e| source_failed(cx, e, "reading"))?
+                        .map(Work::Upsert),
                 };
-                if let Some(resource) = resource {
+                if let Some(work) = work {
                     items.push(Item {
                         ti,
                         id: held.id,
-                        work: Work::Upsert(resource),
+                        work,
                     });
                 }
             }

@@ -60,6 +60,64 @@ fn an_initial_import_creates_reports_after_their_managers_with_the_manager_set()
     );
 }
 
+/// FNV-1a 64, as the engine's fingerprints (`hash.rs`).
+fn fnv(parts: &[&[u8]]) -> String {
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for b in parts.iter().flat_map(|p| p.iter()) {
+        h ^= u64::from(*b);
+        h = h.wrapping_mul(0x0100_0000_01b3);
+    }
+    format!("{h:016x}")
+}
+
+#[test]
+fn reports_held_back_for_their_managers_keep_the_fingerprints_of_their_objects() {
+    // Held back as their JSON text, their fingerprints are taken from the text: each link
+    // holds the fingerprint of the object as the source returns it (the configuration's hash,
+    // then the object's compact JSON), as for an object not held back.
+    use connectors::state::StateStoreExt;
+    use connectors::{JobId, SourceConnector, SourceId};
+    let w = World::new();
+    let ria = w.hire("ria@example.com", "Engineering");
+    let lead = w.hire("lead@example.com", "Engineering");
+    let boss = w.hire("boss@example.com", "Engineering");
+    w.set_manager(&ria, &lead, "Lead");
+    w.set_manager(&lead, &boss, "Boss");
+    let engine = w.engine(user_job(json!({"pageSize": 1})));
+    let out = w.run(&engine);
+    assert_eq!(
+        actions(&out),
+        ["Create/Success", "Create/Success", "Create/Success"],
+        "ria and lead held back (no second PATCH): {:?}",
+        out.log
+    );
+    for id in [&ria, &lead, &boss] {
+        let id = SourceId::new(id.as_str());
+        let object = block(SourceConnector::get(&*w.hr, &ObjectType::USER, &id))
+            .unwrap()
+            .unwrap();
+        let text = serde_json::to_vec(&object).unwrap();
+        let link = block(
+            w.state
+                .link_by_source(&JobId::new("job"), &ObjectType::USER, &id),
+        )
+        .unwrap()
+        .unwrap();
+        assert_eq!(
+            link.source_fingerprint,
+            Some(fnv(&[engine.config_hash().as_bytes(), &text])),
+            "{id}"
+        );
+    }
+    // And a full cycle afterwards (no reconciliation: it trusts the fingerprints) finds
+    // them unchanged.
+    let full = block(
+        engine.run_cycle(&sync_engine::RunOptions::new().reset(sync_engine::ResetScope::Watermark)),
+    )
+    .unwrap();
+    assert!(full.log.is_empty(), "{:?}", full.log);
+}
+
 #[test]
 fn a_manager_linked_in_a_later_delta_cycle_is_written_then() {
     let w = World::new();
