@@ -1072,6 +1072,7 @@ mod tests {
                     proptest::option::of(date_value()),
                     proptest::option::of(date_value()),
                     proptest::option::of(date_value()),
+                    0usize..5,
                 ),
                 0..150,
             ),
@@ -1098,7 +1099,7 @@ mod tests {
             let resources: Vec<Resource> = users
                 .iter()
                 .enumerate()
-                .map(|(n, (id, hire, hire_key, leave, sign_in, created))| {
+                .map(|(n, (id, hire, hire_key, leave, sign_in, created, meta_shape))| {
                     let mut o = serde_json::Map::new();
                     let uid = format!("u{n}");
                     match *id {
@@ -1129,7 +1130,17 @@ mod tests {
                         o.insert("lastSignInDateTime".into(), s.clone());
                     }
                     if let Some(c) = created {
-                        o.insert("meta".into(), json!({"resourceType": "User", "created": c}));
+                        // `created` in other places and spellings: the exact spelling wins
+                        // wherever it is, else the first loose one.
+                        let other = json!("2026-02-02T00:00:00Z");
+                        let meta = match meta_shape {
+                            0 => json!({"resourceType": "User", "created": c}),
+                            1 => json!({"created": c, "resourceType": "User"}),
+                            2 => json!({"resourceType": "User", "Created": c}),
+                            3 => json!({"CREATED": other, "resourceType": "User", "created": c}),
+                            _ => json!({"Created": c, "cREATED": other}),
+                        };
+                        o.insert("meta".into(), meta);
                     }
                     Resource::from_value(Value::Object(o)).unwrap()
                 })
