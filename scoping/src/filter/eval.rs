@@ -57,10 +57,12 @@ impl CompiledScopingFilter {
         // (evaluated for every resource no earlier group took). A clause after a selective
         // one (`department EQUALS 'Sales'` after `division EQUALS 'EMEA'`) is evaluated for
         // few resources, and reading its path ahead for all would add more misses than it
-        // saves.
+        // saves. Clauses of the same path (`department` in two groups) are read ahead once.
         let clauses: Vec<&CompiledClause> = self.groups.iter().flatten().collect();
+        let mut seen: Vec<&str> = Vec::with_capacity(clauses.len());
         let mut wanted: Vec<&CompiledClause> =
             self.groups.iter().filter_map(|g| g.first()).collect();
+        distinct_paths(&mut wanted, &mut seen);
         let mut evaluated = vec![0usize; clauses.len()];
         let mut ahead: Vec<Option<Entry<'r>>> = Vec::with_capacity(clauses.len() * WINDOW);
         let mut window: Vec<&'r Resource> = Vec::with_capacity(WINDOW);
@@ -102,6 +104,7 @@ impl CompiledScopingFilter {
                     .filter(|(_, n)| **n * 4 >= window.len())
                     .map(|(c, _)| *c),
             );
+            distinct_paths(&mut wanted, &mut seen);
         }
     }
 
@@ -124,6 +127,18 @@ pub(crate) fn is_empty(v: &Value) -> bool {
         Value::Object(o) => o.is_empty(),
         _ => false,
     }
+}
+
+/// Keeps the first of `clauses` of each path (`seen` is scratch space).
+fn distinct_paths<'c>(clauses: &mut Vec<&'c CompiledClause>, seen: &mut Vec<&'c str>) {
+    seen.clear();
+    clauses.retain(|c| {
+        let fresh = !seen.contains(&c.path_text.as_str());
+        if fresh {
+            seen.push(&c.path_text);
+        }
+        fresh
+    });
 }
 
 /// Reads ahead what evaluating `clauses` over `window` will read, a level at a time for
