@@ -173,9 +173,13 @@ impl CompiledClause {
         resource: &'a Resource,
         f: &mut impl FnMut(&'a Value) -> ControlFlow<()>,
     ) {
-        let Some(top) = self.reader.top(resource) else {
-            return;
-        };
+        if let Some(top) = self.reader.top(resource) {
+            self.visit_top(top, f);
+        }
+    }
+
+    /// [`CompiledClause::visit`] from the path's top-level value, already read.
+    fn visit_top<'a>(&self, top: &'a Value, f: &mut impl FnMut(&'a Value) -> ControlFlow<()>) {
         match top {
             Value::Array(items) => {
                 for item in items {
@@ -240,10 +244,33 @@ impl CompiledClause {
 
     /// Whether the clause holds for `resource`.
     pub(crate) fn holds(&self, resource: &Resource) -> bool {
+        let Some(top) = self.reader.top(resource) else {
+            // Nothing to visit: only "is null" holds.
+            return self.op == Operator::IsNull;
+        };
+        // The common case, written out: a plain path to a single string, tested by a
+        // comparison. The general path below visits it once when it is not empty, and then
+        // holds exactly when the value does (whichever the multi-valued mode).
+        if let Value::String(text) = top
+            && self.element_filter.is_none()
+            && self.reader.sub().is_none()
+            && !matches!(
+                self.op,
+                Operator::IsNull | Operator::IsNotNull | Operator::MemberOfAny | Operator::UnderOu
+            )
+        {
+            return !text.is_empty() && self.value_holds(top);
+        }
+        self.holds_top(top)
+    }
+
+    /// [`CompiledClause::holds`] from the path's top-level value, by the general path (every
+    /// value the path reads visited).
+    fn holds_top(&self, top: &Value) -> bool {
         match self.op {
             Operator::IsNull | Operator::IsNotNull => {
                 let mut seen = false;
-                self.visit(resource, &mut |_| {
+                self.visit_top(top, &mut |_| {
                     seen = true;
                     ControlFlow::Break(())
                 });
@@ -251,7 +278,7 @@ impl CompiledClause {
             }
             Operator::MemberOfAny | Operator::UnderOu => {
                 let mut any = false;
-                self.visit(resource, &mut |v| {
+                self.visit_top(top, &mut |v| {
                     if self.value_holds(v) {
                         any = true;
                         ControlFlow::Break(())
@@ -264,7 +291,7 @@ impl CompiledClause {
             _ => {
                 let (mut seen, mut any, mut all) = (false, false, true);
                 let mode = self.mode;
-                self.visit(resource, &mut |v| {
+                self.visit_top(top, &mut |v| {
                     seen = true;
                     if self.value_holds(v) {
                         any = true;
@@ -457,5 +484,65 @@ impl std::fmt::Write for StackText {
         self.buf[self.len..end].copy_from_slice(s.as_bytes());
         self.len = end;
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+    use proptest::prelude::*;
+    use scim_model::Resource;
+    use serde_json::json;
+
+    use crate::ScopingFilter;
+    use crate::filter::Operator;
+
+    proptest! {
+        /// `holds`' written-out case (a plain path to a string) answers as the general path,
+        /// for every operator, with text, numeric, regex and list operands and either
+        /// multi-valued mode.
+        #[test]
+        fn a_string_holds_as_the_general_path_says(
+            op in prop::sample::select(Operator::all().collect::<Vec<_>>()),
+            operand in prop::sample::select(vec![
+                json!("Sales"), json!("sales"), json!("12"), json!(12), json!("^S.*s$"),
+                json!("OU=Sales,DC=x"), json!(["Sales", "IT"]), json!("2026-01-01T00:00:00Z"),
+            ]),
+            value in prop::sample::select(vec![
+                "", "Sales", "SALES", "12", "012", "12.0", "Sales Ops", "true", "True",
+                "2026-01-01T00:00:00Z", "2025-12-31T23:59:59Z", "IT",
+            ]),
+            all in any::<bool>(),
+        ) {
+            let mut clause = json!({"sourceAttribute": "department", "operator": op.as_str()});
+            if !op.is_unary() {
+                clause["value"] = operand;
+            }
+            if all {
+                clause["multivaluedComparisonType"] = json!("All");
+            }
+            // Not every operand suits every operator: those the filter refuses are skipped.
+            let Ok(f) = ScopingFilter::from_json_str(&json!([[clause]]).to_string())
+                .and_then(|f| f.compile())
+            else {
+                return Ok(());
+            };
+            let c = &f.groups[0][0];
+            let top = json!(value);
+            let r = Resource::from_value(json!({"department": value})).unwrap();
+            prop_assert_eq!(c.holds(&r), c.holds_top(&top));
+            let absent = Resource::from_value(json!({})).unwrap();
+            let general_absent = {
+                // The general path with nothing to visit.
+                let mut seen = false;
+                c.visit(&absent, &mut |_| {
+                    seen = true;
+                    std::ops::ControlFlow::Break(())
+                });
+                !seen && op == Operator::IsNull
+            };
+            prop_assert_eq!(c.holds(&absent), general_absent);
+        }
     }
 }
