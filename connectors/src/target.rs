@@ -209,7 +209,8 @@ pub struct QueryPage {
 ///
 /// # Contract
 ///
-/// - **Create** ([`TargetConnector::create`]) with a [`CreateKey`]: the key is stored with the
+/// - **Create** ([`TargetConnector::create`], or [`TargetConnector::create_for_id`] when only
+///   the new id and version are needed) with a [`CreateKey`]: the key is stored with the
 ///   object (the reference connectors store it as `externalId` unless the resource has one),
 ///   so that an object whose create answer was lost is found by
 ///   [`TargetConnector::find`] on `externalId`. A value that must be unique and is taken is
