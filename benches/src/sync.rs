@@ -181,8 +181,9 @@ pub fn change_titles(dir: &MemoryDirectory, n: u64, count: u64, round: u64) -> R
 
 /// The raw-copy baseline: every source object read through [`SourceConnector::import_page`]
 /// and created, as it is (less its `id`, `meta` and the read-only `manager.displayName`; the
-/// `manager.value` stays the source's id, unresolved), in `target`, one at a time. Returns how
-/// many objects were copied.
+/// `manager.value` stays the source's id, unresolved), in `target`, one at a time, through
+/// [`TargetConnector::create_for_id`] (the cheapest create, which the engine uses too).
+/// Returns how many objects were copied.
 ///
 /// # Errors
 ///
@@ -229,7 +230,9 @@ fn copy(
             {
                 m.remove("displayName");
             }
-            let created = block_on(target.create(&USER, &resource, None))?;
+            // The cheapest write the target offers (what the engine also uses since
+            // session 6): the object is not copied back out.
+            let created = block_on(target.create_for_id(&USER, &resource, None))?;
             if store.is_some() {
                 txn.put_link(&job, &USER, &Link::new(o.id, created.id, now))?;
             }
