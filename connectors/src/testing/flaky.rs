@@ -353,8 +353,10 @@ impl<C> Flaky<C> {
             timing: state.plan.timing,
         };
         let kind = state.plan.kind.clone();
-        drop(state);
+        // Logged while the plan is still locked, so the log is in call order whichever
+        // thread gets there first (the plan's lock is always taken before the log's).
         self.injected_log().push(failure.clone());
+        drop(state);
         Some((failure, kind))
     }
 
