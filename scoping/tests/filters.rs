@@ -607,6 +607,15 @@ proptest! {
     }
 }
 
+/// The filter whose groups list the clauses of `clauses` at the indexes of `groups`.
+fn filter_of(clauses: &[Value], groups: &[Vec<usize>]) -> CompiledScopingFilter {
+    let groups: Vec<Value> = groups
+        .iter()
+        .map(|g| Value::Array(g.iter().map(|&i| clauses[i].clone()).collect()))
+        .collect();
+    filter(Value::Array(groups))
+}
+
 /// One user of [`matches_many_agrees_with_matches`]: a few attributes, each maybe absent.
 fn arb_scoped_user() -> impl Strategy<Value = Value> {
     (
@@ -651,11 +660,7 @@ proptest! {
             json!({"sourceAttribute": "dept", "operator": "NOT REGEX MATCH", "value": "^[a-m]"}),
             json!({"sourceAttribute": "n", "operator": "IS NULL"}),
         ];
-        let groups: Vec<Value> = groups
-            .iter()
-            .map(|g| Value::Array(g.iter().map(|&i| clauses[i].clone()).collect()))
-            .collect();
-        let f = filter(Value::Array(groups));
+        let f = filter_of(&clauses, &groups);
         let users: Vec<Resource> = users.into_iter().map(user).collect();
         let mut out = vec![true, false];
         f.matches_many(&users, &mut out);
@@ -776,11 +781,7 @@ proptest! {
             json!({"sourceAttribute": "name.givenName", "operator": "STARTS_WITH", "value": "A"}),
             json!({"sourceAttribute": "emails.value", "operator": "IS NOT NULL"}),
         ];
-        let groups: Vec<Value> = groups
-            .iter()
-            .map(|g| Value::Array(g.iter().map(|&i| clauses[i].clone()).collect()))
-            .collect();
-        let f = filter(Value::Array(groups));
+        let f = filter_of(&clauses, &groups);
         let users: Vec<Resource> = users.into_iter().map(user).collect();
         let mut out = Vec::new();
         f.matches_many(&users, &mut out);
