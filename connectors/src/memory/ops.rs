@@ -135,19 +135,19 @@ impl MemoryDirectory {
         &self.inner.types[t]
     }
 
-    /// Prepares a resource a client sent: `schemas` defaulted, checked against the schemas
-    /// if validation is on.
+    /// Prepares a resource a client sent (the caller's copy, taken by value so it is not
+    /// copied again): `schemas` defaulted, checked against the schemas if validation is on.
     fn incoming(
         &self,
         cfg: &TypeConfig,
-        resource: &Resource,
+        resource: Resource,
         op: Operation,
         object: &ObjectRef,
     ) -> Result<Resource> {
         let r = if resource.get("schemas").is_none() {
-            with_schemas(resource.clone(), &cfg.base_schema)
+            with_schemas(resource, &cfg.base_schema)
         } else {
-            resource.clone()
+            resource
         };
         if self.inner.validate {
             let issues = self.inner.registry.validate(&r, op);
@@ -176,7 +176,7 @@ impl MemoryDirectory {
         {
             r.set_external_id(key.as_str());
         }
-        let mut r = self.incoming(cfg, &r, Operation::Create, &object)?;
+        let mut r = self.incoming(cfg, r, Operation::Create, &object)?;
         r.remove("meta");
         if self.inner.validate {
             check_required(cfg, &r, &object)?;
@@ -351,7 +351,7 @@ impl MemoryDirectory {
         let t = self.type_index(ty)?;
         let cfg = self.config(t);
         let object = ObjectRef::new(ty.clone(), id.as_str());
-        let mut r = self.incoming(cfg, resource, Operation::Replace, &object)?;
+        let mut r = self.incoming(cfg, resource.clone(), Operation::Replace, &object)?;
         r.remove("meta");
         if let Some(given) = r.id()
             && given != id.as_str()
