@@ -16,6 +16,7 @@ use chrono::{DateTime, Utc};
 use connectors::state::records::{Escrow, Intent, Link, PendingReference, StagedDelete};
 use connectors::state::{Lease, StateStoreExt, Table, Txn};
 use connectors::{ObjectType, SourceId, Watermark};
+use indexmap::IndexSet;
 use scim_model::Resource;
 
 use crate::engine::{ResetScope, RunOptions, SyncEngine};
@@ -163,7 +164,7 @@ pub(crate) struct Cx<'e> {
     pub new_pending: Mutex<BTreeMap<(usize, SourceId, String), PendingReference>>,
     pub intents: Mutex<BTreeMap<ObjKey, Intent>>,
     /// Objects processed this cycle, per type (escrow retries skip them).
-    pub touched: Mutex<Vec<BTreeSet<SourceId>>>,
+    pub touched: Mutex<Vec<IndexSet<SourceId>>>,
     /// Objects found out of scope this cycle (references to them are reported as such
     /// without reading the source again).
     pub out_of_scope: Mutex<BTreeSet<ObjKey>>,
@@ -580,7 +581,7 @@ async fn begin<'e>(eng: &'e SyncEngine, options: &RunOptions) -> Result<Cx<'e>> 
         staged: Mutex::new(BTreeMap::new()),
         new_pending: Mutex::new(BTreeMap::new()),
         intents: Mutex::new(BTreeMap::new()),
-        touched: Mutex::new(vec![BTreeSet::new(); eng.types.len()]),
+        touched: Mutex::new(vec![IndexSet::new(); eng.types.len()]),
         claimed: Mutex::new(BTreeSet::new()),
         out_of_scope: Mutex::new(BTreeSet::new()),
         out: Mutex::new(Out::default()),

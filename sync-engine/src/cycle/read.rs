@@ -2,11 +2,13 @@
 //! stored fingerprints, and with deletions by absence only from a complete import).
 
 use std::collections::{BTreeMap, BTreeSet};
+
+use indexmap::IndexSet;
 use std::future::Future;
 use std::time::Duration;
 
-use connectors::state::StateStoreExt;
-use connectors::state::records::{DeleteAction, StagedDelete};
+use connectors::state::records::{self, DeleteAction, StagedDelete};
+use connectors::state::{Key, KeyRange, StateStoreExt, Table};
 use connectors::{ChangeKind, ErrorKind, SourceId, Watermark};
 
 use super::item::{Work, process_batch};
@@ -174,7 +176,7 @@ async fn full_import(cx: &Cx<'_>, ti: usize) -> Result<()> {
     let t = &eng.types[ti];
     let ty = t.source_type();
     let mut token = None;
-    let mut seen: BTreeSet<SourceId> = BTreeSet::new();
+    let mut seen: IndexSet<SourceId> = IndexSet::new();
     let mut complete = true;
     // On an initial or full import, objects whose manager is not linked yet are held back to
     // the end of the import (the manager is often later in it), so most are created with their
@@ -231,13 +233,15 @@ async fn full_import(cx: &Cx<'_>, ti: usize) -> Result<()> {
                         && let Some(m) = pipeline
                             .alongside(super::refs::unlinked_manager(cx, ti, &item.id, r))
                             .await?
-                        && let Ok(text) = serde_json::to_vec(r)
+                        && deferred.write(r)
                     {
+                        // Kept at its exact size; the buffer it was written in is reused.
+                        let text: Box<[u8]> = Box::from(deferred.buffer.as_slice());
                         deferred.bytes += text.len();
                         deferred.held.push(Held {
                             id: item.id,
                             manager: m,
-                            text: text.into_boxed_slice(),
+                            text,
                         });
                     } else {
                         kept.push(item);
@@ -309,6 +313,16 @@ struct Deferred {
     held: Vec<Held>,
     /// The bytes of their text.
     bytes: usize,
+    /// Where the next one's text is written (instead of a buffer grown from empty each time).
+    buffer: Vec<u8>,
+}
+
+impl Deferred {
+    /// Writes `resource` as compact JSON text into the buffer; `false` if it cannot be.
+    fn write(&mut self, resource: &scim_model::Resource) -> bool {
+        self.buffer.clear();
+        serde_json::to_writer(&mut self.buffer, resource).is_ok()
+    }
 }
 
 /// One object held back: its id, its manager's, and the object as compact JSON text.
@@ -393,20 +407,41 @@ async fn process_deferred(cx: &Cx<'_>, ti: usize, deferred: Vec<Held>) -> Result
 
 /// Holds a delete (or a disable, when the job may not delete) for every linked object a
 /// complete full import did not return.
-async fn stage_missing(cx: &Cx<'_>, ti: usize, seen: &BTreeSet<SourceId>) -> Result<()> {
+async fn stage_missing(cx: &Cx<'_>, ti: usize, seen: &IndexSet<SourceId>) -> Result<()> {
     let eng = cx.eng;
     let t = &eng.types[ti];
     let ty = t.source_type();
     let delete = t.mapping.allows(crate::job::FlowAction::Delete);
-    let mut after: Option<SourceId> = None;
+    let mut range = KeyRange::prefix(records::job_type_prefix(&eng.job_id, ty).into_bytes());
     loop {
-        let links = eng
+        let rows = eng
             .state
-            .links(&eng.job_id, ty, after.as_ref(), 1000)
+            .scan(Table::LINKS, &range, 1000)
             .await
             .map_err(|e| Error::connector("reading links", e))?;
-        let done = links.len() < 1000;
-        after = links.last().map(|l| l.source_id.clone());
+        let done = rows.len() < 1000;
+        if let Some((last, _)) = rows.last() {
+            range = range.after(last.clone());
+        }
+        // The import returned nearly every linked object: those are known from the key alone,
+        // and only the records of the others are read.
+        let mut links = Vec::new();
+        for (key, value) in rows {
+            if source_id_of_key(&key).is_some_and(|id| seen.contains(&id)) {
+                continue;
+            }
+            let link: records::Link = serde_json::from_slice(&value).map_err(|e| {
+                Error::connector(
+                    "reading links",
+                    connectors::Error::Corrupt {
+                        table: Table::LINKS.name().to_owned(),
+                        key: String::from_utf8_lossy(&key).into_owned(),
+                        message: e.to_string(),
+                    },
+                )
+            })?;
+            links.push(link);
+        }
         let mut outcomes = Vec::new();
         for link in links {
             if seen.contains(&link.source_id) {
@@ -441,6 +476,14 @@ async fn stage_missing(cx: &Cx<'_>, ti: usize, seen: &BTreeSet<SourceId>) -> Res
             return Ok(());
         }
     }
+}
+
+/// The source id in a link's key (the last of its components: job, object type, id), if the
+/// key reads as one.
+fn source_id_of_key(key: &[u8]) -> Option<SourceId> {
+    let mut parts = Key::decode(key)?;
+    let id = parts.pop().filter(|_| parts.len() == 2)?;
+    String::from_utf8(id).ok().map(SourceId::new)
 }
 
 /// A source failure that stops the cycle; a fatal one also quarantines the job.

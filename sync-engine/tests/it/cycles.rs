@@ -331,6 +331,50 @@ fn a_source_without_delta_is_diffed_against_fingerprints() {
 }
 
 #[test]
+fn a_full_import_deletes_what_it_missed_across_pages_of_links() {
+    // More links than one page of the listing that finds the missing ones (1,000), and
+    // missing ones spread over the pages: each is deleted, nothing else is.
+    let w = World::new();
+    let hr = std::sync::Arc::new(connectors::MemoryDirectory::builder().delta(false).build());
+    let ids: Vec<String> = (0..1_010)
+        .map(|i| {
+            block(hr.create(
+                &ObjectType::USER,
+                &user(&format!("u{i}@example.com"), "Sales"),
+                None,
+            ))
+            .unwrap()
+            .id
+            .to_string()
+        })
+        .collect();
+    let engine = w.engine_with(
+        user_job(json!({})),
+        hr.clone(),
+        w.target.clone(),
+        std::sync::Arc::new(w.state.clone()),
+    );
+    assert_eq!(w.run(&engine).summary.created, 1_010);
+    // Links are listed in the order of their source ids: delete some from the first page,
+    // its last one, and from the second page.
+    let mut sorted = ids.clone();
+    sorted.sort();
+    let gone: Vec<&String> = [0, 500, 999, 1_000, 1_009]
+        .iter()
+        .map(|&i| &sorted[i])
+        .collect();
+    for id in &gone {
+        block(hr.delete(&ObjectType::USER, &id.as_str().into(), None)).unwrap();
+    }
+    let out = w.run(&engine);
+    assert_eq!(out.summary.deleted, gone.len() as u64);
+    for (i, id) in ids.iter().enumerate() {
+        let present = w.target_user(&format!("u{i}@example.com")).is_some();
+        assert_eq!(present, !gone.contains(&id), "u{i}");
+    }
+}
+
+#[test]
 fn an_empty_import_while_objects_are_linked_deletes_nothing() {
     let w = World::new();
     let hr = std::sync::Arc::new(connectors::MemoryDirectory::builder().delta(false).build());
