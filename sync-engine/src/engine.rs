@@ -55,8 +55,13 @@ impl std::str::FromStr for ResetScope {
     }
 }
 
+/// How many provisioning log entries a [`CycleReport`](crate::CycleReport) holds unless
+/// [`RunOptions::report_log_limit`] says otherwise: every entry of a cycle over a small
+/// directory, a bounded part of one over millions (whose whole log is in the state store).
+pub const DEFAULT_REPORT_LOG_LIMIT: usize = 10_000;
+
 /// How to run one cycle.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct RunOptions {
     /// Compute every action the cycle would take and write nothing (Connect Sync's staging
@@ -64,10 +69,23 @@ pub struct RunOptions {
     pub preview: bool,
     /// What to clear before the cycle (a restart).
     pub reset: Vec<ResetScope>,
-    /// Leave the log entries out of the returned [`CycleReport`](crate::CycleReport) (they are
-    /// still written to the state store, queryable by cycle and object): a host syncing
-    /// millions of objects need not hold a cycle's whole log in memory.
-    pub omit_log: bool,
+    /// The most log entries the returned [`CycleReport`](crate::CycleReport) holds: the first
+    /// ones written (default [`DEFAULT_REPORT_LOG_LIMIT`]). Every entry is written to the state
+    /// store, queryable by cycle and object, whatever this says; the report counts the entries
+    /// it leaves out in `log_omitted`. A cycle over millions of objects would otherwise hold
+    /// its whole log in memory, several kilobytes an object, until the report is dropped.
+    /// `0` leaves the log out of the report, `usize::MAX` keeps all of it.
+    pub report_log_limit: usize,
+}
+
+impl Default for RunOptions {
+    fn default() -> Self {
+        RunOptions {
+            preview: false,
+            reset: Vec::new(),
+            report_log_limit: DEFAULT_REPORT_LOG_LIMIT,
+        }
+    }
 }
 
 impl RunOptions {
@@ -83,10 +101,18 @@ impl RunOptions {
         self
     }
 
-    /// Leaves the log entries out of the report (see [`RunOptions::omit_log`]).
+    /// Leaves the log entries out of the report (a limit of 0, see
+    /// [`RunOptions::report_log_limit`]).
     #[must_use]
-    pub fn omit_log(mut self) -> Self {
-        self.omit_log = true;
+    pub fn omit_log(self) -> Self {
+        self.report_log_limit(0)
+    }
+
+    /// Keeps at most `limit` log entries in the report (see
+    /// [`RunOptions::report_log_limit`]; `usize::MAX` keeps all).
+    #[must_use]
+    pub fn report_log_limit(mut self, limit: usize) -> Self {
+        self.report_log_limit = limit;
         self
     }
 

@@ -70,7 +70,9 @@ mod job;
 mod log;
 mod state;
 
-pub use engine::{Checkpoint, Progress, ResetScope, RunOptions, SyncEngine};
+pub use engine::{
+    Checkpoint, DEFAULT_REPORT_LOG_LIMIT, Progress, ResetScope, RunOptions, SyncEngine,
+};
 pub use error::{Error, Result};
 pub use job::{FlowAction, Job, ObjectMapping, OutOfScope, QuarantinePolicy, RetryPolicy};
 pub use log::{

@@ -273,14 +273,23 @@ pub struct CycleReport {
     pub summary: Summary,
     /// The job's quarantine after the cycle.
     pub quarantine: Option<Quarantine>,
-    /// The log entries, in the order written.
+    /// The log entries, in the order written: the first
+    /// [`RunOptions::report_log_limit`](crate::RunOptions::report_log_limit) of them.
     pub log: Vec<LogEntry>,
+    /// How many of the cycle's log entries were left out of `log` by that limit (they are in
+    /// the state store, queryable by cycle and object).
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub log_omitted: u64,
     /// How long the cycle took, in milliseconds.
     pub elapsed_ms: u64,
     /// What a person should know about the cycle as a whole (an import that was incomplete,
     /// so nothing was deleted because of it).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub notes: Vec<String>,
+}
+
+fn is_zero(n: &u64) -> bool {
+    *n == 0
 }
 
 /// Renders a JSON value as log text: strings bare, everything else as JSON.

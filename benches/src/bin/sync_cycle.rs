@@ -153,6 +153,7 @@ fn step_engine(n: u64, deltas: &[u64], runs: u64, manager: bool) -> Res<()> {
     let with_report = resident().saturating_sub(before);
     let s = report.summary;
     let log_entries = report.log.len();
+    let log_omitted = report.log_omitted;
     let failures: Vec<String> = report
         .log
         .iter()
@@ -171,6 +172,7 @@ fn step_engine(n: u64, deltas: &[u64], runs: u64, manager: bool) -> Res<()> {
     result("created", s.created);
     result("skipped", s.skipped);
     result("log_entries", log_entries);
+    result("log_omitted", log_omitted);
     result("grown_with_report", with_report);
     result("grown", without_report);
     result("file", store.file_bytes());
@@ -325,10 +327,11 @@ fn main() -> Res<()> {
     if let Some(r) = &engine {
         let grown_with = get(r, "grown_with_report")? as u64;
         println!(
-            "initial cycle: created {}, skipped {}, {} log entries in the report; resident growth {} with the report held, {} after dropping it; state store file {} ({} per object) after the initial cycle, {} after the deltas",
+            "initial cycle: created {}, skipped {}, {} log entries in the report and {} more in the store only; resident growth {} with the report held, {} after dropping it; state store file {} ({} per object) after the initial cycle, {} after the deltas",
             get(r, "created")?,
             get(r, "skipped")?,
             get(r, "log_entries")?,
+            get(r, "log_omitted")?,
             mib(grown_with),
             mib(get(r, "grown")? as u64),
             mib(get(r, "file")? as u64),

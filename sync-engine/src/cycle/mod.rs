@@ -154,7 +154,8 @@ pub(crate) struct Cx<'e> {
     pub id: String,
     pub kind: CycleKind,
     pub preview: bool,
-    pub omit_log: bool,
+    /// The most log entries the report holds.
+    pub report_log_limit: usize,
     pub force_deletes: bool,
     pub now: DateTime<Utc>,
     pub lease: Mutex<Option<Lease>>,
@@ -187,6 +188,8 @@ pub(crate) struct Cx<'e> {
 #[derive(Debug, Default)]
 pub(crate) struct Out {
     pub log: Vec<LogEntry>,
+    /// Entries left out of `log` by the report's limit.
+    pub log_omitted: u64,
     pub summary: Summary,
     pub seq: u64,
     pub events: u64,
@@ -298,8 +301,10 @@ impl Cx<'_> {
                         txn.append_log(job, self.number, out.seq, Some((&ty, &o.id)), &entry)
                             .map_err(|e| Error::connector("writing the provisioning log", e))?;
                     }
-                    if !self.omit_log {
+                    if out.log.len() < self.report_log_limit {
                         out.log.push(entry);
+                    } else {
+                        out.log_omitted += 1;
                     }
                 }
                 if o.fatal.is_some() {
@@ -484,7 +489,8 @@ pub(crate) async fn on_demand(
     let ti = eng
         .type_index(object_type)
         .ok_or_else(|| Error::UnknownObjectType(object_type.clone()))?;
-    let cx = begin(eng, &RunOptions::new()).await?;
+    // The log is what provisioning on demand answers: all of it.
+    let cx = begin(eng, &RunOptions::new().report_log_limit(usize::MAX)).await?;
     resolve_intents(&cx).await?;
     let resource = read::with_retries(&cx, || eng.source.get(object_type, id))
         .await
@@ -573,7 +579,7 @@ async fn begin<'e>(eng: &'e SyncEngine, options: &RunOptions) -> Result<Cx<'e>> 
         id: format!("{}-{number}", eng.job_id),
         kind,
         preview,
-        omit_log: options.omit_log,
+        report_log_limit: options.report_log_limit,
         force_deletes,
         now,
         lease: Mutex::new(lease),
@@ -814,11 +820,12 @@ async fn finish(cx: Cx<'_>, started: Instant) -> Result<CycleReport> {
         )
     };
     let staged_count = lock(&cx.staged).len() as u64;
-    let (mut summary, log, events, reference_failures) = {
+    let (mut summary, log, log_omitted, events, reference_failures) = {
         let mut out = lock(&cx.out);
         (
             out.summary,
             std::mem::take(&mut out.log),
+            out.log_omitted,
             out.events,
             out.reference_failures,
         )
@@ -920,6 +927,7 @@ async fn finish(cx: Cx<'_>, started: Instant) -> Result<CycleReport> {
         summary,
         quarantine: st.quarantine,
         log,
+        log_omitted,
         elapsed_ms: u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX),
         notes,
     })

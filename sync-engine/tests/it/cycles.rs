@@ -490,3 +490,32 @@ fn a_host_can_leave_the_log_out_of_the_report_and_still_query_it() {
     assert_eq!(stored.len(), 1);
     assert_eq!(stored[0].action, Action::Create);
 }
+
+#[test]
+fn the_report_holds_the_first_entries_up_to_its_limit_and_counts_the_rest() {
+    let w = World::new();
+    for i in 0..7 {
+        w.hire(&format!("p{i}@example.com"), "Engineering");
+    }
+    let engine = w.engine(user_job(json!({})));
+    let report =
+        block(engine.run_cycle(&sync_engine::RunOptions::new().report_log_limit(3))).unwrap();
+    assert_eq!(report.summary.created, 7);
+    assert_eq!(report.log_omitted, 4);
+    // The store has every entry; the report the first three of them, in the order written.
+    let stored = block(engine.log_of_cycle(report.cycle.number)).unwrap();
+    assert_eq!(stored.len(), 7);
+    assert_eq!(report.log, stored[..3]);
+    let json = serde_json::to_value(&report).unwrap();
+    assert_eq!(json["logOmitted"], 4);
+    // The default keeps every entry of a small cycle, and says nothing of omitted ones.
+    w.hire("late@example.com", "Engineering");
+    let next = w.run(&engine);
+    assert_eq!(next.log.len(), 1);
+    assert_eq!(next.log_omitted, 0);
+    assert!(serde_json::to_value(&next).unwrap().get("logOmitted").is_none());
+    assert_eq!(
+        sync_engine::RunOptions::new().report_log_limit,
+        sync_engine::DEFAULT_REPORT_LOG_LIMIT
+    );
+}

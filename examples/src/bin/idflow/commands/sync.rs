@@ -99,7 +99,8 @@ pub(crate) fn run(args: Args) -> Result<(), Failure> {
     if !args.preview {
         engine = engine.with_checkpoint(target.clone());
     }
-    let mut options = RunOptions::new();
+    // The tool prints the cycle's whole log (the contract in DESIGN.md), whatever its size.
+    let mut options = RunOptions::new().report_log_limit(usize::MAX);
     if args.preview {
         options = options.preview();
     }
