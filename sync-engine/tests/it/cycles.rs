@@ -513,7 +513,12 @@ fn the_report_holds_the_first_entries_up_to_its_limit_and_counts_the_rest() {
     let next = w.run(&engine);
     assert_eq!(next.log.len(), 1);
     assert_eq!(next.log_omitted, 0);
-    assert!(serde_json::to_value(&next).unwrap().get("logOmitted").is_none());
+    assert!(
+        serde_json::to_value(&next)
+            .unwrap()
+            .get("logOmitted")
+            .is_none()
+    );
     assert_eq!(
         sync_engine::RunOptions::new().report_log_limit,
         sync_engine::DEFAULT_REPORT_LOG_LIMIT
