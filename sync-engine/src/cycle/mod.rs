@@ -658,8 +658,21 @@ async fn resolve_intents(cx: &Cx<'_>) -> Result<()> {
         for (path, value) in &candidates {
             match read::with_retries(cx, || eng.target.find(tt, path, value, 2)).await {
                 Ok(hits) if hits.len() == 1 => {
-                    if let Some(hit) = hits.into_iter().next() {
-                        found = Some(hit);
+                    let Some(hit) = hits.into_iter().next() else {
+                        break;
+                    };
+                    // A target object linked to another source object is that object's, not
+                    // this create's: the matching step never takes it either. (A failed create
+                    // whose matching value another object holds — a rehire whose old account
+                    // is not deleted yet — would otherwise be linked to the old account.)
+                    match eng
+                        .state
+                        .link_by_target(&eng.job_id, t.source_type(), &hit.id)
+                        .await
+                    {
+                        Ok(Some(other)) if other.source_id != id => continue,
+                        Ok(_) => found = Some(hit),
+                        Err(_) => unknown = true,
                     }
                     break;
                 }
@@ -698,15 +711,21 @@ async fn resolve_intents(cx: &Cx<'_>) -> Result<()> {
         }
     }
     eng.commit(txn, "resolving unconfirmed creates").await?;
-    // A created object whose source object is gone since: its deletion may have been read
-    // while the create was unconfirmed (not linked, so nothing to delete then), and the
-    // watermark has moved past it. Processed now as deleted at the source, as a change would
-    // have been (the deletion threshold and the job's delete action apply).
-    let mut gone = Vec::new();
+    // A create confirmed only now is processed again at once, from the source as it is now:
+    // while it was unconfirmed (not linked), its changes were read and the watermark moved
+    // past them — it may have left scope (disable), changed (update) or been deleted at the
+    // source (delete: the deletion threshold and the job's delete action apply).
+    let mut again = Vec::new();
+    let mut unreadable = Vec::new();
     for (ti, id) in relinked {
         let ty = eng.types[ti].source_type();
-        if let Ok(None) = read::with_retries(cx, || eng.source.get(ty, &id)).await {
-            gone.push(Item {
+        match read::with_retries(cx, || eng.source.get(ty, &id)).await {
+            Ok(Some(r)) => again.push(Item {
+                ti,
+                id,
+                work: Work::Upsert(r),
+            }),
+            Ok(None) => again.push(Item {
                 ti,
                 id,
                 work: Work::Deleted(
@@ -714,11 +733,26 @@ async fn resolve_intents(cx: &Cx<'_>) -> Result<()> {
                      source since"
                         .to_owned(),
                 ),
-            });
+            }),
+            // Not readable now: escrowed, so it is processed again on the retry schedule.
+            Err(e) => {
+                let mut o = Outcome::new(ti, id.clone());
+                o.writes.push(Write::Escrow(item::next_escrow(
+                    cx,
+                    ti,
+                    &id,
+                    &format!("reading the source after confirming its create: {e}"),
+                    false,
+                )));
+                unreadable.push(o);
+            }
         }
     }
-    if !gone.is_empty() {
-        item::process_batch(cx, gone, None).await?;
+    if !unreadable.is_empty() {
+        cx.commit_outcomes(unreadable, None).await?;
+    }
+    if !again.is_empty() {
+        item::process_batch(cx, again, None).await?;
     }
     Ok(())
 }

@@ -454,7 +454,13 @@ async fn stage_missing(cx: &Cx<'_>, ti: usize, seen: &IndexSet<SourceId>) -> Res
             } else {
                 continue;
             };
-            if lock(&cx.staged).contains_key(&(ti, link.source_id.clone())) {
+            // Already held: kept, unless it is a disable and the object is now gone from the
+            // source where the job deletes — then the delete replaces it (a disable held
+            // because the object left scope must not outlive the object).
+            if lock(&cx.staged)
+                .get(&(ti, link.source_id.clone()))
+                .is_some_and(|s| s.action == action || s.action == DeleteAction::Delete)
+            {
                 continue;
             }
             let mut o = super::Outcome::new(ti, link.source_id.clone());
