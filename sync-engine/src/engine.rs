@@ -74,7 +74,8 @@ pub struct RunOptions {
     /// store, queryable by cycle and object, whatever this says; the report counts the entries
     /// it leaves out in `log_omitted`. A cycle over millions of objects would otherwise hold
     /// its whole log in memory, several kilobytes an object, until the report is dropped.
-    /// `0` leaves the log out of the report, `usize::MAX` keeps all of it.
+    /// `0` leaves the log out of the report, `usize::MAX` keeps all of it. A preview writes
+    /// nothing to the store, so [`RunOptions::preview`] keeps all of it by default.
     pub report_log_limit: usize,
 }
 
@@ -94,10 +95,15 @@ impl RunOptions {
         RunOptions::default()
     }
 
-    /// A preview: nothing is written.
+    /// A preview: nothing is written. Its report is the only record of what it found (a
+    /// preview writes no log to the store), so it keeps every log entry unless a limit other
+    /// than the default was set before.
     #[must_use]
     pub fn preview(mut self) -> Self {
         self.preview = true;
+        if self.report_log_limit == DEFAULT_REPORT_LOG_LIMIT {
+            self.report_log_limit = usize::MAX;
+        }
         self
     }
 

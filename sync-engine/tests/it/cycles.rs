@@ -523,4 +523,14 @@ fn the_report_holds_the_first_entries_up_to_its_limit_and_counts_the_rest() {
         sync_engine::RunOptions::new().report_log_limit,
         sync_engine::DEFAULT_REPORT_LOG_LIMIT
     );
+    // A preview's report is its only record: it keeps every entry unless told otherwise.
+    let preview = sync_engine::RunOptions::new().preview();
+    assert_eq!(preview.report_log_limit, usize::MAX);
+    let limited = sync_engine::RunOptions::new().report_log_limit(3).preview();
+    assert_eq!(limited.report_log_limit, 3);
+    for i in 0..12 {
+        w.hire(&format!("q{i}@example.com"), "Engineering");
+    }
+    let report = block(engine.run_cycle(&sync_engine::RunOptions::new().preview())).unwrap();
+    assert_eq!((report.log.len(), report.log_omitted), (12, 0));
 }
