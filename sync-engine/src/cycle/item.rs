@@ -454,7 +454,32 @@ async fn plan_upsert(
             StepStatus::Success,
             explanation.clone(),
         ));
+        // A link that says the target object is disabled can be one lost commit behind the
+        // target: a re-enable exported by a run that died before committing it. When the
+        // object changed since it was last processed, the target says whether it is still
+        // disabled; once confirmed, the link carries the fingerprint, so an unchanged object
+        // is not read again.
+        let mut link = link;
+        let mut confirmed = None;
+        if let Some(l) = &mut link
+            && l.disabled
+            && l.source_fingerprint.as_deref() != Some(fp.as_str())
+            && disables_out_of_scope(cx, ti)
+        {
+            match active_in_target(cx, ti, &l.target_id).await {
+                Some(true) => l.disabled = false,
+                Some(false) => {
+                    let mut c = l.clone();
+                    c.source_fingerprint = Some(fp.clone());
+                    confirmed = Some(c);
+                }
+                None => {}
+            }
+        }
         let mut o = plan_out_of_scope(cx, ti, id, link, entry, explanation);
+        if let Some(c) = confirmed {
+            o.writes.push(Write::LinkUpdate(c));
+        }
         if o.tally == Tally::Skipped {
             o.writes.push(Write::Seen(fp));
         }
@@ -744,6 +769,32 @@ async fn plan_upsert(
         fingerprint: Some(fp),
         escrowed,
     })))
+}
+
+/// Whether the job disables (rather than deletes or leaves alone) what leaves scope.
+fn disables_out_of_scope(cx: &Cx<'_>, ti: usize) -> bool {
+    let m = &cx.eng.types[ti].mapping;
+    m.allows(FlowAction::Update)
+        && match cx.eng.job.out_of_scope {
+            OutOfScope::Disable => true,
+            OutOfScope::Delete => !m.allows(FlowAction::Delete),
+            OutOfScope::Skip => false,
+        }
+}
+
+/// Whether the target object is active (`active` true), read from the target; `None` when it
+/// cannot be read or does not say.
+async fn active_in_target(cx: &Cx<'_>, ti: usize, target_id: &TargetId) -> Option<bool> {
+    let tt = cx.eng.types[ti].target_type();
+    let object = super::read::with_retries(cx, || cx.eng.target.get(tt, target_id))
+        .await
+        .ok()??;
+    match object.resource.get("active") {
+        Some(Value::Bool(b)) => Some(*b),
+        Some(Value::String(s)) if s.eq_ignore_ascii_case("true") => Some(true),
+        Some(Value::String(s)) if s.eq_ignore_ascii_case("false") => Some(false),
+        _ => None,
+    }
 }
 
 fn plan_out_of_scope(

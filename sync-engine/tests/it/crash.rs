@@ -428,3 +428,40 @@ fn a_held_disable_gives_way_to_the_delete_of_an_object_gone_from_the_source() {
     ];
     scenario(&ops).unwrap();
 }
+
+/// Found by the property test (200,000 cases): a person HR turned off is disabled; HR turns
+/// them on again and a run re-enables the account but dies before committing that, so the
+/// link still says "disabled"; the person then leaves scope. The cycle that reads them out of
+/// scope must not trust the link and do nothing: the target says the account is active, and
+/// it is disabled again.
+#[test]
+fn a_re_enable_whose_commit_was_lost_is_undone_when_the_object_leaves_scope() {
+    let ops = vec![
+        Op::Hire(11, true),
+        Op::Cycle {
+            target_seed: 0,
+            target_p: 0,
+            after: false,
+            crash_at: None,
+            crash_after: false,
+        },
+        Op::Active(11, false),
+        Op::Cycle {
+            target_seed: 14_092_991_412_620_092,
+            target_p: 0,
+            after: false,
+            crash_at: None,
+            crash_after: false,
+        },
+        Op::Active(11, true),
+        Op::Cycle {
+            target_seed: 9_057_248_824_032_136,
+            target_p: 0,
+            after: false,
+            crash_at: Some(2),
+            crash_after: false,
+        },
+        Op::Move(11, false),
+    ];
+    scenario(&ops).unwrap();
+}
