@@ -1390,7 +1390,11 @@ pub(crate) fn next_escrow(
             e.attempts = e.attempts.saturating_add(1);
             e.next_retry = policy.next_retry(e.first_failure, e.attempts).max(cx.now);
             e.last_error = error.to_owned();
-            e.reference = reference;
+            // An object escrow stays one when a reference of the same object fails too: its
+            // retry processes the whole object (the reference included), while a reference
+            // escrow is dropped as soon as the reference resolves, which would forget the
+            // object's failed export.
+            e.reference = e.reference && reference;
             e
         }
         None => {

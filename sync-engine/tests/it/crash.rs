@@ -465,3 +465,38 @@ fn a_re_enable_whose_commit_was_lost_is_undone_when_the_object_leaves_scope() {
     ];
     scenario(&ops).unwrap();
 }
+
+/// Found by the property test (100,000 cases): in one cycle a person's update (a new
+/// displayName) fails and is escrowed, and then the write of their manager, whose account
+/// was created in the same cycle, fails too. The reference failure turned the object's escrow
+/// into a reference escrow, which the next cycle dropped once the manager was written: the
+/// new displayName was never sent. An object escrow must stay one.
+#[test]
+fn a_failed_reference_does_not_make_the_objects_failed_update_forgotten() {
+    let ops = vec![
+        Op::Hire(8, true),
+        Op::Hire(4, false),
+        Op::Cycle {
+            target_seed: 676_724_555_907_909_888,
+            target_p: 0,
+            after: false,
+            crash_at: None,
+            crash_after: false,
+        },
+        Op::Manager(8, 4),
+        Op::Move(4, true),
+        Op::Hire(5, true),
+        Op::Hire(6, true),
+        Op::Hire(0, true),
+        Op::Rename(4, 0),
+        Op::Rename(8, 0),
+        Op::Cycle {
+            target_seed: 15_462_026_744_190_894_147,
+            target_p: 16,
+            after: false,
+            crash_at: None,
+            crash_after: false,
+        },
+    ];
+    scenario(&ops).unwrap();
+}
