@@ -24,7 +24,7 @@ use chrono::{DateTime, Utc};
 pub use keys::{Key, KeyRange};
 pub use memory::MemoryStateStore;
 pub use redb_store::RedbStateStore;
-pub use txn::{StateStoreExt, Txn};
+pub use txn::{StateStoreExt, Txn, decode_record};
 
 use crate::Result;
 use crate::types::JobId;

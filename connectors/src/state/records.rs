@@ -21,6 +21,13 @@ pub fn object_key(job: &JobId, object_type: &ObjectType, id: &str) -> Key {
     key_for(&[job.as_str(), object_type.as_str(), id])
 }
 
+/// The id in a key [`object_key`] made (its last component), if `key` is one.
+pub fn object_id_of_key(key: &[u8]) -> Option<String> {
+    let mut parts = Key::decode(key)?;
+    let id = parts.pop().filter(|_| parts.len() == 2)?;
+    String::from_utf8(id).ok()
+}
+
 /// The key prefix of everything one job stored in a table.
 pub fn job_prefix(job: &JobId) -> Key {
     key_for(&[job.as_str()])
@@ -265,6 +272,25 @@ impl PendingReference {
             referenced_type,
             referenced,
             since,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        /// The id comes back out of any object key, zero bytes and separators included;
+        /// prefixes and log keys (more components) are not object keys.
+        #[test]
+        fn object_id_of_key_inverts_object_key(job in ".{0,8}", ty in ".{0,8}", id in "(.|\u{0}){0,12}") {
+            let key = object_key(&JobId::new(job.clone()), &ObjectType::new(ty.clone()), &id);
+            prop_assert_eq!(object_id_of_key(key.as_bytes()), Some(id));
+            let prefix = job_type_prefix(&JobId::new(job), &ObjectType::new(ty));
+            prop_assert_eq!(object_id_of_key(prefix.as_bytes()), None);
+            prop_assert_eq!(object_id_of_key(key.u64(3).as_bytes()), None);
         }
     }
 }

@@ -41,7 +41,9 @@ fn encode<T: Serialize>(table: Table, key: &[u8], value: &T) -> Result<Vec<u8>> 
     })
 }
 
-fn decode<T: DeserializeOwned>(table: Table, key: &[u8], bytes: &[u8]) -> Result<T> {
+/// Reads a JSON record found at `key` in `table` (by a raw [`StateStore::scan`], say); an
+/// unreadable one is [`Error::Corrupt`], naming the table and the key.
+pub fn decode_record<T: DeserializeOwned>(table: Table, key: &[u8], bytes: &[u8]) -> Result<T> {
     serde_json::from_slice(bytes).map_err(|e| Error::Corrupt {
         table: table.name().to_owned(),
         key: String::from_utf8_lossy(key).into_owned(),
@@ -318,7 +320,7 @@ pub trait StateStoreExt: StateStore {
     /// Reads a JSON value.
     async fn get_json<T: DeserializeOwned>(&self, table: Table, key: &Key) -> Result<Option<T>> {
         match self.get(table, key.as_bytes()).await? {
-            Some(bytes) => decode(table, key.as_bytes(), &bytes).map(Some),
+            Some(bytes) => decode_record(table, key.as_bytes(), &bytes).map(Some),
             None => Ok(None),
         }
     }
@@ -333,7 +335,7 @@ pub trait StateStoreExt: StateStore {
         let rows = self.scan(table, range, limit).await?;
         rows.into_iter()
             .map(|(k, v)| {
-                let value = decode(table, &k, &v)?;
+                let value = decode_record(table, &k, &v)?;
                 Ok((k, value))
             })
             .collect()
@@ -486,7 +488,7 @@ pub trait StateStoreExt: StateStore {
         let mut entries = Vec::with_capacity(index.len());
         for (_, log_key) in index {
             if let Some(bytes) = self.get(Table::LOG, &log_key).await? {
-                entries.push(decode(Table::LOG, &log_key, &bytes)?);
+                entries.push(decode_record(Table::LOG, &log_key, &bytes)?);
             }
         }
         Ok(entries)

@@ -789,12 +789,7 @@ async fn active_in_target(cx: &Cx<'_>, ti: usize, target_id: &TargetId) -> Optio
     let object = super::read::with_retries(cx, || cx.eng.target.get(tt, target_id))
         .await
         .ok()??;
-    match object.resource.get("active") {
-        Some(Value::Bool(b)) => Some(*b),
-        Some(Value::String(s)) if s.eq_ignore_ascii_case("true") => Some(true),
-        Some(Value::String(s)) if s.eq_ignore_ascii_case("false") => Some(false),
-        _ => None,
-    }
+    object.resource.get("active").and_then(bool_value)
 }
 
 fn plan_out_of_scope(

@@ -2,14 +2,13 @@
 //! stored fingerprints, and with deletions by absence only from a complete import).
 
 use std::collections::{BTreeMap, BTreeSet};
-
-use indexmap::IndexSet;
 use std::future::Future;
 use std::time::Duration;
 
 use connectors::state::records::{self, DeleteAction, StagedDelete};
-use connectors::state::{Key, KeyRange, StateStoreExt, Table};
+use connectors::state::{KeyRange, StateStoreExt, Table, decode_record};
 use connectors::{ChangeKind, ErrorKind, SourceId, Watermark};
+use indexmap::IndexSet;
 
 use super::item::{Work, process_batch};
 use super::{Cx, Item, Write, chunks, has_links, lock};
@@ -425,26 +424,15 @@ async fn stage_missing(cx: &Cx<'_>, ti: usize, seen: &IndexSet<SourceId>) -> Res
         }
         // The import returned nearly every linked object: those are known from the key alone,
         // and only the records of the others are read.
-        let mut links = Vec::new();
+        let mut outcomes = Vec::new();
         for (key, value) in rows {
-            if source_id_of_key(&key).is_some_and(|id| seen.contains(&id)) {
+            let known = records::object_id_of_key(&key).map(SourceId::new);
+            if known.as_ref().is_some_and(|id| seen.contains(id)) {
                 continue;
             }
-            let link: records::Link = serde_json::from_slice(&value).map_err(|e| {
-                Error::connector(
-                    "reading links",
-                    connectors::Error::Corrupt {
-                        table: Table::LINKS.name().to_owned(),
-                        key: String::from_utf8_lossy(&key).into_owned(),
-                        message: e.to_string(),
-                    },
-                )
-            })?;
-            links.push(link);
-        }
-        let mut outcomes = Vec::new();
-        for link in links {
-            if seen.contains(&link.source_id) {
+            let link: records::Link = decode_record(Table::LINKS, &key, &value)
+                .map_err(|e| Error::connector("reading links", e))?;
+            if known.is_none() && seen.contains(&link.source_id) {
                 continue;
             }
             let action = if delete {
@@ -482,14 +470,6 @@ async fn stage_missing(cx: &Cx<'_>, ti: usize, seen: &IndexSet<SourceId>) -> Res
             return Ok(());
         }
     }
-}
-
-/// The source id in a link's key (the last of its components: job, object type, id), if the
-/// key reads as one.
-fn source_id_of_key(key: &[u8]) -> Option<SourceId> {
-    let mut parts = Key::decode(key)?;
-    let id = parts.pop().filter(|_| parts.len() == 2)?;
-    String::from_utf8(id).ok().map(SourceId::new)
 }
 
 /// A source failure that stops the cycle; a fatal one also quarantines the job.
