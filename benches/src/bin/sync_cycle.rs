@@ -24,9 +24,14 @@
 //! - `SYNC_STEPS`: which steps, comma-separated (default `raw,durable,engine`);
 //! - `SYNC_MANAGER`: `0` leaves the manager mapping out (default `1`).
 //!
+//! With `--features mimalloc` the program's global allocator is mimalloc instead of the
+//! system's (a host's choice, reported in rows of its own; the baselines run with the same
+//! allocator as the engine, in the same run).
+//!
 //! ```text
 //! cargo run --release -p idflow-benches --bin sync_cycle                     # 1,000,000 users
 //! SYNC_USERS=100000 cargo run --release -p idflow-benches --bin sync_cycle   # a quick run
+//! cargo run --release -p idflow-benches --bin sync_cycle --features mimalloc # mimalloc
 //! ```
 
 use std::error::Error;
@@ -37,6 +42,10 @@ use std::time::Instant;
 use connectors::memory::MemoryDirectory;
 use idflow_benches::connectors::{self as bench, USER};
 use idflow_benches::sync;
+
+#[cfg(feature = "mimalloc")]
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 type Res<T> = Result<T, Box<dyn Error>>;
 

@@ -15,6 +15,9 @@
 //! The timed cycles run inside [`timed_deltas`], a function of its own, so callgrind can count
 //! only them: `valgrind --tool=callgrind '--toggle-collect=sync_delta::timed_deltas'`.
 //!
+//! It prints the median, mean and slowest cycle. With `--features mimalloc` the global
+//! allocator is mimalloc (a host's choice).
+//!
 //! ```text
 //! SYNC_USERS=50000 target/release/sync_delta
 //! ```
@@ -28,6 +31,10 @@ use connectors::memory::MemoryDirectory;
 use idflow_benches::connectors as bench;
 use idflow_benches::sync;
 use sync_engine::SyncEngine;
+
+#[cfg(feature = "mimalloc")]
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 type Res<T> = Result<T, Box<dyn Error>>;
 
@@ -157,10 +164,14 @@ fn main() -> Res<()> {
     let wall = median(|t| t.wall);
     let cpu = median(|t| t.cpu);
     let blocked = median(|t| t.wall - t.cpu - t.queued);
+    let mean = times.iter().map(|t| t.wall).sum::<f64>() / times.len().max(1) as f64;
+    let max = times.iter().map(|t| t.wall).fold(0.0, f64::max);
     println!(
-        "{n} users, {runs} delta cycles of {count} changes: median wall {:.1} ms ({:.1} µs a change), on CPU {:.1} ms ({:.1} µs a change), blocked {:.1} ms",
+        "{n} users, {runs} delta cycles of {count} changes: median wall {:.1} ms ({:.1} µs a change), mean {:.1} ms, max {:.1} ms, on CPU {:.1} ms ({:.1} µs a change), blocked {:.1} ms",
         wall * 1e3,
         wall * 1e6 / count.max(1) as f64,
+        mean * 1e3,
+        max * 1e3,
         cpu * 1e3,
         cpu * 1e6 / count.max(1) as f64,
         blocked * 1e3,
