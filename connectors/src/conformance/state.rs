@@ -24,7 +24,8 @@ use serde_json::{Value, json};
 
 use super::Failure;
 use crate::state::records::{
-    DeleteAction, Escrow, Intent, Link, PendingReference, StagedDelete, WatermarkRecord, job_prefix,
+    DeleteAction, Escrow, Intent, Link, LogRef, PendingReference, StagedDelete, WatermarkRecord,
+    job_prefix,
 };
 use crate::state::{Key, KeyRange, Lease, StateStore, StateStoreExt, Table, Txn};
 use crate::types::{CreateKey, JobId, ObjectType, SourceId, TargetId, Watermark};
@@ -890,7 +891,78 @@ pub async fn typed_records<S: StateStore + ?Sized>(store: &S) -> Outcome {
         "the log of object E1, oldest first",
         &of_e1,
         &vec![entry(1, 1, "E1"), entry(2, 0, "E1")],
-    )
+    )?;
+
+    // E8's entries chain from its link: created (3, 0), updated (4, 0), then deleted with an
+    // indexed entry (5, 0) that records the chain before it; E8 comes back (6, 0) with a
+    // fresh link, then its link is cleared with its head indexed (a full reset).
+    let e8 = SourceId::new("E8");
+    let at = |cycle, seq| LogRef::new(cycle, seq);
+    let mut link = Link::new(e8.clone(), TargetId::new("t8"), DateTime::<Utc>::MIN_UTC);
+    let mut txn = Txn::new(None);
+    c.ok(
+        "build",
+        txn.append_linked_log(&job, at(3, 0), &mut link, None, &entry(3, 0, "E8")),
+    )?;
+    c.ok("build", txn.put_link(&job, &user, &link))?;
+    c.ok("commit", txn.commit(store).await)?;
+    let mut txn = Txn::new(None);
+    c.ok(
+        "build",
+        txn.append_linked_log(&job, at(4, 0), &mut link, None, &entry(4, 0, "E8")),
+    )?;
+    c.ok("build", txn.put_link(&job, &user, &link))?;
+    c.ok("commit", txn.commit(store).await)?;
+    c.same("the link's log head", &link.log_head, &Some(at(4, 0)))?;
+    let chained: Vec<Value> = c.ok(
+        "log_of_object",
+        store.log_of_object(&job, &user, &e8, ALL).await,
+    )?;
+    c.same(
+        "the log of E8 through its link",
+        &chained,
+        &vec![entry(3, 0, "E8"), entry(4, 0, "E8")],
+    )?;
+    let mut txn = Txn::new(None);
+    c.ok(
+        "build",
+        txn.append_log(&job, 5, 0, Some((&user, &e8)), &entry(5, 0, "E8")),
+    )?;
+    c.ok("build", txn.put_log_previous(&job, at(5, 0), at(4, 0)))?;
+    txn.delete_link(&job, &user, &link);
+    c.ok("commit", txn.commit(store).await)?;
+    let mut fresh = Link::new(e8.clone(), TargetId::new("t9"), DateTime::<Utc>::MIN_UTC);
+    let mut txn = Txn::new(None);
+    c.ok(
+        "build",
+        txn.append_linked_log(&job, at(6, 0), &mut fresh, None, &entry(6, 0, "E8")),
+    )?;
+    c.ok("build", txn.put_link(&job, &user, &fresh))?;
+    c.ok("commit", txn.commit(store).await)?;
+    let mut txn = Txn::new(None);
+    txn.index_log(&job, &user, &e8, at(6, 0));
+    txn.delete_link(&job, &user, &fresh);
+    c.ok("commit", txn.commit(store).await)?;
+    let all: Vec<Value> = c.ok(
+        "log_of_object",
+        store.log_of_object(&job, &user, &e8, ALL).await,
+    )?;
+    let expected = vec![
+        entry(3, 0, "E8"),
+        entry(4, 0, "E8"),
+        entry(5, 0, "E8"),
+        entry(6, 0, "E8"),
+    ];
+    c.same(
+        "the log of E8 after its links are gone, oldest first",
+        &all,
+        &expected,
+    )?;
+    let first_two: Vec<Value> = c.ok(
+        "log_of_object",
+        store.log_of_object(&job, &user, &e8, 2).await,
+    )?;
+    c.same("the first two", &first_two, &expected[..2].to_vec())
 }
 
 /// Committing the same batch again (a retry after an unclear failure) leaves the same state.

@@ -54,8 +54,12 @@ impl Table {
     pub const PENDING_REFERENCES: Table = Table("pending_references");
     /// Per job, cycle and sequence: provisioning log entries.
     pub const LOG: Table = Table("log");
-    /// Per job, object and cycle: the index of log entries by object.
+    /// Per job, object and cycle: the index of log entries by object (for the entries not
+    /// reached through their object's link; see [`Txn::append_linked_log`]).
     pub const LOG_BY_OBJECT: Table = Table("log_by_object");
+    /// Per job, cycle and sequence: the entry of the same object before this one, for the
+    /// entries that chain from their object's link instead of being indexed.
+    pub const LOG_PREVIOUS: Table = Table("log_previous");
     /// Per job: job-level state (quarantine, cycle counters, configuration hash).
     pub const JOBS: Table = Table("jobs");
     /// Per job and occurrence: lifecycle trigger occurrences already processed.
@@ -68,7 +72,7 @@ impl Table {
     pub const LEASES: Table = Table("leases");
 
     /// Every table idflow itself uses.
-    pub const ALL: [Table; 14] = [
+    pub const ALL: [Table; 15] = [
         Table::WATERMARKS,
         Table::LINKS,
         Table::LINKS_BY_TARGET,
@@ -78,6 +82,7 @@ impl Table {
         Table::PENDING_REFERENCES,
         Table::LOG,
         Table::LOG_BY_OBJECT,
+        Table::LOG_PREVIOUS,
         Table::JOBS,
         Table::TRIGGER_OCCURRENCES,
         Table::RUNS,

@@ -93,6 +93,11 @@ pub struct Link {
     pub disabled: bool,
     /// When the link was last written.
     pub updated: DateTime<Utc>,
+    /// The object's newest provisioning log entry written with this link (see
+    /// [`Txn::append_linked_log`](super::Txn::append_linked_log)): the start of the chain of
+    /// its entries that are not in the by-object index.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub log_head: Option<LogRef>,
 }
 
 impl Link {
@@ -105,8 +110,32 @@ impl Link {
             export_fingerprint: None,
             disabled: false,
             updated,
+            log_head: None,
         }
     }
+}
+
+/// Where a provisioning log entry is: its cycle and its sequence number in the cycle.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[non_exhaustive]
+pub struct LogRef {
+    /// The cycle.
+    pub cycle: u64,
+    /// The entry's sequence number in the cycle.
+    pub seq: u64,
+}
+
+impl LogRef {
+    /// The `seq`-th entry of cycle `cycle`.
+    pub fn new(cycle: u64, seq: u64) -> Self {
+        LogRef { cycle, seq }
+    }
+}
+
+/// The key of a log entry (and of its [`Table::LOG_PREVIOUS`](super::Table::LOG_PREVIOUS)
+/// record): (job, cycle, sequence).
+pub fn log_key(job: &JobId, at: LogRef) -> Key {
+    job_prefix(job).u64(at.cycle).u64(at.seq)
 }
 
 /// A create that was started and not yet confirmed by a link.

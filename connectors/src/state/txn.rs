@@ -1,12 +1,14 @@
 //! Typed writes ([`Txn`]) and reads ([`StateStoreExt`]) of the records in [`records`].
 
+use std::collections::BTreeSet;
+
 use async_trait::async_trait;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
 use super::records::{
-    Escrow, Intent, Link, PendingReference, StagedDelete, WatermarkRecord, job_prefix,
-    job_type_prefix, object_key,
+    Escrow, Intent, Link, LogRef, PendingReference, StagedDelete, WatermarkRecord, job_prefix,
+    job_type_prefix, log_key, object_key,
 };
 use super::{Key, KeyRange, Lease, StateStore, Table, WriteBatch, WriteOp};
 use crate::types::{JobId, ObjectType, SourceId, TargetId};
@@ -293,18 +295,59 @@ impl Txn {
         object: Option<(&ObjectType, &SourceId)>,
         entry: &T,
     ) -> Result<()> {
-        let key = job_prefix(job).u64(cycle).u64(seq);
+        let at = LogRef::new(cycle, seq);
         if let Some((object_type, source_id)) = object {
-            let index = object_key(job, object_type, source_id.as_str())
-                .u64(cycle)
-                .u64(seq);
-            self.put_raw(
-                Table::LOG_BY_OBJECT,
-                index.into_bytes(),
-                key.as_bytes().to_vec(),
-            );
+            self.index_log(job, object_type, source_id, at);
         }
-        self.put_json(Table::LOG, key, entry)
+        self.put_json(Table::LOG, log_key(job, at), entry)
+    }
+
+    /// Appends a log entry of the object whose `link` is written in the same batch, without an
+    /// index entry: the link's [`log_head`](Link::log_head) is set to it, and the head it had
+    /// (or `previous`, the head of a link deleted in the same batch, when it had none) is
+    /// recorded as the entry before it in [`Table::LOG_PREVIOUS`]. Call it before writing the
+    /// link. [`StateStoreExt::log_of_object`] follows the chain from the link, so an update
+    /// of a linked object costs the log one write in the link it rewrites anyway instead of
+    /// one more random insert in the index.
+    pub fn append_linked_log<T: Serialize>(
+        &mut self,
+        job: &JobId,
+        at: LogRef,
+        link: &mut Link,
+        previous: Option<LogRef>,
+        entry: &T,
+    ) -> Result<()> {
+        if let Some(previous) = link.log_head.or(previous) {
+            self.put_json(Table::LOG_PREVIOUS, log_key(job, at), &previous)?;
+        }
+        link.log_head = Some(at);
+        self.put_json(Table::LOG, log_key(job, at), entry)
+    }
+
+    /// Records that the log entry before the one at `at` of the same object is `previous`
+    /// (for an indexed entry whose object's link, holding a chain, is deleted with it).
+    pub fn put_log_previous(&mut self, job: &JobId, at: LogRef, previous: LogRef) -> Result<()> {
+        self.put_json(Table::LOG_PREVIOUS, log_key(job, at), &previous)
+    }
+
+    /// Indexes the log entry at `at` under its object, so [`StateStoreExt::log_of_object`]
+    /// finds it (and, through [`Table::LOG_PREVIOUS`], the entries chained before it) without
+    /// the object's link: for a chain whose link is deleted or cleared.
+    pub fn index_log(
+        &mut self,
+        job: &JobId,
+        object_type: &ObjectType,
+        source_id: &SourceId,
+        at: LogRef,
+    ) {
+        let index = object_key(job, object_type, source_id.as_str())
+            .u64(at.cycle)
+            .u64(at.seq);
+        self.put_raw(
+            Table::LOG_BY_OBJECT,
+            index.into_bytes(),
+            log_key(job, at).into_bytes(),
+        );
     }
 
     /// Removes everything a job stored in `table` (the reset scopes).
@@ -475,7 +518,9 @@ pub trait StateStoreExt: StateStore {
             .collect())
     }
 
-    /// Up to `limit` log entries of one object, oldest first.
+    /// Up to `limit` log entries of one object, oldest first: those in the by-object index,
+    /// the chain from the object's link ([`Txn::append_linked_log`]), and every entry recorded
+    /// before one of those ([`Table::LOG_PREVIOUS`]).
     async fn log_of_object<T: DeserializeOwned + Send>(
         &self,
         job: &JobId,
@@ -484,11 +529,38 @@ pub trait StateStoreExt: StateStore {
         limit: usize,
     ) -> Result<Vec<T>> {
         let range = KeyRange::prefix(object_key(job, object_type, source_id.as_str()).into_bytes());
-        let index = self.scan(Table::LOG_BY_OBJECT, &range, limit).await?;
-        let mut entries = Vec::with_capacity(index.len());
-        for (_, log_key) in index {
-            if let Some(bytes) = self.get(Table::LOG, &log_key).await? {
-                entries.push(decode_record(Table::LOG, &log_key, &bytes)?);
+        let mut next: Vec<Vec<u8>> = self
+            .scan(Table::LOG_BY_OBJECT, &range, usize::MAX)
+            .await?
+            .into_iter()
+            .map(|(_, log_key)| log_key)
+            .collect();
+        if let Some(head) = self
+            .link_by_source(job, object_type, source_id)
+            .await?
+            .and_then(|l| l.log_head)
+        {
+            next.push(log_key(job, head).into_bytes());
+        }
+        // Log keys order as (cycle, sequence), so the set is oldest first.
+        let mut found: BTreeSet<Vec<u8>> = BTreeSet::new();
+        while let Some(key) = next.pop() {
+            if found.contains(&key) {
+                continue;
+            }
+            if let Some(bytes) = self.get(Table::LOG_PREVIOUS, &key).await? {
+                let previous: LogRef = decode_record(Table::LOG_PREVIOUS, &key, &bytes)?;
+                next.push(log_key(job, previous).into_bytes());
+            }
+            found.insert(key);
+        }
+        let mut entries = Vec::with_capacity(found.len().min(limit));
+        for key in found {
+            if entries.len() == limit {
+                break;
+            }
+            if let Some(bytes) = self.get(Table::LOG, &key).await? {
+                entries.push(decode_record(Table::LOG, &key, &bytes)?);
             }
         }
         Ok(entries)

@@ -13,7 +13,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
 use chrono::{DateTime, Utc};
-use connectors::state::records::{Escrow, Intent, Link, PendingReference, StagedDelete};
+use connectors::state::records::{Escrow, Intent, Link, LogRef, PendingReference, StagedDelete};
 use connectors::state::{Lease, StateStoreExt, Table, Txn};
 use connectors::{ObjectType, SourceId, Watermark};
 use indexmap::IndexSet;
@@ -268,9 +268,35 @@ impl Cx<'_> {
         let mut fatal = None;
         {
             let mut out = lock(&self.out);
-            for o in outcomes {
+            for mut o in outcomes {
                 let ty = self.eng.types[o.ti].source_type().clone();
                 let key = (o.ti, o.id.clone());
+                // An entry of an object whose link this outcome writes is reached through the
+                // link (no index entry: one random insert fewer per update); a chain whose
+                // link is deleted stays reachable through the index.
+                let logging = !self.preview && o.log.is_some();
+                let at = LogRef::new(self.number, out.seq + 1);
+                let unlinked_head = o.writes.iter().rev().find_map(|w| match w {
+                    Write::Unlink(l) => l.log_head,
+                    _ => None,
+                });
+                let mut chained = false;
+                if let (true, Some(entry)) = (logging, &o.log)
+                    && let Some(link) = o.writes.iter_mut().rev().find_map(|w| match w {
+                        Write::Link(l) | Write::LinkUpdate(l) => Some(l),
+                        _ => None,
+                    })
+                {
+                    txn.append_linked_log(job, at, link, unlinked_head, entry)
+                        .map_err(|e| Error::connector("writing the provisioning log", e))?;
+                    chained = true;
+                }
+                if !logging
+                    && !self.preview
+                    && let Some(head) = unlinked_head
+                {
+                    txn.index_log(job, &ty, &o.id, head);
+                }
                 for w in o.writes {
                     apply_write(self, &mut txn, &ty, &key, w)?;
                 }
@@ -297,9 +323,13 @@ impl Cx<'_> {
                 }
                 if let Some(entry) = o.log {
                     out.seq += 1;
-                    if !self.preview {
+                    if logging && !chained {
+                        let log = |e| Error::connector("writing the provisioning log", e);
                         txn.append_log(job, self.number, out.seq, Some((&ty, &o.id)), &entry)
-                            .map_err(|e| Error::connector("writing the provisioning log", e))?;
+                            .map_err(log)?;
+                        if let Some(head) = unlinked_head {
+                            txn.put_log_previous(job, at, head).map_err(log)?;
+                        }
                     }
                     if out.log.len() < self.report_log_limit {
                         out.log.push(entry);
@@ -511,6 +541,39 @@ pub(crate) async fn on_demand(
     Ok(report.log)
 }
 
+/// Before a full reset clears the links: indexes each link's newest log entry under its object,
+/// so the entries chained from the link stay queryable by object
+/// ([`StateStoreExt::log_of_object`]). Committed a page at a time ahead of the reset (an index
+/// entry of an entry already reachable changes nothing if the reset does not follow).
+async fn keep_log_chains(eng: &SyncEngine, lease: Option<&Lease>) -> Result<()> {
+    const PAGE: usize = 1_000;
+    let read = |e| Error::connector("reading links", e);
+    for t in &eng.types {
+        let ty = t.source_type();
+        let mut after: Option<SourceId> = None;
+        loop {
+            let links = eng
+                .state
+                .links(&eng.job_id, ty, after.as_ref(), PAGE)
+                .await
+                .map_err(read)?;
+            let mut txn = Txn::new(lease.cloned());
+            for l in &links {
+                if let Some(head) = l.log_head {
+                    txn.index_log(&eng.job_id, ty, &l.source_id, head);
+                }
+            }
+            eng.commit(txn, "indexing the log before a full reset")
+                .await?;
+            match links.last() {
+                Some(l) if links.len() == PAGE => after = Some(l.source_id.clone()),
+                _ => break,
+            }
+        }
+    }
+    Ok(())
+}
+
 /// Loads the job's state, applies resets, numbers the cycle and loads the per-object records.
 async fn begin<'e>(eng: &'e SyncEngine, options: &RunOptions) -> Result<Cx<'e>> {
     let preview = options.preview;
@@ -520,6 +583,9 @@ async fn begin<'e>(eng: &'e SyncEngine, options: &RunOptions) -> Result<Cx<'e>> 
         Some(eng.acquire().await?)
     };
     let mut st = JobState::load(eng.state.as_ref(), &eng.job_id).await?;
+    if !preview && options.reset.contains(&ResetScope::Full) {
+        keep_log_chains(eng, lease.as_ref()).await?;
+    }
     let mut txn = Txn::new(lease.clone());
     let job = &eng.job_id;
     let mut force_deletes = false;

@@ -423,6 +423,57 @@ fn the_log_is_queryable_by_cycle_and_by_object() {
     assert!(by_object.iter().all(|e| e.source_identity.id == ada));
 }
 
+/// An object's entries are found by object whether they were reached through its link (an
+/// update), indexed (a failure, a delete), or chained from a link a full reset cleared: the
+/// log of the object is exactly its entries of every cycle's report, in order.
+#[test]
+fn an_objects_whole_log_is_found_after_updates_a_full_reset_and_its_delete() {
+    let w = World::new();
+    let ada = w.hire("ada@example.com", "Engineering");
+    w.hire("bob@example.com", "Sales");
+    let engine = w.engine(user_job(json!({})));
+    let mut reports = vec![w.run(&engine)];
+    w.set(&ObjectType::USER, &ada, "displayName", json!("Ada"));
+    reports.push(w.run(&engine));
+    w.set(&ObjectType::USER, &ada, "displayName", json!("Ada L."));
+    reports.push(w.run(&engine));
+    reports.push(
+        block(
+            engine.run_cycle(&sync_engine::RunOptions::new().reset(sync_engine::ResetScope::Full)),
+        )
+        .unwrap(),
+    );
+    w.set(
+        &ObjectType::USER,
+        &ada,
+        "displayName",
+        json!("Ada Lovelace"),
+    );
+    reports.push(w.run(&engine));
+    w.fire(&ada);
+    reports.push(w.run(&engine));
+    let expected: Vec<_> = reports
+        .iter()
+        .flat_map(|r| r.log.iter().filter(|e| e.source_identity.id == ada))
+        .cloned()
+        .collect();
+    let seen: Vec<Action> = expected.iter().map(|e| e.action).collect();
+    assert_eq!(
+        seen,
+        [
+            Action::Create,
+            Action::Update,
+            Action::Update,
+            Action::Other,
+            Action::Update,
+            Action::Delete
+        ],
+        "{expected:#?}"
+    );
+    let by_object = block(engine.log_of_object(&ObjectType::USER, &ada.as_str().into())).unwrap();
+    assert_eq!(by_object, expected);
+}
+
 #[test]
 fn the_log_entry_serialises_with_entras_field_names() {
     let w = World::new();
