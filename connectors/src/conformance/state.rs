@@ -54,6 +54,7 @@ pub async fn run_all<S: StateStore + ?Sized>(store: &S) -> Outcome {
     leases(store).await?;
     fencing(store).await?;
     release_hands_over_at_once(store).await?;
+    commit_and_release(store).await?;
     typed_records(store).await?;
     idempotent_retries(store).await?;
     Ok(())
@@ -633,6 +634,62 @@ pub async fn release_hands_over_at_once<S: StateStore + ?Sized>(store: &S) -> Ou
         "the key written by the current holder",
         &c.get(store, KV, &k).await?,
         &Some("b".to_owned()),
+    )
+}
+
+/// [`StateStore::commit_and_release`] commits the batch and hands the lease over at once; a
+/// batch fenced out commits nothing and releases nothing.
+pub async fn commit_and_release<S: StateStore + ?Sized>(store: &S) -> Outcome {
+    let c = Check("state::commit_and_release");
+    let job = JobId::new("conformance-commit-release");
+    c.reset(store, &job).await?;
+    let k = job_prefix(&job).str("k").into_bytes();
+    let ttl = Duration::from_secs(60);
+    let a = c.acquire(store, &job, "agent-a", t0(), ttl).await?;
+    c.ok(
+        "commit_and_release",
+        store
+            .commit_and_release(batch(Some(&a), vec![put(KV, k.clone(), b"a".to_vec())]), &a)
+            .await,
+    )?;
+    c.same(
+        "the key committed with the release",
+        &c.get(store, KV, &k).await?,
+        &Some("a".to_owned()),
+    )?;
+    let b = c
+        .acquire(store, &job, "agent-b", t0() + secs(1), ttl)
+        .await?;
+    c.check(b.epoch > a.epoch, || {
+        format!(
+            "a lease taken after commit_and_release must have a higher epoch: was {}, got {}",
+            a.epoch, b.epoch
+        )
+    })?;
+    // a's lease is gone: its batch is refused and b keeps the lease.
+    let err = store
+        .commit_and_release(
+            batch(Some(&a), vec![put(KV, k.clone(), b"late".to_vec())]),
+            &a,
+        )
+        .await;
+    c.lease_lost(
+        "commit_and_release fenced by a released lease",
+        err,
+        a.epoch,
+    )?;
+    c.same(
+        "the key after a fenced commit_and_release",
+        &c.get(store, KV, &k).await?,
+        &Some("a".to_owned()),
+    )?;
+    let held = store
+        .acquire_lease(&job, "agent-c", t0() + secs(2), ttl)
+        .await;
+    c.lease_held(
+        "a third holder after a fenced commit_and_release",
+        held,
+        "agent-b",
     )
 }
 

@@ -238,6 +238,19 @@ pub trait StateStore: Send + Sync + Debug + 'static {
 
     /// Applies a batch atomically and durably (see the contract).
     async fn commit(&self, batch: WriteBatch) -> Result<()>;
+
+    /// Commits `batch` as [`StateStore::commit`] does, then gives `lease` up as
+    /// [`StateStore::release_lease`] does — how a sync cycle ends. A store that can do both in
+    /// one write overrides it (the [`RedbStateStore`] does: one durable commit instead of two).
+    /// `Err` means the batch was not committed; the release is best effort, as a lease not
+    /// released simply expires, and is not attempted when the commit fails. The default makes
+    /// the two calls.
+    async fn commit_and_release(&self, batch: WriteBatch, lease: &Lease) -> Result<()> {
+        self.commit(batch).await?;
+        // Best effort (see above): an unreleased lease expires and is taken over.
+        let _ = self.release_lease(lease).await;
+        Ok(())
+    }
 }
 
 /// A state store behind a trait object.
@@ -281,6 +294,10 @@ macro_rules! forward_store {
 
             async fn commit(&self, batch: WriteBatch) -> Result<()> {
                 (**self).commit(batch).await
+            }
+
+            async fn commit_and_release(&self, batch: WriteBatch, lease: &Lease) -> Result<()> {
+                (**self).commit_and_release(batch, lease).await
             }
         }
     };

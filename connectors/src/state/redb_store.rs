@@ -294,20 +294,24 @@ impl RedbStateStore {
         let txn = self.begin_write()?;
         let outcome = {
             let mut tables = OpenTables::new(&txn);
-            self.current_lease(&mut tables, &lease.job)
-                .and_then(|current| match current {
-                    Some(c) if c.epoch == lease.epoch && c.holder == lease.holder => {
-                        // Keep the epoch so the next holder's is higher; expire it now.
-                        let expired = Lease {
-                            expires: DateTime::<Utc>::MIN_UTC,
-                            ..c
-                        };
-                        self.put_lease(&mut tables, &expired)
-                    }
-                    _ => Ok(()),
-                })
+            self.release_in(&mut tables, lease)
         };
         self.finish(txn, outcome)
+    }
+
+    /// Expires `lease` inside a write transaction, if it is still the current one.
+    fn release_in(&self, tables: &mut OpenTables<'_>, lease: &Lease) -> Result<()> {
+        match self.current_lease(tables, &lease.job)? {
+            Some(c) if c.epoch == lease.epoch && c.holder == lease.holder => {
+                // Keep the epoch so the next holder's is higher; expire it now.
+                let expired = Lease {
+                    expires: DateTime::<Utc>::MIN_UTC,
+                    ..c
+                };
+                self.put_lease(tables, &expired)
+            }
+            _ => Ok(()),
+        }
     }
 
     fn get_sync(&self, table: Table, key: &[u8]) -> Result<Option<Vec<u8>>> {
@@ -361,6 +365,18 @@ impl RedbStateStore {
             }
         }
         Ok(rows)
+    }
+
+    /// A batch and the release of `lease`, in one transaction (one durable commit).
+    fn commit_and_release_sync(&self, batch: WriteBatch, lease: &Lease) -> Result<()> {
+        let txn = self.begin_write()?;
+        let outcome = {
+            let mut tables = OpenTables::new(&txn);
+            self.check(&mut tables, &batch)
+                .and_then(|()| self.apply(&mut tables, batch))
+                .and_then(|()| self.release_in(&mut tables, lease))
+        };
+        self.finish(txn, outcome)
     }
 
     fn commit_sync(&self, batch: WriteBatch) -> Result<()> {
@@ -566,6 +582,10 @@ impl StateStore for RedbStateStore {
 
     async fn commit(&self, batch: WriteBatch) -> Result<()> {
         self.commit_sync(batch)
+    }
+
+    async fn commit_and_release(&self, batch: WriteBatch, lease: &Lease) -> Result<()> {
+        self.commit_and_release_sync(batch, lease)
     }
 }
 

@@ -618,6 +618,15 @@ impl<C: StateStore> StateStore for Flaky<C> {
         let call = self.inner.commit(batch);
         self.run(Side::Store, name, "commit", call).await
     }
+
+    /// The two calls it stands for, each failing as planned on its own: a failure may come
+    /// after the commit and before the release, as it may in a store that does them apart.
+    async fn commit_and_release(&self, batch: WriteBatch, lease: &Lease) -> Result<()> {
+        self.commit(batch).await?;
+        // Best effort, as the trait's default.
+        let _ = self.release_lease(lease).await;
+        Ok(())
+    }
 }
 
 #[cfg(test)]

@@ -317,6 +317,11 @@ impl<C: StateStore> StateStore for Latency<C> {
         self.wait().await;
         self.inner.commit(batch).await
     }
+
+    async fn commit_and_release(&self, batch: WriteBatch, lease: &Lease) -> Result<()> {
+        self.wait().await;
+        self.inner.commit_and_release(batch, lease).await
+    }
 }
 
 #[cfg(test)]

@@ -539,6 +539,23 @@ impl<C: StateStore> StateStore for Recording<C> {
         let c = call("commit", None, None, batch_summary(&batch));
         self.run(c, self.inner.commit(batch)).await
     }
+
+    async fn commit_and_release(&self, batch: WriteBatch, lease: &Lease) -> Result<()> {
+        let summary = short(&format!(
+            "{}; release holder={} epoch={}",
+            batch_summary(&batch),
+            lease.holder,
+            lease.epoch
+        ));
+        let c = call(
+            "commit_and_release",
+            None,
+            Some(lease.job.to_string()),
+            summary,
+        );
+        self.run(c, self.inner.commit_and_release(batch, lease))
+            .await
+    }
 }
 
 #[cfg(test)]

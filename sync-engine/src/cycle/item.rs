@@ -164,7 +164,14 @@ pub(crate) async fn prepare(cx: &Cx<'_>, items: Vec<Item>) -> Result<Prepared> {
 /// Commits the intents of a batch's creates, in one commit: a crash during the exports leaves
 /// them to be resolved by key, never created twice.
 async fn record_intents(cx: &Cx<'_>, prepared: &Prepared) -> Result<()> {
-    let mut txn = cx.txn();
+    if !prepared
+        .exports
+        .iter()
+        .any(|e| matches!(e.op, ExportOp::Create { .. }))
+    {
+        return Ok(()); // nothing to record (and the cycle's start waits for the batch)
+    }
+    let mut txn = cx.txn()?;
     for e in &prepared.exports {
         if let ExportOp::Create { key, matching, .. } = &e.op {
             let mut intent = Intent::new(e.id.clone(), key.clone(), cx.now);
@@ -175,7 +182,7 @@ async fn record_intents(cx: &Cx<'_>, prepared: &Prepared) -> Result<()> {
             lock(&cx.intents).insert((e.ti, e.id.clone()), intent);
         }
     }
-    cx.eng.commit(txn, "recording create intents").await
+    cx.commit(txn, "recording create intents").await
 }
 
 /// Exports a prepared batch (at most `exportConcurrency` exports in flight, counting those of

@@ -159,6 +159,10 @@ pub(crate) struct Cx<'e> {
     pub force_deletes: bool,
     pub now: DateTime<Utc>,
     pub lease: Mutex<Option<Lease>>,
+    /// The job's state with this cycle's number, not written yet: it goes with the cycle's
+    /// first commit instead of a commit of its own (a cycle that dies before any commit wrote
+    /// nothing under its number, so the next one may take the number again).
+    pub start: Mutex<Option<JobState>>,
     pub escrows: Mutex<BTreeMap<ObjKey, Escrow>>,
     pub staged: Mutex<BTreeMap<ObjKey, StagedDelete>>,
     /// References that started waiting in this cycle (reported at its end if still waiting).
@@ -207,8 +211,21 @@ impl Cx<'_> {
         lock(&self.lease).clone()
     }
 
-    pub(crate) fn txn(&self) -> Txn {
-        Txn::new(self.lease())
+    /// A transaction under the cycle's lease; it carries the cycle's start (see
+    /// [`Cx::start`]) until a commit has written it.
+    pub(crate) fn txn(&self) -> Result<Txn> {
+        let mut txn = Txn::new(self.lease());
+        if let Some(st) = lock(&self.start).as_ref() {
+            st.write(&mut txn, &self.eng.job_id)?;
+        }
+        Ok(txn)
+    }
+
+    /// Commits a transaction of [`Cx::txn`]; once one has, the cycle's start is written.
+    pub(crate) async fn commit(&self, txn: Txn, during: &str) -> Result<()> {
+        self.eng.commit(txn, during).await?;
+        lock(&self.start).take();
+        Ok(())
     }
 
     /// Renews the lease when half its time has passed.
@@ -263,7 +280,7 @@ impl Cx<'_> {
         outcomes: Vec<Outcome>,
         watermark: Option<(usize, Watermark)>,
     ) -> Result<()> {
-        let mut txn = self.txn();
+        let mut txn = self.txn()?;
         let job = &self.eng.job_id;
         let mut fatal = None;
         {
@@ -368,7 +385,7 @@ impl Cx<'_> {
                 .before_commit()
                 .map_err(|message| Error::Checkpoint { message })?;
         }
-        self.eng.commit(txn, "committing a batch").await
+        self.commit(txn, "committing a batch").await
     }
 
     /// Tells the progress callback, if any, where the cycle is.
@@ -634,9 +651,14 @@ async fn begin<'e>(eng: &'e SyncEngine, options: &RunOptions) -> Result<Cx<'e>> 
     };
     st.cycles += 1;
     let number = st.cycles;
+    let mut start = None;
     if !preview {
-        st.write(&mut txn, job)?;
-        eng.commit(txn, "starting the cycle").await?;
+        if txn.is_empty() {
+            start = Some(st.clone());
+        } else {
+            st.write(&mut txn, job)?;
+            eng.commit(txn, "starting the cycle").await?;
+        }
     }
     let now = eng.clock.now();
     let cx = Cx {
@@ -649,6 +671,7 @@ async fn begin<'e>(eng: &'e SyncEngine, options: &RunOptions) -> Result<Cx<'e>> 
         force_deletes,
         now,
         lease: Mutex::new(lease),
+        start: Mutex::new(start),
         escrows: Mutex::new(BTreeMap::new()),
         staged: Mutex::new(BTreeMap::new()),
         new_pending: Mutex::new(BTreeMap::new()),
@@ -705,7 +728,7 @@ async fn resolve_intents(cx: &Cx<'_>) -> Result<()> {
         return Ok(());
     }
     let eng = cx.eng;
-    let mut txn = cx.txn();
+    let mut txn = cx.txn()?;
     let mut relinked = Vec::new();
     for ((ti, id), intent) in intents {
         let t = &eng.types[ti];
@@ -776,7 +799,7 @@ async fn resolve_intents(cx: &Cx<'_>) -> Result<()> {
             (None, true) => {}
         }
     }
-    eng.commit(txn, "resolving unconfirmed creates").await?;
+    cx.commit(txn, "resolving unconfirmed creates").await?;
     // A create confirmed only now is processed again at once, from the source as it is now:
     // while it was unconfirmed (not linked), its changes were read and the watermark moved
     // past them — it may have left scope (disable), changed (update) or been deleted at the
@@ -1004,12 +1027,17 @@ async fn finish(cx: Cx<'_>, started: Instant) -> Result<CycleReport> {
             .unwrap_or_default()
     };
     if !cx.preview {
-        let mut txn = cx.txn();
+        let mut txn = cx.txn()?;
         st.write(&mut txn, &eng.job_id)?;
-        eng.commit(txn, "finishing the cycle").await?;
-        if let Some(lease) = cx.lease() {
-            // Best effort: an expired lease is simply taken over by the next holder.
-            let _ = eng.state.release_lease(&lease).await;
+        match cx.lease() {
+            // The lease goes with the last commit (one durable write where the store can; the
+            // release is best effort: an expired lease is simply taken over).
+            Some(lease) => eng
+                .state
+                .commit_and_release(txn.into_batch(), &lease)
+                .await
+                .map_err(|e| Error::connector("finishing the cycle", e))?,
+            None => cx.commit(txn, "finishing the cycle").await?,
         }
     }
     let notes = std::mem::take(&mut *lock(&cx.notes))

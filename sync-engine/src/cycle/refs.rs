@@ -404,18 +404,18 @@ pub(crate) async fn resolve(cx: &Cx<'_>, only: Option<(usize, &SourceId)>) -> Re
         cx.commit_outcomes(chunk, None).await?;
     }
     if clear_queue && !cx.preview {
-        let mut txn = cx.txn();
+        let mut txn = cx.txn()?;
         txn.delete_prefix(RESOLVE_QUEUE, job_prefix(job));
-        eng.commit(txn, "clearing the resolve queue").await?;
+        cx.commit(txn, "clearing the resolve queue").await?;
     }
     if !dequeue.is_empty() && !cx.preview {
         // After the resolutions are committed: a crash before this re-reads the queue, and
         // resolving again is harmless.
-        let mut txn = cx.txn();
+        let mut txn = cx.txn()?;
         for (ty, id) in dequeue {
             txn.delete(RESOLVE_QUEUE, object_key(job, &ty, id.as_str()));
         }
-        eng.commit(txn, "clearing the resolve queue").await?;
+        cx.commit(txn, "clearing the resolve queue").await?;
     }
     Ok(())
 }
