@@ -33,11 +33,22 @@ fn definition(table: Table) -> Def {
 ///
 /// # What is durable when
 ///
-/// - Every [`commit`](StateStore::commit), [`acquire_lease`](StateStore::acquire_lease) and
-///   [`release_lease`](StateStore::release_lease) is one redb write transaction with
+/// - Every [`commit`](StateStore::commit) (and
+///   [`commit_and_release`](StateStore::commit_and_release)) is one redb write transaction with
 ///   [`Durability::Immediate`] (redb's default, set explicitly): when the call returns `Ok`,
 ///   the data has been written and `fsync`ed, so it survives the process being killed and the
 ///   machine losing power. When it returns `Err`, nothing of the batch was written.
+/// - [`acquire_lease`](StateStore::acquire_lease) and
+///   [`release_lease`](StateStore::release_lease) are redb transactions with
+///   [`Durability::None`]: applied at once, seen by every later call, but written to the disk
+///   only with the next commit (or when the store is closed), which saves a cycle one `fsync`.
+///   A crash can therefore roll a lease back to its state at the last commit, and that is
+///   safe: the process that held it is gone, and a commit of its that survived carried the
+///   lease with it, so the next holder's epoch is still higher than any epoch a surviving
+///   batch was fenced with. (redb lets one process open the file at a time, so no other
+///   process can have seen the lost lease.) The one cost: a release lost that way leaves the
+///   lease to expire instead of handing it over at once — not for the engine, whose cycles end
+///   with `commit_and_release`, durable like any commit.
 /// - A process killed in the middle of a commit leaves the file as it was before that
 ///   commit: on the next [`open`](RedbStateStore::open) redb falls back to the last complete
 ///   commit. A reader never sees half a batch, neither during a commit nor after a crash. The
@@ -203,13 +214,17 @@ impl RedbStateStore {
     }
 
     fn begin_write(&self) -> Result<WriteTransaction> {
+        self.begin_write_with(Durability::Immediate)
+    }
+
+    fn begin_write_with(&self, durability: Durability) -> Result<WriteTransaction> {
         self.invalidate_reads();
         let mut txn = self
             .inner
             .db
             .begin_write()
             .map_err(|e| self.err("cannot start a write", e))?;
-        txn.set_durability(Durability::Immediate)
+        txn.set_durability(durability)
             .map_err(|e| self.err("cannot make the write durable", e))?;
         Ok(txn)
     }
@@ -270,7 +285,8 @@ impl RedbStateStore {
         now: DateTime<Utc>,
         ttl: Duration,
     ) -> Result<Lease> {
-        let txn = self.begin_write()?;
+        // Not synced on its own (see "What is durable when").
+        let txn = self.begin_write_with(Durability::None)?;
         let mut granted = None;
         let outcome = {
             let mut tables = OpenTables::new(&txn);
@@ -291,7 +307,8 @@ impl RedbStateStore {
     }
 
     fn release_sync(&self, lease: &Lease) -> Result<()> {
-        let txn = self.begin_write()?;
+        // Not synced on its own (see "What is durable when").
+        let txn = self.begin_write_with(Durability::None)?;
         let outcome = {
             let mut tables = OpenTables::new(&txn);
             self.release_in(&mut tables, lease)
