@@ -283,6 +283,36 @@ fn an_unconfirmed_create_whose_source_object_is_deleted_meanwhile_is_deleted() {
     scenario(&ops).unwrap();
 }
 
+/// **A crash-safety failure found and not fixed yet** (the property test at 20,000 cases, in
+/// `.ci/run` on session 8's last commit; the shrunk case is below). After the job healed, a
+/// fired person's account was still in the target. Run as this test it failed once, then
+/// passed 31 times in a row, so something in the scenario is not deterministic; the code
+/// before session 8 (cf7e6fe) failed the same sequence with each crash one commit later. In
+/// the failing run the second cycle died at its second state commit ("recording create
+/// intents") and the cycle after the firing logged nothing for the person. Ignored until the
+/// cause is found, so that it cannot fail CI at random; run it with `--ignored`.
+#[test]
+#[ignore = "a crash-safety failure under investigation, not deterministic (see the doc comment)"]
+fn a_fired_person_linked_by_a_crashed_cycle_is_deleted() {
+    let cycle = |target_seed, target_p, crash_at| Op::Cycle {
+        target_seed,
+        target_p,
+        after: false,
+        crash_at,
+        crash_after: false,
+    };
+    let ops = [
+        cycle(0, 0, None),
+        Op::Hire(1, true),
+        cycle(10_983_513_211, 0, Some(2)),
+        Op::Fire(1),
+        cycle(4_601_981_112_463_122_033, 9, None),
+        Op::Hire(2, false),
+        cycle(14_000_930_530_450_864, 0, Some(2)),
+    ];
+    scenario(&ops).unwrap();
+}
+
 /// Applies `ops` (cycles with their failures and crashes among HR's changes), lets the job
 /// heal, and checks the target against HR.
 fn scenario(ops: &[Op]) -> Result<(), proptest::test_runner::TestCaseError> {
