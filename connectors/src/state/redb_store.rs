@@ -384,27 +384,24 @@ impl RedbStateStore {
         Ok(rows)
     }
 
-    /// A batch and the release of `lease`, in one transaction (one durable commit).
-    fn commit_and_release_sync(&self, batch: WriteBatch, lease: &Lease) -> Result<()> {
-        let txn = self.begin_write()?;
-        let outcome = {
-            let mut tables = OpenTables::new(&txn);
-            self.check(&mut tables, &batch)
-                .and_then(|()| self.apply(&mut tables, batch))
-                .and_then(|()| self.release_in(&mut tables, lease))
-        };
-        self.finish(txn, outcome)
-    }
-
     fn commit_sync(&self, batch: WriteBatch) -> Result<()> {
         if batch.is_empty() && batch.lease.is_none() {
             return Ok(());
         }
+        self.write_batch(batch, None)
+    }
+
+    /// A batch, and the release of `release` when given, in one durable transaction.
+    fn write_batch(&self, batch: WriteBatch, release: Option<&Lease>) -> Result<()> {
         let txn = self.begin_write()?;
         let outcome = {
             let mut tables = OpenTables::new(&txn);
             self.check(&mut tables, &batch)
                 .and_then(|()| self.apply(&mut tables, batch))
+                .and_then(|()| match release {
+                    Some(lease) => self.release_in(&mut tables, lease),
+                    None => Ok(()),
+                })
         };
         self.finish(txn, outcome)
     }
@@ -602,7 +599,7 @@ impl StateStore for RedbStateStore {
     }
 
     async fn commit_and_release(&self, batch: WriteBatch, lease: &Lease) -> Result<()> {
-        self.commit_and_release_sync(batch, lease)
+        self.write_batch(batch, Some(lease))
     }
 }
 

@@ -318,7 +318,7 @@ impl Txn {
         entry: &T,
     ) -> Result<()> {
         if let Some(previous) = link.log_head.or(previous) {
-            self.put_json(Table::LOG_PREVIOUS, log_key(job, at), &previous)?;
+            self.put_log_previous(job, at, previous)?;
         }
         link.log_head = Some(at);
         self.put_json(Table::LOG, log_key(job, at), entry)
