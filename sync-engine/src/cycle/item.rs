@@ -533,7 +533,8 @@ async fn plan_upsert(
         writes.extend(super::refs::translate_manager(cx, ti, &id, &mut source).await?);
     }
 
-    if lock(&cx.intents).contains_key(&key) {
+    // (An intent beside a link is a create confirmed this cycle: its object goes on.)
+    if link.is_none() && lock(&cx.intents).contains_key(&key) {
         let e = connectors::Error::temporary(
             eng.target.name(),
             "an earlier create of this object is not confirmed yet; it is resolved by its key first",

@@ -168,6 +168,11 @@ pub(crate) struct Cx<'e> {
     /// References that started waiting in this cycle (reported at its end if still waiting).
     pub new_pending: Mutex<BTreeMap<(usize, SourceId, String), PendingReference>>,
     pub intents: Mutex<BTreeMap<ObjKey, Intent>>,
+    /// Objects whose unconfirmed create this cycle found in the target and linked. Their
+    /// intent stays stored until an outcome of theirs is committed: their source changes may
+    /// be behind the watermark already, so a crash between the link and that outcome must
+    /// leave them to be found (and processed) again, not linked and forgotten.
+    pub confirmed: Mutex<BTreeSet<ObjKey>>,
     /// Objects processed this cycle, per type (escrow retries skip them).
     pub touched: Mutex<Vec<IndexSet<SourceId>>>,
     /// Objects found out of scope this cycle (references to them are reported as such
@@ -316,6 +321,11 @@ impl Cx<'_> {
                 }
                 for w in o.writes {
                     apply_write(self, &mut txn, &ty, &key, w)?;
+                }
+                // A create confirmed this cycle is settled by its first outcome (an escrow
+                // or a staged delete carries on what a failure or the threshold left).
+                if lock(&self.confirmed).remove(&key) {
+                    apply_write(self, &mut txn, &ty, &key, Write::DropIntent)?;
                 }
                 out.events += 1;
                 match o.tally {
@@ -676,6 +686,7 @@ async fn begin<'e>(eng: &'e SyncEngine, options: &RunOptions) -> Result<Cx<'e>> 
         staged: Mutex::new(BTreeMap::new()),
         new_pending: Mutex::new(BTreeMap::new()),
         intents: Mutex::new(BTreeMap::new()),
+        confirmed: Mutex::new(BTreeSet::new()),
         touched: Mutex::new(vec![IndexSet::new(); eng.types.len()]),
         claimed: Mutex::new(BTreeSet::new()),
         out_of_scope: Mutex::new(BTreeSet::new()),
@@ -760,7 +771,10 @@ async fn resolve_intents(cx: &Cx<'_>) -> Result<()> {
                         .await
                     {
                         Ok(Some(other)) if other.source_id != id => continue,
-                        Ok(_) => found = Some(hit),
+                        // Linked by an earlier run that found it and stopped before the
+                        // object's outcome: the link stands as written.
+                        Ok(Some(_)) => found = Some((hit, true)),
+                        Ok(None) => found = Some((hit, false)),
                         Err(_) => unknown = true,
                     }
                     break;
@@ -778,18 +792,20 @@ async fn resolve_intents(cx: &Cx<'_>) -> Result<()> {
         }
         let ty = t.source_type();
         match (found, unknown) {
-            (Some(hit), _) => {
-                let link = Link::new(id.clone(), hit.id.clone(), cx.now);
-                txn.put_link(&eng.job_id, ty, &link)
+            (Some((hit, linked)), _) => {
+                if !linked {
+                    let link = Link::new(id.clone(), hit.id.clone(), cx.now);
+                    txn.put_link(&eng.job_id, ty, &link)
+                        .map_err(|e| Error::connector("writing a link", e))?;
+                    txn.put_json(
+                        RESOLVE_QUEUE,
+                        connectors::state::records::object_key(&eng.job_id, ty, id.as_str()),
+                        &(),
+                    )
                     .map_err(|e| Error::connector("writing a link", e))?;
-                txn.put_json(
-                    RESOLVE_QUEUE,
-                    connectors::state::records::object_key(&eng.job_id, ty, id.as_str()),
-                    &(),
-                )
-                .map_err(|e| Error::connector("writing a link", e))?;
-                txn.delete_intent(&eng.job_id, ty, &id);
-                lock(&cx.intents).remove(&(ti, id.clone()));
+                }
+                // The intent goes with the object's outcome (see `Cx::confirmed`).
+                lock(&cx.confirmed).insert((ti, id.clone()));
                 relinked.push((ti, id));
             }
             (None, false) => {

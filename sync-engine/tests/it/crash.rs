@@ -283,16 +283,14 @@ fn an_unconfirmed_create_whose_source_object_is_deleted_meanwhile_is_deleted() {
     scenario(&ops).unwrap();
 }
 
-/// **A crash-safety failure found and not fixed yet** (the property test at 20,000 cases, in
-/// `.ci/run` on session 8's last commit; the shrunk case is below). After the job healed, a
-/// fired person's account was still in the target. Run as this test it failed once, then
-/// passed 31 times in a row, so something in the scenario is not deterministic; the code
-/// before session 8 (cf7e6fe) failed the same sequence with each crash one commit later. In
-/// the failing run the second cycle died at its second state commit ("recording create
-/// intents") and the cycle after the firing logged nothing for the person. Ignored until the
-/// cause is found, so that it cannot fail CI at random; run it with `--ignored`.
+/// Found by the property test (20,000 cases): a create is sent and the run dies before its
+/// link is committed; the person is fired; the next cycle cannot confirm the create (the
+/// target fails) and its watermark moves past the deletion. The cycle after finds the created
+/// object, links it and dies before the object's delete is committed. The link was committed
+/// with the intent dropped, and no change was left to read: the fired person's account stayed
+/// in the target for good. The intent must stay until the confirmed object's outcome is
+/// committed, so that the next run finds it and processes it again.
 #[test]
-#[ignore = "a crash-safety failure under investigation, not deterministic (see the doc comment)"]
 fn a_fired_person_linked_by_a_crashed_cycle_is_deleted() {
     let cycle = |target_seed, target_p, crash_at| Op::Cycle {
         target_seed,
