@@ -14,9 +14,10 @@
 //!   matching attributes by priority; two matches is an error, never a guess), decide
 //!   (create, update with only the changed attributes, disable, delete, skip), export with
 //!   bounded concurrency, record the link;
-//! - a create is preceded by a committed *intent* and followed by its link; the watermark of
-//!   a page commits with the links of that page, so a kill at any point and a re-run end with
-//!   the same target;
+//! - a create is preceded by a committed *intent* and followed by its link; an intent a
+//!   crash left unconfirmed stays until the create is found and the object's outcome after
+//!   it is committed; the watermark of a page commits with the links of that page, so a kill
+//!   at any point and a re-run end with the same target;
 //! - manager and group member references resolve through the link table and wait, never
 //!   dropped, for objects not yet provisioned; membership flows as member additions and
 //!   removals;

@@ -9,6 +9,7 @@ mod read;
 mod refs;
 
 use std::collections::{BTreeMap, BTreeSet};
+use std::sync::atomic::AtomicBool;
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
@@ -173,6 +174,10 @@ pub(crate) struct Cx<'e> {
     /// be behind the watermark already, so a crash between the link and that outcome must
     /// leave them to be found (and processed) again, not linked and forgotten.
     pub confirmed: Mutex<BTreeSet<ObjKey>>,
+    /// Whether the job may hold stored pending references: `false` only while none was
+    /// stored when the cycle began and none has been written since, so that an object's
+    /// update need not look for one (most cycles have none).
+    pub pending_stored: AtomicBool,
     /// Objects processed this cycle, per type (escrow retries skip them).
     pub touched: Mutex<Vec<IndexSet<SourceId>>>,
     /// Objects found out of scope this cycle (references to them are reported as such
@@ -458,6 +463,8 @@ fn apply_write(cx: &Cx<'_>, txn: &mut Txn, ty: &ObjectType, key: &ObjKey, w: Wri
             }
         }
         Write::Pending { record, previous } => {
+            cx.pending_stored
+                .store(true, std::sync::atomic::Ordering::Relaxed);
             txn.put_pending_reference(job, ty, &record).map_err(store)?;
             let before: BTreeSet<&SourceId> = previous.iter().collect();
             let after: BTreeSet<&SourceId> = record.referenced.iter().collect();
@@ -687,6 +694,7 @@ async fn begin<'e>(eng: &'e SyncEngine, options: &RunOptions) -> Result<Cx<'e>> 
         new_pending: Mutex::new(BTreeMap::new()),
         intents: Mutex::new(BTreeMap::new()),
         confirmed: Mutex::new(BTreeSet::new()),
+        pending_stored: AtomicBool::new(true),
         touched: Mutex::new(vec![IndexSet::new(); eng.types.len()]),
         claimed: Mutex::new(BTreeSet::new()),
         out_of_scope: Mutex::new(BTreeSet::new()),
@@ -718,6 +726,18 @@ async fn begin<'e>(eng: &'e SyncEngine, options: &RunOptions) -> Result<Cx<'e>> 
             lock(&cx.intents).insert((ti, i.source_id.clone()), i);
         }
     }
+    let prefix = connectors::state::records::job_prefix(&eng.job_id);
+    let pending = eng
+        .state
+        .scan(
+            Table::PENDING_REFERENCES,
+            &connectors::state::KeyRange::prefix(prefix.into_bytes()),
+            1,
+        )
+        .await
+        .map_err(|e| Error::connector("reading pending references", e))?;
+    cx.pending_stored
+        .store(!pending.is_empty(), std::sync::atomic::Ordering::Relaxed);
     Ok(cx)
 }
 
@@ -728,8 +748,10 @@ fn clear_watermarks(eng: &SyncEngine, txn: &mut Txn) {
 }
 
 /// Resolves the creates a crashed run left unconfirmed: found by their key (or their
-/// matching values) they become links; certainly absent they are dropped, and the object is
-/// processed again (its change is re-read or its escrow retried); unknown, they wait.
+/// matching values) they become links and the object is processed again at once, its intent
+/// kept until that outcome is committed (see [`Cx::confirmed`]); certainly absent they are
+/// dropped, and the object is processed again (its change is re-read or its escrow
+/// retried); unknown, they wait.
 async fn resolve_intents(cx: &Cx<'_>) -> Result<()> {
     let intents: Vec<(ObjKey, Intent)> = lock(&cx.intents)
         .iter()

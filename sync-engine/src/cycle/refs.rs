@@ -106,6 +106,9 @@ async fn existing_pending(
     id: &SourceId,
     attr: &str,
 ) -> Result<Option<PendingReference>> {
+    if !cx.pending_stored.load(std::sync::atomic::Ordering::Relaxed) {
+        return Ok(None);
+    }
     let ty = cx.eng.types[ti].source_type();
     let key = object_key(&cx.eng.job_id, ty, id.as_str()).str(attr);
     cx.eng
