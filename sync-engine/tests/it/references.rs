@@ -385,3 +385,57 @@ fn waiting_references_cost_a_delta_cycle_nothing_until_their_object_appears() {
     };
     assert_eq!(reads(10), reads(60));
 }
+
+#[test]
+fn an_update_looks_for_a_waiting_reference_only_while_one_may_be_stored() {
+    // Reading a pending reference per updated object costs a state read each; a job with
+    // none stored skips them, and one with a reference waiting still finds it and keeps it.
+    let pending_reads = |boss_department: &str| {
+        let w = World::new();
+        let boss = w.hire("boss@example.com", boss_department);
+        let ria = w.hire("ria@example.com", "Engineering");
+        w.set(
+            &ObjectType::USER,
+            &ria,
+            &format!("{ENT}:manager"),
+            json!({"value": boss}),
+        );
+        let state = Arc::new(connectors::testing::Recording::new(w.state.clone()));
+        let engine = w.engine_with(
+            user_job(json!({})),
+            w.hr.clone(),
+            w.target.clone(),
+            state.clone(),
+        );
+        w.run(&engine);
+        let waiting = |engine: &sync_engine::SyncEngine| {
+            block(engine.pending_references(&ObjectType::USER))
+                .unwrap()
+                .len()
+        };
+        let before = waiting(&engine);
+        w.set(&ObjectType::USER, &ria, "displayName", json!("Ria"));
+        state.log().clear();
+        let out = w.run(&engine);
+        assert_eq!(actions(&out), ["Update/Success"]);
+        assert_eq!(waiting(&engine), before, "the waiting reference is kept");
+        let reads = state
+            .log()
+            .calls()
+            .iter()
+            .filter(|c| {
+                c.operation == "get"
+                    && c.key
+                        .as_deref()
+                        .is_some_and(|k| k.starts_with("pending_references/"))
+            })
+            .count();
+        (before, reads)
+    };
+    // The manager in scope and linked: nothing waits, nothing is looked for.
+    assert_eq!(pending_reads("Engineering"), (0, 0));
+    // The manager out of scope: ria's reference waits, and her update reads it.
+    let (waiting, reads) = pending_reads("Contractors");
+    assert_eq!(waiting, 1);
+    assert!(reads > 0);
+}
