@@ -525,7 +525,7 @@ async fn plan_upsert(
     let members = if t.members {
         let refs = super::refs::translate_members(cx, ti, &id, &mut source).await?;
         writes.extend(refs.writes);
-        refs.targets
+        Some(refs.targets)
     } else {
         None
     };

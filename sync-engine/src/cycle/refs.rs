@@ -219,8 +219,8 @@ pub(crate) async fn translate_manager(
 
 /// A group's members translated to target ids.
 pub(crate) struct MemberRefs {
-    /// The linked members' target ids (`None` when the source carries no members at all).
-    pub targets: Option<Vec<TargetId>>,
+    /// The linked members' target ids.
+    pub targets: Vec<TargetId>,
     pub writes: Vec<Write>,
 }
 
@@ -231,12 +231,11 @@ pub(crate) async fn translate_members(
     id: &SourceId,
     source: &mut Resource,
 ) -> Result<MemberRefs> {
-    let Some(members) = source.remove(MEMBERS) else {
-        return Ok(MemberRefs {
-            targets: None,
-            writes: Vec::new(),
-        });
-    };
+    // A whole group without `members` has none (SCIM leaves an empty multi-valued attribute
+    // out): its last member's removal must reach the target too.
+    let members = source
+        .remove(MEMBERS)
+        .unwrap_or_else(|| Value::Array(Vec::new()));
     let types = member_types(cx);
     let mut targets = Vec::new();
     let mut waiting = Vec::new();
@@ -256,7 +255,7 @@ pub(crate) async fn translate_members(
     }
     let existing = existing_pending(cx, ti, id, MEMBERS).await?;
     Ok(MemberRefs {
-        targets: Some(targets),
+        targets,
         writes: pending_writes(cx, existing, id, MEMBERS, ObjectType::USER, waiting),
     })
 }

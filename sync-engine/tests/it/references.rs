@@ -439,3 +439,45 @@ fn an_update_looks_for_a_waiting_reference_only_while_one_may_be_stored() {
     assert_eq!(waiting, 1);
     assert!(reads > 0);
 }
+
+#[test]
+fn a_group_whose_last_member_left_has_none_in_the_target_after_a_full_cycle() {
+    // SCIM leaves an empty `members` out of the group; a full cycle compares the whole group,
+    // and no `members` at all means none, not "unknown".
+    let w = World::new();
+    let p = w.hire("p@example.com", "Engineering");
+    let g = w.add_group("Team", &[p.as_str()]);
+    let engine = w.engine(user_and_group_job(json!({})));
+    w.run(&engine);
+    let members = |r: &scim_model::Resource| {
+        r.get("members")
+            .and_then(Value::as_array)
+            .map_or(0, Vec::len)
+    };
+    assert_eq!(members(&w.target_group("Team").unwrap()), 1);
+    let remove = scim_model::patch::PatchOp::from_value(&json!({
+        "schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
+        "Operations": [{"op": "remove", "path": "members"}]
+    }))
+    .unwrap();
+    block(connectors::TargetConnector::patch(
+        &*w.hr,
+        &ObjectType::GROUP,
+        &g.as_str().into(),
+        &remove,
+        None,
+    ))
+    .unwrap();
+    assert!(
+        w.hr.resource(&ObjectType::GROUP, &g)
+            .unwrap()
+            .get("members")
+            .is_none()
+    );
+    let out = block(
+        engine.run_cycle(&sync_engine::RunOptions::new().reset(sync_engine::ResetScope::Watermark)),
+    )
+    .unwrap();
+    assert_eq!(actions(&out), ["Update/Success"], "{:?}", out.log);
+    assert_eq!(members(&w.target_group("Team").unwrap()), 0);
+}
