@@ -1264,7 +1264,8 @@ async fn export(cx: &Cx<'_>, e: Export) -> Outcome {
 }
 
 /// Creates with the object's key; when the answer is lost (an error after the target may
-/// have acted), the object is looked up by its key before anything is tried again.
+/// have acted), the object is looked up by its key, and the create is tried again only if
+/// the lookup says for certain that there is none.
 async fn create(
     cx: &Cx<'_>,
     tt: &ObjectType,
@@ -1288,11 +1289,18 @@ async fn create(
                         .map(str::to_owned)
                         .unwrap_or_else(|| key.to_string()),
                 );
-                if let Ok(found) = eng.target.find(tt, &path, &value, 2).await
-                    && found.len() == 1
-                    && let Some(o) = found.into_iter().next()
-                {
-                    return Ok(o.into());
+                match eng.target.find(tt, &path, &value, 2).await {
+                    Ok(found) if found.len() == 1 => {
+                        if let Some(o) = found.into_iter().next() {
+                            return Ok(o.into());
+                        }
+                    }
+                    // Certainly not created: it may be tried again.
+                    Ok(found) if found.is_empty() => {}
+                    // Not known whether the target acted (the lookup failed, or found more
+                    // than one): another create could make a second object. The intent
+                    // stays, and a later cycle resolves it by its key.
+                    _ => return Err(e),
                 }
                 if e.is_retryable() && attempt < eng.job.retry.immediate_retries {
                     let wait = e

@@ -2,6 +2,7 @@
 //! Behaviour tests of the sync engine, against the reference connectors.
 
 mod crash;
+mod crash_groups;
 mod cycles;
 mod failures;
 mod inbound;
