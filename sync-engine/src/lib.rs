@@ -33,7 +33,8 @@
 //! allocator matters on a large heap: with glibc's, allocation was 30–45 % of a cycle's time
 //! over 1,000,000 users; with mimalloc as the global allocator the same initial cycle took
 //! 94–111 s instead of 135–143 s, and a 1,000-change delta cycle 94–111 ms (medians) instead
-//! of 225–250 ms (BENCHMARKS.md, sync-engine, session 8). A host syncing that many objects may
+//! of 225–250 ms (BENCHMARKS.md, sync-engine, session 8; on session 9's machine 92–94 s, 2.5×
+//! the raw copy, and 99.7–112.9 ms). A host syncing that many objects may
 //! want another global allocator (`#[global_allocator]`; the engine needs nothing from it).
 //!
 //! ```
