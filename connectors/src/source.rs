@@ -63,7 +63,9 @@ impl SourceCapabilities {
 pub struct SourceObject {
     /// The source's stable identifier (never a name or email).
     pub id: SourceId,
-    /// The object, as a SCIM resource of the source's schema.
+    /// The object, as a SCIM resource of the source's schema: the whole object, so an
+    /// attribute it leaves out has no value (a group without `members` has no members, as
+    /// SCIM leaves an empty multi-valued attribute out).
     pub resource: Resource,
 }
 
