@@ -763,55 +763,41 @@ async fn resolve_intents(cx: &Cx<'_>) -> Result<()> {
     let eng = cx.eng;
     let mut txn = cx.txn()?;
     let mut relinked = Vec::new();
-    for ((ti, id), intent) in intents {
-        let t = &eng.types[ti];
-        let tt = t.target_type();
-        let mut candidates = vec![(
+    // First every intent by its own key, then the rest by their matching values, and a target
+    // object goes to one intent only: found by another's key, or already taken in this pass,
+    // it is not this create's (a group deleted and made again under the same name: the old
+    // create's name would otherwise take the new group's object, and its delete delete it).
+    let mut claimed: BTreeSet<connectors::TargetId> = BTreeSet::new();
+    let mut searches: Vec<(ObjKey, Search)> = Vec::with_capacity(intents.len());
+    for ((ti, id), intent) in &intents {
+        let key = [(
             scim_model::AttributePath::new("externalId"),
             serde_json::Value::String(intent.create_key.to_string()),
         )];
-        for (path, value) in &intent.matching {
-            if let Ok(p) = scim_model::AttributePath::parse(path) {
-                candidates.push((p, value.clone()));
-            }
+        let search = find_created(cx, *ti, id, &key, &mut claimed).await;
+        searches.push(((*ti, id.clone()), search));
+    }
+    for (((ti, id), search), (_, intent)) in searches.iter_mut().zip(&intents) {
+        if matches!(search, Search::Absent) {
+            let matching: Vec<_> = intent
+                .matching
+                .iter()
+                .filter_map(|(path, value)| {
+                    scim_model::AttributePath::parse(path)
+                        .ok()
+                        .map(|p| (p, value.clone()))
+                })
+                .collect();
+            *search = find_created(cx, *ti, id, &matching, &mut claimed).await;
         }
-        let mut found = None;
-        let mut unknown = false;
-        for (path, value) in &candidates {
-            match read::with_retries(cx, || eng.target.find(tt, path, value, 2)).await {
-                Ok(hits) if hits.len() == 1 => {
-                    let Some(hit) = hits.into_iter().next() else {
-                        break;
-                    };
-                    // A target object linked to another source object is that object's, not
-                    // this create's: the matching step never takes it either. (A failed create
-                    // whose matching value another object holds — a rehire whose old account
-                    // is not deleted yet — would otherwise be linked to the old account.)
-                    match eng
-                        .state
-                        .link_by_target(&eng.job_id, t.source_type(), &hit.id)
-                        .await
-                    {
-                        Ok(Some(other)) if other.source_id != id => continue,
-                        // Linked by an earlier run that found it and stopped before the
-                        // object's outcome: the link stands as written.
-                        Ok(Some(_)) => found = Some((hit, true)),
-                        Ok(None) => found = Some((hit, false)),
-                        Err(_) => unknown = true,
-                    }
-                    break;
-                }
-                Ok(hits) if hits.is_empty() => {}
-                Ok(_) => {
-                    unknown = true;
-                    break;
-                }
-                Err(_) => {
-                    unknown = true;
-                    break;
-                }
-            }
-        }
+    }
+    for ((ti, id), search) in searches {
+        let t = &eng.types[ti];
+        let (found, unknown) = match search {
+            Search::Found(hit, linked) => (Some((hit, linked)), false),
+            Search::Absent => (None, false),
+            Search::Unknown => (None, true),
+        };
         let ty = t.source_type();
         match (found, unknown) {
             (Some((hit, linked)), _) => {
@@ -882,6 +868,68 @@ async fn resolve_intents(cx: &Cx<'_>) -> Result<()> {
         item::process_batch(cx, again, None).await?;
     }
     Ok(())
+}
+
+/// What looking for an unconfirmed create found.
+enum Search {
+    /// The created object, and whether an earlier run already linked it.
+    Found(connectors::TargetObject, bool),
+    /// Certainly not there.
+    Absent,
+    /// Not known (a lookup failed or found more than one).
+    Unknown,
+}
+
+/// Looks for the object an unconfirmed create of `id` made, by `candidates` (path and value)
+/// in order; a hit another source object is linked to, or another intent took in this pass
+/// (`claimed`), is not it. A hit is added to `claimed`.
+async fn find_created(
+    cx: &Cx<'_>,
+    ti: usize,
+    id: &SourceId,
+    candidates: &[(scim_model::AttributePath, serde_json::Value)],
+    claimed: &mut BTreeSet<connectors::TargetId>,
+) -> Search {
+    let eng = cx.eng;
+    let t = &eng.types[ti];
+    let tt = t.target_type();
+    for (path, value) in candidates {
+        match read::with_retries(cx, || eng.target.find(tt, path, value, 2)).await {
+            Ok(hits) if hits.len() == 1 => {
+                let Some(hit) = hits.into_iter().next() else {
+                    return Search::Unknown;
+                };
+                if claimed.contains(&hit.id) {
+                    continue;
+                }
+                // A target object linked to another source object is that object's, not
+                // this create's: the matching step never takes it either. (A failed create
+                // whose matching value another object holds — a rehire whose old account is
+                // not deleted yet — would otherwise be linked to the old account.)
+                return match eng
+                    .state
+                    .link_by_target(&eng.job_id, t.source_type(), &hit.id)
+                    .await
+                {
+                    Ok(Some(other)) if other.source_id != *id => continue,
+                    // Linked by an earlier run that found it and stopped before the object's
+                    // outcome: the link stands as written.
+                    Ok(Some(_)) => {
+                        claimed.insert(hit.id.clone());
+                        Search::Found(hit, true)
+                    }
+                    Ok(None) => {
+                        claimed.insert(hit.id.clone());
+                        Search::Found(hit, false)
+                    }
+                    Err(_) => Search::Unknown,
+                };
+            }
+            Ok(hits) if hits.is_empty() => {}
+            Ok(_) | Err(_) => return Search::Unknown,
+        }
+    }
+    Search::Absent
 }
 
 /// Retries the escrowed objects whose time has come and that this cycle did not touch.

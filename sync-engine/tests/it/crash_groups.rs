@@ -343,3 +343,28 @@ fn a_member_who_left_a_group_whose_create_was_unconfirmed_is_removed() {
     ];
     scenario(&ops).unwrap();
 }
+
+/// Found by the property test (40,000 cases): a group's create failed with its lookup, so
+/// its intent waited; the group was deleted and made again under the same name, and the new
+/// one's create acted and lost its answer too. Resolving both intents in one pass, the old
+/// create's matching value (the name) took the new group's object before the new create's key
+/// did; the old source object being gone, the new group was deleted. An object found by
+/// another intent's key, or already taken in the pass, is not this create's.
+#[test]
+fn an_old_create_does_not_take_the_object_of_a_new_one_with_its_name() {
+    let cycle = |target_seed, target_p, after| Op::Cycle {
+        target_seed,
+        target_p,
+        after,
+        crash_at: None,
+        crash_after: false,
+    };
+    let ops = [
+        Op::NewGroup(2),
+        cycle(15_550_327_491_802_932_422, 21, false),
+        Op::DropGroup(2),
+        Op::NewGroup(2),
+        cycle(8_587_883_369_375_060_339, 31, true),
+    ];
+    scenario(&ops).unwrap();
+}
