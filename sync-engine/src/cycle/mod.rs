@@ -747,8 +747,8 @@ fn clear_watermarks(eng: &SyncEngine, txn: &mut Txn) {
     }
 }
 
-/// Resolves the creates a crashed run left unconfirmed: found by their key (or their
-/// matching values) they become links and the object is processed again at once, its intent
+/// Resolves the creates a crashed run left unconfirmed: found by their key (or, when no
+/// object has it, by their matching values; one object to one intent) they become links and the object is processed again at once, its intent
 /// kept until that outcome is committed (see [`Cx::confirmed`]); certainly absent they are
 /// dropped, and the object is processed again (its change is re-read or its escrow
 /// retried); unknown, they wait.
