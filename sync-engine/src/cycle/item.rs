@@ -341,10 +341,15 @@ async fn plan(cx: &Cx<'_>, item: Item) -> Result<Planned> {
     match work {
         Work::Deleted(reason) => Ok(Planned::Done(plan_gone(cx, ti, id, link, &reason).await?)),
         Work::Members { added, removed } => match (&link, t.members) {
-            (Some(link), true) => plan_members(cx, ti, id, link.clone(), added, removed).await,
+            // An escrowed group's earlier member changes failed: these are not all the target
+            // lacks (and a member deleted since cannot be named any more), so the whole group
+            // is compared instead.
+            (Some(link), true) if !lock(&cx.escrows).contains_key(&(ti, id.clone())) => {
+                plan_members(cx, ti, id, link.clone(), added, removed).await
+            }
             (Some(_), false) => Ok(Planned::Done(Outcome::new(ti, id))),
-            (None, _) => {
-                // Not linked yet: process the whole group instead.
+            (Some(_), true) | (None, _) => {
+                // Not linked yet, or escrowed: process the whole group instead.
                 let got = super::read::with_retries(cx, || eng.source.get(ty, &id)).await;
                 match got {
                     Ok(Some(r)) => plan_upsert(cx, ti, id, r, None, link).await,
