@@ -311,6 +311,43 @@ fn a_fired_person_linked_by_a_crashed_cycle_is_deleted() {
     scenario(&ops).unwrap();
 }
 
+/// The target and state store of one run of a property test: the target fails with
+/// probability `target_p`% (permanently when `target_seed` is a multiple of 3, before or
+/// `after` acting), and the state store's commit call number `crash_at` fails (before or
+/// after it lands), which ends the run as a kill there would.
+pub(crate) fn faulty_ends(
+    w: &World,
+    store: &MemoryStateStore,
+    target_seed: u64,
+    target_p: u8,
+    after: bool,
+    crash_at: Option<u8>,
+    crash_after: bool,
+) -> (Arc<dyn TargetConnector>, Arc<dyn connectors::StateStore>) {
+    let mut plan = FailurePlan::probability(f64::from(target_p) / 100.0, target_seed);
+    plan = if target_seed.is_multiple_of(3) {
+        plan.permanent()
+    } else {
+        plan.temporary(None)
+    };
+    if after {
+        plan = plan.after();
+    }
+    let state_plan = match crash_at {
+        Some(n) => {
+            let p = FailurePlan::calls([u64::from(n)])
+                .only(["commit"])
+                .permanent();
+            if crash_after { p.after() } else { p }
+        }
+        None => FailurePlan::never(),
+    };
+    (
+        Arc::new(Flaky::new(w.target.clone(), plan)),
+        Arc::new(Flaky::new(store.clone(), state_plan)),
+    )
+}
+
 /// Applies `ops` (cycles with their failures and crashes among HR's changes), lets the job
 /// heal, and checks the target against HR.
 fn scenario(ops: &[Op]) -> Result<(), proptest::test_runner::TestCaseError> {
@@ -331,26 +368,15 @@ fn scenario(ops: &[Op]) -> Result<(), proptest::test_runner::TestCaseError> {
                 crash_after,
             } = *op
             {
-                let mut plan = FailurePlan::probability(f64::from(target_p) / 100.0, target_seed);
-                plan = if target_seed % 3 == 0 {
-                    plan.permanent()
-                } else {
-                    plan.temporary(None)
-                };
-                if after {
-                    plan = plan.after()
-                }
-                let target = Arc::new(Flaky::new(w.target.clone(), plan));
-                let state_plan = match crash_at {
-                    Some(n) => {
-                        let p = FailurePlan::calls([u64::from(n)])
-                            .only(["commit"])
-                            .permanent();
-                        if crash_after { p.after() } else { p }
-                    }
-                    None => FailurePlan::never(),
-                };
-                let state = Arc::new(Flaky::new(store.clone(), state_plan));
+                let (target, state) = faulty_ends(
+                    &w,
+                    &store,
+                    target_seed,
+                    target_p,
+                    after,
+                    crash_at,
+                    crash_after,
+                );
                 run_cycle(&w, &hr, target, state);
                 // Time passes between runs: leases expire, escrows come due.
                 w.clock.advance(Duration::from_secs(25 * 3600));

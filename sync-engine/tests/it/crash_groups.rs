@@ -8,11 +8,9 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 use std::time::Duration;
 
-use connectors::testing::{FailurePlan, Flaky};
-use connectors::{MemoryDirectory, MemoryStateStore, ObjectType, TargetConnector};
+use connectors::{MemoryStateStore, ObjectType, TargetConnector};
 use proptest::prelude::*;
 use scim_model::Resource;
-use scim_model::patch::PatchOp;
 use serde_json::{Value, json};
 
 use crate::support::*;
@@ -64,19 +62,6 @@ struct Hr {
     members: BTreeMap<u8, BTreeSet<u8>>,
 }
 
-fn patch_group(dir: &MemoryDirectory, id: &str, patch: &PatchOp) {
-    block(dir.patch(&ObjectType::GROUP, &id.into(), patch, None)).unwrap();
-}
-
-fn remove_member(dir: &MemoryDirectory, group: &str, member: &str) {
-    let remove = PatchOp::from_value(&json!({
-        "schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
-        "Operations": [{"op": "remove", "path": format!("members[value eq \"{member}\"]")}]
-    }))
-    .unwrap();
-    patch_group(dir, group, &remove);
-}
-
 fn apply(w: &World, hr: &mut Hr, op: &Op) {
     match *op {
         Op::Hire(u) if !hr.users.contains_key(&u) => {
@@ -88,7 +73,7 @@ fn apply(w: &World, hr: &mut Hr, op: &Op) {
                 // As a directory does: a deleted person leaves every group first.
                 for (g, members) in &mut hr.members {
                     if members.remove(&u) {
-                        remove_member(&w.hr, &hr.groups[g], &id);
+                        w.remove_member(&hr.groups[g], &id);
                     }
                 }
                 w.fire(&id);
@@ -124,18 +109,17 @@ fn apply(w: &World, hr: &mut Hr, op: &Op) {
             if let (Some(gid), Some(uid)) = (hr.groups.get(&g), hr.users.get(&u))
                 && hr.members.entry(g).or_default().insert(u)
             {
-                let add = PatchOp::new().add(
-                    scim_model::AttributePath::new("members"),
-                    json!([{"value": uid}]),
+                w.patch_group(
+                    gid,
+                    json!([{"op": "add", "path": "members", "value": [{"value": uid}]}]),
                 );
-                patch_group(&w.hr, gid, &add);
             }
         }
         Op::Leave(g, u) => {
             if let (Some(gid), Some(uid)) = (hr.groups.get(&g), hr.users.get(&u))
                 && hr.members.entry(g).or_default().remove(&u)
             {
-                remove_member(&w.hr, gid, uid);
+                w.remove_member(gid, uid);
             }
         }
         _ => {}
@@ -248,26 +232,15 @@ fn scenario(ops: &[Op]) -> Result<(), TestCaseError> {
             crash_after,
         } = *op
         {
-            let mut plan = FailurePlan::probability(f64::from(target_p) / 100.0, target_seed);
-            plan = if target_seed % 3 == 0 {
-                plan.permanent()
-            } else {
-                plan.temporary(None)
-            };
-            if after {
-                plan = plan.after();
-            }
-            let target = Arc::new(Flaky::new(w.target.clone(), plan));
-            let state_plan = match crash_at {
-                Some(n) => {
-                    let p = FailurePlan::calls([u64::from(n)])
-                        .only(["commit"])
-                        .permanent();
-                    if crash_after { p.after() } else { p }
-                }
-                None => FailurePlan::never(),
-            };
-            let state = Arc::new(Flaky::new(store.clone(), state_plan));
+            let (target, state) = crate::crash::faulty_ends(
+                &w,
+                &store,
+                target_seed,
+                target_p,
+                after,
+                crash_at,
+                crash_after,
+            );
             run_cycle(&w, target, state);
             // Time passes between runs: leases expire, escrows come due.
             w.clock.advance(Duration::from_secs(25 * 3600));

@@ -251,19 +251,7 @@ fn group_members_flow_as_additions_and_removals() {
         None,
     ))
     .unwrap();
-    let remove = scim_model::patch::PatchOp::from_value(&json!({
-        "schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
-        "Operations": [{"op": "remove", "path": format!("members[value eq \"{}\"]", ids[0])}]
-    }))
-    .unwrap();
-    block(connectors::TargetConnector::patch(
-        &*w.hr,
-        &ObjectType::GROUP,
-        &g.as_str().into(),
-        &remove,
-        None,
-    ))
-    .unwrap();
+    w.remove_member(&g, &ids[0]);
     target.log().clear();
     let out = w.run(&engine);
     assert_eq!(sync_engine_actions(&out), ["Update/Success"]);
@@ -455,19 +443,7 @@ fn a_group_whose_last_member_left_has_none_in_the_target_after_a_full_cycle() {
             .map_or(0, Vec::len)
     };
     assert_eq!(members(&w.target_group("Team").unwrap()), 1);
-    let remove = scim_model::patch::PatchOp::from_value(&json!({
-        "schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
-        "Operations": [{"op": "remove", "path": "members"}]
-    }))
-    .unwrap();
-    block(connectors::TargetConnector::patch(
-        &*w.hr,
-        &ObjectType::GROUP,
-        &g.as_str().into(),
-        &remove,
-        None,
-    ))
-    .unwrap();
+    w.patch_group(&g, json!([{"op": "remove", "path": "members"}]));
     assert!(
         w.hr.resource(&ObjectType::GROUP, &g)
             .unwrap()

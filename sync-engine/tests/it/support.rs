@@ -157,6 +157,24 @@ impl World {
         set_manager_in(&self.hr, id, manager, display);
     }
 
+    /// Applies PATCH `operations` (SCIM's `Operations` array) to an HR group.
+    pub(crate) fn patch_group(&self, id: &str, operations: Value) {
+        let patch = scim_model::patch::PatchOp::from_value(&json!({
+            "schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
+            "Operations": operations
+        }))
+        .unwrap();
+        block(self.hr.patch(&ObjectType::GROUP, &id.into(), &patch, None)).unwrap();
+    }
+
+    /// Removes one member from an HR group, as a directory sends it.
+    pub(crate) fn remove_member(&self, group: &str, member: &str) {
+        self.patch_group(
+            group,
+            json!([{"op": "remove", "path": format!("members[value eq \"{member}\"]")}]),
+        );
+    }
+
     pub(crate) fn fire(&self, id: &str) {
         block(self.hr.delete(&ObjectType::USER, &id.into(), None)).unwrap();
     }
