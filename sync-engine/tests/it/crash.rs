@@ -9,7 +9,7 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Duration;
 
-use connectors::testing::{FailurePlan, Flaky};
+use connectors::testing::{Delay, FailurePlan, Flaky, Latency};
 use connectors::{MemoryDirectory, MemoryStateStore, ObjectType, TargetConnector};
 use proptest::prelude::*;
 use scim_model::Resource;
@@ -314,7 +314,9 @@ fn a_fired_person_linked_by_a_crashed_cycle_is_deleted() {
 /// The target and state store of one run of a property test: the target fails with
 /// probability `target_p`% (permanently when `target_seed` is a multiple of 3, before or
 /// `after` acting), and the state store's commit call number `crash_at` fails (before or
-/// after it lands), which ends the run as a kill there would.
+/// after it lands), which ends the run as a kill there would. Every state call first gives
+/// way to the engine's other work a few times ([`GiveWay`]), as a store that writes on
+/// another thread does.
 pub(crate) fn faulty_ends(
     w: &World,
     store: &MemoryStateStore,
@@ -342,9 +344,15 @@ pub(crate) fn faulty_ends(
         }
         None => FailurePlan::never(),
     };
+    // Every state call gives way 0 to 3 times first: commits land while the engine goes on.
+    let give_way = Delay::jittered(Duration::ZERO, Duration::from_nanos(3), target_seed);
     (
         Arc::new(Flaky::new(w.target.clone(), plan)),
-        Arc::new(Flaky::new(store.clone(), state_plan)),
+        Arc::new(Latency::new(
+            Flaky::new(store.clone(), state_plan),
+            GiveWay,
+            give_way,
+        )),
     )
 }
 

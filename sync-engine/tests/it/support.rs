@@ -17,6 +17,32 @@ pub(crate) fn block<F: std::future::Future>(f: F) -> F::Output {
     futures::executor::block_on(f)
 }
 
+/// A [`connectors::Clock`] whose `sleep` gives way to the task's other futures once per
+/// nanosecond of the delay (and takes no time): wrapped around a state store with
+/// [`connectors::testing::Latency`], it makes every call pending for a while, as a store that
+/// writes on another thread or over the network is, so that the engine's other work runs
+/// between a commit's start and its end.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct GiveWay;
+
+impl connectors::Clock for GiveWay {
+    fn now(&self) -> chrono::DateTime<chrono::Utc> {
+        chrono::DateTime::<chrono::Utc>::MIN_UTC // not read: Latency only sleeps on it
+    }
+
+    fn sleep(&self, duration: std::time::Duration) -> futures::future::BoxFuture<'static, ()> {
+        let mut left = duration.as_nanos();
+        Box::pin(futures::future::poll_fn(move |cx| {
+            if left == 0 {
+                return std::task::Poll::Ready(());
+            }
+            left -= 1;
+            cx.waker().wake_by_ref();
+            std::task::Poll::Pending
+        }))
+    }
+}
+
 /// The standard job: users whose department is not "Contractors" flow, matched on userName.
 pub(crate) fn user_job(extra: Value) -> Job {
     let mut job = json!({"objectMappings": [{
