@@ -24,7 +24,7 @@ use chrono::{DateTime, Utc};
 pub use keys::{Key, KeyRange};
 pub use memory::MemoryStateStore;
 pub use redb_store::RedbStateStore;
-pub use txn::{StateStoreExt, Txn, decode_record};
+pub use txn::{StateStoreExt, Txn, decode_log, decode_record};
 
 use crate::Result;
 use crate::types::JobId;
@@ -52,7 +52,8 @@ impl Table {
     pub const STAGED_DELETES: Table = Table("staged_deletes");
     /// Per job, object type and source id: references to objects not yet provisioned.
     pub const PENDING_REFERENCES: Table = Table("pending_references");
-    /// Per job, cycle and sequence: provisioning log entries.
+    /// Per job, cycle and sequence: provisioning log entries, compressed JSON (read them with
+    /// [`decode_log`]).
     pub const LOG: Table = Table("log");
     /// Per job, object and cycle: the index of log entries by object (for the entries not
     /// reached through their object's link; see [`Txn::append_linked_log`]).

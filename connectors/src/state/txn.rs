@@ -43,6 +43,74 @@ fn encode<T: Serialize>(table: Table, key: &[u8], value: &T) -> Result<Vec<u8>> 
     })
 }
 
+/// The first byte of a provisioning log entry stored compressed: then come the length of its
+/// JSON text (4 bytes, little-endian) and the text compressed with LZ4 (block format). No JSON
+/// text starts with this byte, so entries stored as plain JSON read as well.
+const LZ4_JSON: u8 = 0x01;
+
+/// What compressed log entries are compressed against: the words every entry repeats (field
+/// names, step names, the schema URNs), so that one entry alone compresses well. Fixed for
+/// good: changing it would make the entries stored with it unreadable (a new dictionary needs
+/// a new first byte).
+const LOG_DICTIONARY: &[u8] = br#"{"cycleId":"","activityDateTime":"2026-01-01T00:00:00Z","sourceIdentity":{"id":"","identityType":"User","displayName":""},"targetIdentity":{"id":"","identityType":"Group"},"action":"Create","status":"Success","provisioningSteps":[{"name":"ImportObject","provisioningStepType":"import","status":"success","description":"Received User '' from "},{"name":"DetermineScope","provisioningStepType":"scoping","status":"success","description":"in scope: group 0 matched: urn:ietf:params:scim:schemas:core:2.0:User: EQUALS ''"},{"name":"MatchObject","provisioningStepType":"matching","status":"success","description":"Linked to target object "},{"name":"EvaluateAction","provisioningStepType":"processing","status":"success","description":"1 attribute(s) will be updated"},{"name":"ProvisionObject","provisioningStepType":"export","status":"success","description":"Updated target object "}],"modifiedProperties":[{"displayName":"urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:department","oldValue":"","newValue":""},{"displayName":"userName","newValue":""},{"displayName":"externalId","newValue":""},{"displayName":"active","newValue":"True"},{"displayName":"name.givenName","newValue":""},{"displayName":"name.familyName","newValue":""},{"displayName":"emails[type eq "work"].value","newValue":""},{"displayName":"title","newValue":""},{"displayName":"manager","newValue":""}],"statusInfo":{"errorCode":"TargetTemporaryFailure","reason":"","recommendedAction":"The target was unavailable or throttled; the object is retried with backoff."},"reconciled":true,"No target object matched: it will be created","Created target object ","No target object has userName = ''","Disabled","Deleted","Skipped","Warning","Failure","NotInScope","out of scope: "}"#;
+
+/// A compressed log entry that claims a longer text than this is corrupt (entries are a few
+/// kilobytes; the bound keeps a damaged length from allocating gigabytes).
+const MAX_LOG_TEXT: usize = 64 << 20;
+
+/// Encodes a provisioning log entry for [`Table::LOG`]: its JSON text compressed against
+/// [`LOG_DICTIONARY`] (an update's 1.2 KB entry takes about 200 bytes; the log is most of what
+/// a cycle writes), or the plain text when compressing does not make it shorter.
+fn encode_log<T: Serialize>(key: &[u8], entry: &T) -> Result<Vec<u8>> {
+    let text = encode(Table::LOG, key, entry)?;
+    let Ok(len) = u32::try_from(text.len()) else {
+        return Ok(text);
+    };
+    let bound = lz4_flex::block::get_maximum_output_size(text.len());
+    let mut out = vec![0; 5 + bound];
+    out[0] = LZ4_JSON;
+    out[1..5].copy_from_slice(&len.to_le_bytes());
+    match lz4_flex::block::compress_into_with_dict(&text, &mut out[5..], LOG_DICTIONARY) {
+        Ok(n) if 5 + n < text.len() => {
+            out.truncate(5 + n);
+            Ok(out)
+        }
+        _ => Ok(text),
+    }
+}
+
+/// Reads a provisioning log entry found at `key` in [`Table::LOG`] (by a raw
+/// [`StateStore::scan`], say): compressed or plain JSON. An unreadable one is
+/// [`Error::Corrupt`], naming the key.
+pub fn decode_log<T: DeserializeOwned>(key: &[u8], bytes: &[u8]) -> Result<T> {
+    let Some((&LZ4_JSON, rest)) = bytes.split_first() else {
+        return decode_record(Table::LOG, key, bytes);
+    };
+    let corrupt = |message: String| Error::Corrupt {
+        table: Table::LOG.name().to_owned(),
+        key: String::from_utf8_lossy(key).into_owned(),
+        message,
+    };
+    let (len, data) = rest
+        .split_first_chunk::<4>()
+        .ok_or_else(|| corrupt("a compressed entry shorter than its header".to_owned()))?;
+    let len = usize::try_from(u32::from_le_bytes(*len)).unwrap_or(usize::MAX);
+    if len > MAX_LOG_TEXT {
+        return Err(corrupt(format!(
+            "a compressed entry claims {len} bytes of text (at most {MAX_LOG_TEXT})"
+        )));
+    }
+    let text = lz4_flex::block::decompress_with_dict(data, len, LOG_DICTIONARY)
+        .map_err(|e| corrupt(format!("cannot decompress the entry: {e}")))?;
+    if text.len() != len {
+        return Err(corrupt(format!(
+            "the entry decompressed to {} bytes, not the {len} its header says",
+            text.len()
+        )));
+    }
+    decode_record(Table::LOG, key, &text)
+}
+
 /// Reads a JSON record found at `key` in `table` (by a raw [`StateStore::scan`], say); an
 /// unreadable one is [`Error::Corrupt`], naming the table and the key.
 pub fn decode_record<T: DeserializeOwned>(table: Table, key: &[u8], bytes: &[u8]) -> Result<T> {
@@ -299,7 +367,14 @@ impl Txn {
         if let Some((object_type, source_id)) = object {
             self.index_log(job, object_type, source_id, at);
         }
-        self.put_json(Table::LOG, log_key(job, at), entry)
+        self.put_log(log_key(job, at), entry)
+    }
+
+    /// Writes a log entry, compressed ([`decode_log`] reads it).
+    fn put_log<T: Serialize>(&mut self, key: Key, entry: &T) -> Result<()> {
+        let bytes = encode_log(key.as_bytes(), entry)?;
+        self.put_raw(Table::LOG, key.into_bytes(), bytes);
+        Ok(())
     }
 
     /// Appends a log entry of the object whose `link` is written in the same batch, without an
@@ -321,7 +396,7 @@ impl Txn {
             self.put_log_previous(job, at, previous)?;
         }
         link.log_head = Some(at);
-        self.put_json(Table::LOG, log_key(job, at), entry)
+        self.put_log(log_key(job, at), entry)
     }
 
     /// Records that the log entry before the one at `at` of the same object is `previous`
@@ -510,12 +585,11 @@ pub trait StateStoreExt: StateStore {
         if let Some(seq) = after_seq {
             range = range.after(prefix.u64(seq).into_bytes());
         }
-        Ok(self
-            .scan_json(Table::LOG, &range, limit)
+        self.scan(Table::LOG, &range, limit)
             .await?
             .into_iter()
-            .map(|(_, v)| v)
-            .collect())
+            .map(|(k, v)| decode_log(&k, &v))
+            .collect()
     }
 
     /// Up to `limit` log entries of one object, oldest first: those in the by-object index,
@@ -560,7 +634,7 @@ pub trait StateStoreExt: StateStore {
                 break;
             }
             if let Some(bytes) = self.get(Table::LOG, &key).await? {
-                entries.push(decode_record(Table::LOG, &key, &bytes)?);
+                entries.push(decode_log(&key, &bytes)?);
             }
         }
         Ok(entries)
@@ -568,3 +642,105 @@ pub trait StateStoreExt: StateStore {
 }
 
 impl<S: StateStore + ?Sized> StateStoreExt for S {}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+    use serde_json::{Value, json};
+
+    /// An update's entry, as the engine writes it (1.1 KB of JSON).
+    fn entry() -> Value {
+        let step = |name: &str, kind: &str, description: &str| {
+            json!({"name": name, "provisioningStepType": kind, "status": "success",
+                   "description": description})
+        };
+        json!({
+            "cycleId": "hr-to-directory-2",
+            "activityDateTime": "2026-03-02T09:00:00Z",
+            "sourceIdentity": {"id": "u-00000001", "identityType": "User", "displayName": "a@example.com"},
+            "targetIdentity": {"id": "u-00000001", "identityType": "User"},
+            "action": "Update",
+            "status": "Success",
+            "provisioningSteps": [
+                step("ImportObject", "import", "Received User 'a@example.com' from memory"),
+                step("DetermineScope", "scoping", "in scope: group 0 matched: urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:department NOT EQUALS 'Contractors'"),
+                step("MatchObject", "matching", "Linked to target object u-00000001"),
+                step("EvaluateAction", "processing", "1 attribute(s) will be updated"),
+                step("ProvisionObject", "export", "Updated target object u-00000001"),
+            ],
+            "modifiedProperties": [{
+                "displayName": "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:department",
+                "oldValue": "Engineering", "newValue": "Sales"
+            }]
+        })
+    }
+
+    #[test]
+    fn log_entries_are_stored_compressed_and_read_back() {
+        let key = b"job/1/1";
+        let text = serde_json::to_vec(&entry()).unwrap();
+        let stored = encode_log(key, &entry()).unwrap();
+        assert_eq!(stored[0], LZ4_JSON);
+        assert!(
+            stored.len() * 3 <= text.len() * 2,
+            "{} bytes stored for {} of text",
+            stored.len(),
+            text.len()
+        );
+        assert_eq!(decode_log::<Value>(key, &stored).unwrap(), entry());
+    }
+
+    #[test]
+    fn entries_stored_as_plain_json_still_read() {
+        let key = b"job/1/1";
+        let plain = serde_json::to_vec(&entry()).unwrap();
+        assert_eq!(decode_log::<Value>(key, &plain).unwrap(), entry());
+        // A short entry that compression would not shorten is kept plain.
+        let short = encode_log(key, &json!({"a": 1})).unwrap();
+        assert_eq!(short, br#"{"a":1}"#);
+        assert_eq!(decode_log::<Value>(key, &short).unwrap(), json!({"a": 1}));
+    }
+
+    #[test]
+    fn damaged_compressed_entries_are_corrupt_naming_the_key() {
+        let key = b"job/1/7";
+        let good = encode_log(key, &entry()).unwrap();
+        let mut huge = good.clone();
+        huge[1..5].copy_from_slice(&u32::MAX.to_le_bytes());
+        let mut longer = good.clone();
+        let claimed = u32::from_le_bytes([good[1], good[2], good[3], good[4]]) + 1;
+        longer[1..5].copy_from_slice(&claimed.to_le_bytes());
+        let cases: [(&str, &[u8]); 5] = [
+            ("header", &[LZ4_JSON, 1, 0]),
+            ("claims", &huge),
+            ("decompress", &good[..good.len() - 3]),
+            ("decompress", &[LZ4_JSON, 3, 0, 0, 0, 0xff, 0xff]),
+            ("", &longer),
+        ];
+        for (what, bytes) in cases {
+            let err = decode_log::<Value>(key, bytes).unwrap_err();
+            match &err {
+                Error::Corrupt {
+                    table,
+                    key: k,
+                    message,
+                } => {
+                    assert_eq!(table, "log");
+                    assert_eq!(k, "job/1/7");
+                    assert!(message.contains(what), "{message}");
+                }
+                other => panic!("not Corrupt: {other}"),
+            }
+        }
+    }
+
+    proptest! {
+        #[test]
+        fn any_entry_round_trips(description in ".{0,400}", repeat in 1usize..8) {
+            let value = json!({"steps": vec![description; repeat]});
+            let stored = encode_log(b"k", &value).unwrap();
+            prop_assert_eq!(decode_log::<Value>(b"k", &stored).unwrap(), value);
+        }
+    }
+}
