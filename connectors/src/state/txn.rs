@@ -59,8 +59,9 @@ const LOG_DICTIONARY: &[u8] = br#"{"cycleId":"","activityDateTime":"2026-01-01T0
 const MAX_LOG_TEXT: usize = 64 << 20;
 
 /// Encodes a provisioning log entry for [`Table::LOG`]: its JSON text compressed against
-/// [`LOG_DICTIONARY`] (an update's 1.2 KB entry takes about 200 bytes; the log is most of what
-/// a cycle writes), or the plain text when compressing does not make it shorter.
+/// [`LOG_DICTIONARY`] (about a quarter of the size: an HR update's 1,049-byte entry takes 258
+/// bytes, a create's 1,808 bytes 462; the log is most of what a cycle writes), or the plain
+/// text when compressing does not make it shorter.
 fn encode_log<T: Serialize>(key: &[u8], entry: &T) -> Result<Vec<u8>> {
     let text = encode(Table::LOG, key, entry)?;
     let Ok(len) = u32::try_from(text.len()) else {
@@ -682,8 +683,9 @@ mod tests {
         let text = serde_json::to_vec(&entry()).unwrap();
         let stored = encode_log(key, &entry()).unwrap();
         assert_eq!(stored[0], LZ4_JSON);
+        // A third at most (LZ4 alone, without the dictionary, keeps 57% of this entry).
         assert!(
-            stored.len() * 3 <= text.len() * 2,
+            stored.len() * 3 <= text.len(),
             "{} bytes stored for {} of text",
             stored.len(),
             text.len()
