@@ -156,7 +156,20 @@ fn check(w: &World, hr: &Hr) -> Result<(), TestCaseError> {
     let groups = w.target.snapshot(&ObjectType::GROUP);
     let users = by_name(&users, "userName");
     let groups = by_name(&groups, "displayName");
-    for (name, v) in users.iter().chain(groups.iter()) {
+    // When the source holds none of a type, an empty full import deletes nothing (see
+    // `crash.rs`): what is left of that type may then be several deleted objects that had
+    // one name in turn (a group dropped and made again), each linked to its own source object.
+    let counted = (!hr.users.is_empty())
+        .then_some(users.iter())
+        .into_iter()
+        .flatten()
+        .chain(
+            (!hr.groups.is_empty())
+                .then_some(groups.iter())
+                .into_iter()
+                .flatten(),
+        );
+    for (name, v) in counted {
         prop_assert!(v.len() == 1, "{} created {} times", name, v.len());
     }
     let account = |u: &u8| -> Option<String> {
@@ -366,6 +379,39 @@ fn a_member_removed_while_its_group_is_escrowed_is_removed_from_the_target() {
         Op::Fire(2),
         cycle(13_784_612_157_309_800_214, 2),
         Op::Fire(3),
+    ];
+    scenario(&ops).unwrap();
+}
+
+/// Found by the property test once state calls gave way to other work (80,000 cases passed
+/// before; this came at 11,583 of 40,000): every run crashed before the groups' watermark was
+/// committed, and a group was dropped, made again under its name, and dropped again. The
+/// healing run is a full import that finds no group while two are linked, so it deletes
+/// nothing (an empty import is taken for a failed one), and both target groups named `g0`
+/// stay. That is the rule, not a double create: each is linked to its own source object. The
+/// check now counts names only of a type the source still holds.
+#[test]
+fn two_deleted_groups_of_one_name_stay_when_the_source_holds_no_group() {
+    let cycle = |target_seed, crash_at| Op::Cycle {
+        target_seed,
+        target_p: 0,
+        after: false,
+        crash_at: Some(crash_at),
+        crash_after: false,
+    };
+    let ops = [
+        Op::Hire(5),
+        Op::NewGroup(0),
+        cycle(4_178_824_023_127_626_595, 7),
+        Op::Hire(4),
+        cycle(12_761_042_577_572_623, 5),
+        Op::DropGroup(0),
+        Op::Hire(0),
+        Op::Hire(1),
+        Op::NewGroup(0),
+        Op::Hire(2),
+        cycle(813_560, 10),
+        Op::DropGroup(0),
     ];
     scenario(&ops).unwrap();
 }
