@@ -242,6 +242,26 @@ pub trait TargetConnector: Send + Sync + Debug + 'static {
     /// One object by id, `None` if it does not exist.
     async fn get(&self, object_type: &ObjectType, id: &TargetId) -> Result<Option<TargetObject>>;
 
+    /// One object by id with at least `attributes` (and `id`), `None` if it does not exist:
+    /// SCIM's `attributes` parameter on a GET (RFC 7644 §3.9), with paths as
+    /// [`Resource::project`] reads them (a path with a value filter asks for the whole
+    /// attribute).
+    ///
+    /// The engine reads a linked object this way before an update, asking only for what it
+    /// compares: the mapped target attributes, `active`, and a group's `members` when it
+    /// diffs them. A target that leaves the rest out saves their transfer and copy (a large
+    /// group's members above all). A target may return more; the default returns
+    /// [`TargetConnector::get`]'s whole object. Errors are those of `get`.
+    async fn get_attributes(
+        &self,
+        object_type: &ObjectType,
+        id: &TargetId,
+        attributes: &[AttributePath],
+    ) -> Result<Option<TargetObject>> {
+        let _ = attributes;
+        self.get(object_type, id).await
+    }
+
     /// Objects whose attribute at `path` equals `value`, at most `limit`.
     async fn find(
         &self,
@@ -345,6 +365,15 @@ macro_rules! forward_target {
                 id: &TargetId,
             ) -> Result<Option<TargetObject>> {
                 (**self).get(object_type, id).await
+            }
+
+            async fn get_attributes(
+                &self,
+                object_type: &ObjectType,
+                id: &TargetId,
+                attributes: &[AttributePath],
+            ) -> Result<Option<TargetObject>> {
+                (**self).get_attributes(object_type, id, attributes).await
             }
 
             async fn find(

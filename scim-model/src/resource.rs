@@ -6,6 +6,8 @@ use serde_json::{Map, Value};
 
 use crate::{Error, Limits, Result};
 
+mod project;
+
 /// The URN of the RFC 7643 core User schema.
 pub const USER_SCHEMA: &str = "urn:ietf:params:scim:schemas:core:2.0:User";
 /// The URN of the RFC 7643 core Group schema.

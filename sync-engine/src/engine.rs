@@ -178,6 +178,10 @@ pub(crate) struct TypeCtx {
     /// Each mapping's target attribute, as written and parsed (to read a create's values
     /// back for the log), in mapping order, each once.
     pub targets: Vec<(String, AttributePath)>,
+    /// What an update compares, asked of the target when it reads a linked object
+    /// ([`TargetConnector::get_attributes`]): the mapped target attributes, `active`, and
+    /// `members` when the mappings carry them.
+    pub compared: Vec<AttributePath>,
 }
 
 impl TypeCtx {
@@ -188,6 +192,24 @@ impl TypeCtx {
     pub(crate) fn target_type(&self) -> &ObjectType {
         &self.mapping.target_object_name
     }
+}
+
+/// The attributes an update of a linked object reads from it: each mapped target attribute,
+/// the core `active` (an object the engine disabled is enabled again; an update that turns
+/// it off is a disable), and `members` when a mapping carries them (diffed against the
+/// desired members).
+fn compared(targets: &[(String, AttributePath)], members: bool) -> Vec<AttributePath> {
+    let mut out: Vec<AttributePath> = targets.iter().map(|(_, p)| p.clone()).collect();
+    let mut also = vec![AttributePath::new("active")];
+    if members {
+        also.push(AttributePath::new("members"));
+    }
+    for p in also {
+        if !out.iter().any(|o| o.eq_ignore_case(&p)) {
+            out.push(p);
+        }
+    }
+    out
 }
 
 /// A sync job bound to its connectors: runs cycles and provisions single objects on demand.
@@ -283,6 +305,7 @@ impl SyncEngine {
                         targets.push((m.target_attribute.clone(), p));
                     }
                 }
+                let compared = compared(&targets, members);
                 TypeCtx {
                     mapping,
                     scope,
@@ -291,6 +314,7 @@ impl SyncEngine {
                     redacts,
                     maps_active,
                     targets,
+                    compared,
                 }
             })
             .collect();

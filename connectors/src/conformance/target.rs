@@ -39,6 +39,7 @@ type Outcome = std::result::Result<(), Failure>;
 pub async fn run_all<T: TargetConnector + ?Sized>(target: &T) -> Outcome {
     crud_round_trip(target).await?;
     missing_objects(target).await?;
+    get_attributes_reads_what_get_reads(target).await?;
     patch_is_atomic(target).await?;
     apply_patch_is_patch(target).await?;
     create_for_id_is_create(target).await?;
@@ -215,6 +216,87 @@ async fn missing_body<T: TargetConnector + ?Sized>(k: &mut Kit<'_, T>) -> Outcom
     }
     let found = k.find_user_name(&k.name("nobody")).await?;
     k.same("find of a userName nobody has", &ids(&found), &vec![])
+}
+
+/// [`TargetConnector::get_attributes`] gives the attributes it is asked for as `get` reads
+/// them — a sub-attribute, an attribute whose values a filter picks (the whole attribute, so
+/// the filter can be applied), a top-level one — and `None` for a missing id. It may give more.
+pub async fn get_attributes_reads_what_get_reads<T: TargetConnector + ?Sized>(
+    target: &T,
+) -> Outcome {
+    let mut k = Kit::new(target, "target::get_attributes_reads_what_get_reads");
+    if !k.has(&ObjectType::USER) {
+        return Ok(());
+    }
+    let r = get_attributes_body(&mut k).await;
+    k.finish(r).await
+}
+
+async fn get_attributes_body<T: TargetConnector + ?Sized>(k: &mut Kit<'_, T>) -> Outcome {
+    let user = ObjectType::USER;
+    let made = k.create_user("projected").await?;
+    let whole = k.get(&user, &made.id).await?;
+    let paths: Vec<AttributePath> = [
+        "userName",
+        "name.givenName",
+        r#"emails[type eq "work"].value"#,
+        "title",
+    ]
+    .iter()
+    .filter_map(|p| AttributePath::parse(p).ok())
+    .collect();
+    let got = k.ok(
+        "get_attributes of userName, name.givenName, a work email and title",
+        k.target.get_attributes(&user, &made.id, &paths).await,
+    )?;
+    let got = got.ok_or_else(|| k.fail(format!("get_attributes of {}: not found", made.id)))?;
+    k.same("id from get_attributes", &got.id, &made.id)?;
+    k.same(
+        "userName from get_attributes",
+        &str_at(&got.resource, "userName"),
+        &str_at(&whole.resource, "userName"),
+    )?;
+    let given = |r: &Resource| {
+        r.get("name")
+            .and_then(|n| n.get("givenName"))
+            .and_then(Value::as_str)
+            .map(str::to_owned)
+    };
+    k.same(
+        "name.givenName from get_attributes",
+        &given(&got.resource),
+        &given(&whole.resource),
+    )?;
+    k.check(given(&whole.resource).is_some(), || {
+        "the created user has no name.givenName".into()
+    })?;
+    let work = |r: &Resource| {
+        r.get("emails").and_then(Value::as_array).and_then(|a| {
+            a.iter()
+                .find(|e| e.get("type").and_then(Value::as_str) == Some("work"))
+                .and_then(|e| e.get("value"))
+                .and_then(Value::as_str)
+                .map(str::to_owned)
+        })
+    };
+    k.same(
+        "the work email (emails[type eq \"work\"].value) from get_attributes",
+        &work(&got.resource),
+        &work(&whole.resource),
+    )?;
+    k.same(
+        "title (which the user lacks) from get_attributes",
+        &str_at(&got.resource, "title"),
+        &None,
+    )?;
+    let missing = TargetId::new(k.name("no-such-id"));
+    let none = k.ok(
+        "get_attributes of a missing id",
+        k.target.get_attributes(&user, &missing, &paths).await,
+    )?;
+    k.check(none.is_none(), || {
+        format!("get_attributes of {missing} returned an object")
+    })
 }
 
 /// A PATCH whose second operation fails (`replace` of the read-only `id`) changes nothing:

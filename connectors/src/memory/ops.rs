@@ -204,6 +204,24 @@ impl MemoryDirectory {
             .map(|(k, s)| s.target_object(k, ty)))
     }
 
+    /// [`Self::do_get`] copying only `attributes` (and `schemas`, `id`), without `meta`.
+    fn do_get_attributes(
+        &self,
+        ty: &ObjectType,
+        id: &str,
+        attributes: &[AttributePath],
+    ) -> Result<Option<TargetObject>> {
+        let t = self.type_index(ty)?;
+        let st = self.read();
+        Ok(st.types[t].objects.get_key_value(id).map(|(k, s)| {
+            TargetObject::new(
+                TargetId::new(&**k),
+                s.resource.project(attributes),
+                Some(Version::new(s.etag())),
+            )
+        }))
+    }
+
     fn do_find(
         &self,
         ty: &ObjectType,
@@ -677,6 +695,15 @@ impl TargetConnector for MemoryDirectory {
 
     async fn get(&self, object_type: &ObjectType, id: &TargetId) -> Result<Option<TargetObject>> {
         self.do_get(object_type, id.as_str())
+    }
+
+    async fn get_attributes(
+        &self,
+        object_type: &ObjectType,
+        id: &TargetId,
+        attributes: &[AttributePath],
+    ) -> Result<Option<TargetObject>> {
+        self.do_get_attributes(object_type, id.as_str(), attributes)
     }
 
     async fn find(

@@ -481,6 +481,18 @@ impl<C: TargetConnector> TargetConnector for Flaky<C> {
         self.run(Side::Connector, name, "get", call).await
     }
 
+    /// A `get` to the failure plan: it fails where a `get` would.
+    async fn get_attributes(
+        &self,
+        object_type: &ObjectType,
+        id: &TargetId,
+        attributes: &[AttributePath],
+    ) -> Result<Option<TargetObject>> {
+        let name = TargetConnector::name(&self.inner);
+        let call = self.inner.get_attributes(object_type, id, attributes);
+        self.run(Side::Connector, name, "get", call).await
+    }
+
     async fn find(
         &self,
         object_type: &ObjectType,

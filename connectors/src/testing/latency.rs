@@ -191,6 +191,16 @@ impl<C: TargetConnector> TargetConnector for Latency<C> {
         TargetConnector::get(&self.inner, object_type, id).await
     }
 
+    async fn get_attributes(
+        &self,
+        object_type: &ObjectType,
+        id: &TargetId,
+        attributes: &[AttributePath],
+    ) -> Result<Option<TargetObject>> {
+        self.wait().await;
+        self.inner.get_attributes(object_type, id, attributes).await
+    }
+
     async fn find(
         &self,
         object_type: &ObjectType,

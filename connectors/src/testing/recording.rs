@@ -369,6 +369,24 @@ impl<C: TargetConnector> TargetConnector for Recording<C> {
             .await
     }
 
+    /// Recorded as a `get` whose summary lists the attributes asked for.
+    async fn get_attributes(
+        &self,
+        object_type: &ObjectType,
+        id: &TargetId,
+        attributes: &[AttributePath],
+    ) -> Result<Option<TargetObject>> {
+        let asked: Vec<String> = attributes.iter().map(ToString::to_string).collect();
+        let c = call(
+            "get",
+            Some(object_type),
+            Some(id.to_string()),
+            short(&format!("attributes={}", asked.join(","))),
+        );
+        self.run(c, self.inner.get_attributes(object_type, id, attributes))
+            .await
+    }
+
     async fn find(
         &self,
         object_type: &ObjectType,

@@ -557,7 +557,10 @@ async fn plan_upsert(
     let tt = t.target_type();
     let ctx = cx.ctx();
     if let Some(l) = &link {
-        let current = super::read::with_retries(cx, || eng.target.get(tt, &l.target_id)).await;
+        let current = super::read::with_retries(cx, || {
+            eng.target.get_attributes(tt, &l.target_id, &t.compared)
+        })
+        .await;
         match current {
             Ok(Some(current)) => {
                 let reconciled = l.source_fingerprint.as_deref() == Some(fp.as_str());
