@@ -195,12 +195,19 @@ impl TypeCtx {
 }
 
 /// The attributes an update of a linked object reads from it: each mapped target attribute,
-/// the core `active` (an object the engine disabled is enabled again; an update that turns
-/// it off is a disable), and `members` when a mapping carries them (diffed against the
-/// desired members).
-fn compared(targets: &[(String, AttributePath)], members: bool) -> Vec<AttributePath> {
+/// the core `active` of a type that has one (not a Group: an object the engine disabled is
+/// enabled again; an update that turns it off is a disable), and `members` when a mapping
+/// carries them (diffed against the desired members).
+fn compared(
+    targets: &[(String, AttributePath)],
+    active: bool,
+    members: bool,
+) -> Vec<AttributePath> {
     let mut out: Vec<AttributePath> = targets.iter().map(|(_, p)| p.clone()).collect();
-    let mut also = vec![AttributePath::new("active")];
+    let mut also = Vec::new();
+    if active {
+        also.push(AttributePath::new("active"));
+    }
     if members {
         also.push(AttributePath::new("members"));
     }
@@ -305,7 +312,11 @@ impl SyncEngine {
                         targets.push((m.target_attribute.clone(), p));
                     }
                 }
-                let compared = compared(&targets, members);
+                let compared = compared(
+                    &targets,
+                    mapping.target_object_name != ObjectType::GROUP,
+                    members,
+                );
                 TypeCtx {
                     mapping,
                     scope,

@@ -42,6 +42,8 @@ pub struct ScimTarget {
     /// Whether PATCH is sent to the server; false when it does not support PATCH (said so, or
     /// answered 405/501), and PATCH is emulated with GET and PUT.
     native_patch: AtomicBool,
+    /// Whether a GET by id may carry `attributes`; false once the server refused it with 400.
+    attributes_param: AtomicBool,
     /// Notes made after discovery (PATCH found unsupported).
     late_notes: Mutex<Vec<String>>,
 }
@@ -139,6 +141,7 @@ impl ScimTarget {
             registry,
             endpoints,
             native_patch,
+            attributes_param: AtomicBool::new(true),
             late_notes: Mutex::new(Vec::new()),
         })
     }
@@ -583,14 +586,15 @@ impl TargetConnector for ScimTarget {
     }
 
     /// `GET …/{id}?attributes=a,b`. A server that answers 400 to the parameter (some do not
-    /// take sub-attributes or extension URNs in it) is asked again without it.
+    /// take sub-attributes, extension URNs or attributes its schema lacks in it) is asked
+    /// again without it, and from then on is not sent it.
     async fn get_attributes(
         &self,
         object_type: &ObjectType,
         id: &TargetId,
         attributes: &[AttributePath],
     ) -> Result<Option<TargetObject>> {
-        if attributes.is_empty() {
+        if attributes.is_empty() || !self.attributes_param.load(Ordering::Relaxed) {
             return self.get(object_type, id).await;
         }
         let what = What {
@@ -619,7 +623,17 @@ impl TargetConnector for ScimTarget {
             .await?;
         match reply.status {
             404 => Ok(None),
-            400 => self.get(object_type, id).await,
+            400 => {
+                if self.attributes_param.swap(false, Ordering::Relaxed) {
+                    let mut late = self.late_notes.lock().unwrap_or_else(|p| p.into_inner());
+                    late.push(
+                        "the server answered a GET with attributes= with HTTP 400: objects are \
+                         read whole from now on"
+                            .to_owned(),
+                    );
+                }
+                self.get(object_type, id).await
+            }
             _ if reply.is_success() => self.to_object(&what, &reply).map(Some),
             _ => Err(self.classify(&what, &reply, true)),
         }

@@ -81,9 +81,10 @@ impl Resource {
                 Some(Place::InBlock(b, k, v)) => (Some(b), k, v),
                 None => continue,
             };
+            // Covered by a whole attribute, or by a whole extension block named at the top.
             let covered = whole
                 .iter()
-                .any(|(wb, wk)| *wk == k && *wb == b || wb.is_none() && Some(*wk) == b);
+                .any(|(wb, wk)| (*wk == k && *wb == b) || (wb.is_none() && Some(*wk) == b));
             if covered {
                 continue;
             }

@@ -585,3 +585,64 @@ fn the_report_holds_the_first_entries_up_to_its_limit_and_counts_the_rest() {
     let report = block(engine.run_cycle(&sync_engine::RunOptions::new().preview())).unwrap();
     assert_eq!((report.log.len(), report.log_omitted), (12, 0));
 }
+
+/// Before an update the engine reads of the linked object only what it compares
+/// (`TargetConnector::get_attributes`): the mapped attributes, `active` for a user, and a
+/// group's `members` when they are mapped. What it did not ask for stays as it is.
+#[test]
+fn an_update_reads_only_what_it_compares_of_the_linked_object() {
+    let w = World::new();
+    let ada = w.hire("ada@example.com", "Engineering");
+    let staff = w.add_group("Staff", &[&ada]);
+    let target = std::sync::Arc::new(connectors::testing::Recording::new(w.target.clone()));
+    let engine = w.engine_with(
+        user_and_group_job(json!({})),
+        w.hr.clone(),
+        target.clone(),
+        std::sync::Arc::new(w.state.clone()),
+    );
+    w.run(&engine);
+    let linked = w.target_user("ada@example.com").unwrap();
+    let patch = scim_model::patch::PatchOp::new().replace(
+        scim_model::AttributePath::new("nickName"),
+        json!("Countess"),
+    );
+    let id = connectors::TargetId::new(linked.id().unwrap());
+    block(w.target.patch(&ObjectType::USER, &id, &patch, None)).unwrap();
+    w.set(&ObjectType::USER, &ada, "displayName", json!("Ada L."));
+    w.set(
+        &ObjectType::GROUP,
+        &staff,
+        "displayName",
+        json!("All staff"),
+    );
+    target.log().clear();
+    let report = w.run(&engine);
+    assert_eq!(report.summary.updated, 2, "{:?}", report.summary);
+    let asked = |ty: &ObjectType| -> Vec<String> {
+        target
+            .calls()
+            .iter()
+            .filter(|c| c.operation == "get" && c.object_type.as_ref() == Some(ty))
+            .map(|c| c.summary.clone())
+            .collect()
+    };
+    let users = asked(&ObjectType::USER);
+    assert_eq!(users.len(), 1, "{users:?}");
+    assert!(
+        users[0].starts_with(&format!("attributes=userName,displayName,active,{ENT}")[..50]),
+        "{users:?}"
+    );
+    assert_eq!(
+        asked(&ObjectType::GROUP),
+        ["attributes=displayName,members"]
+    );
+    let ada_now = w.target_user("ada@example.com").unwrap();
+    assert_eq!(ada_now.get("displayName"), Some(&json!("Ada L.")));
+    assert_eq!(ada_now.get("nickName"), Some(&json!("Countess")));
+    let group = w.target_group("All staff").unwrap();
+    assert_eq!(
+        group.get("members").and_then(Value::as_array).map(Vec::len),
+        Some(1)
+    );
+}
