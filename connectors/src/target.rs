@@ -215,6 +215,10 @@ pub struct QueryPage {
 ///   so that an object whose create answer was lost is found by
 ///   [`TargetConnector::find`] on `externalId`. A value that must be unique and is taken is
 ///   [`Error::Uniqueness`](crate::Error::Uniqueness), naming the holder when known.
+/// - **Get** ([`TargetConnector::get`]) one object whole, or with at least the attributes
+///   asked for ([`TargetConnector::get_attributes`], SCIM's `attributes`): the engine reads a
+///   linked object that way before an update, so a target need not copy or send what the
+///   engine does not compare (a large group's members). `None` when it does not exist.
 /// - **Find** ([`TargetConnector::find`]): objects whose attribute at `path` equals `value`,
 ///   compared as the target's schema says (e.g. `userName` case-insensitively); at most
 ///   `limit` (the engine asks for 2 to tell one match from many).
