@@ -285,6 +285,26 @@ impl ScimTarget {
         })
     }
 
+    /// The request of a GET of one object.
+    fn get_what(&self, ty: &ObjectType, id: &TargetId) -> Result<What> {
+        Ok(What {
+            method: "GET",
+            path: self.object_path(ty, id)?,
+            object: ObjectRef::new(ty.clone(), id.as_str()),
+            if_match: None,
+            operation: "get",
+        })
+    }
+
+    /// The answer to a GET of one object: the object, `None` for 404, or the error.
+    fn got(&self, what: &What, reply: &Reply) -> Result<Option<TargetObject>> {
+        match reply.status {
+            404 => Ok(None),
+            _ if reply.is_success() => self.to_object(what, reply).map(Some),
+            _ => Err(self.classify(what, reply, true)),
+        }
+    }
+
     /// The object after a write that answered 204 No Content (or a body without the object):
     /// read it back.
     async fn read_back(&self, what: &What, ty: &ObjectType, id: &TargetId) -> Result<TargetObject> {
@@ -570,19 +590,9 @@ impl TargetConnector for ScimTarget {
     }
 
     async fn get(&self, object_type: &ObjectType, id: &TargetId) -> Result<Option<TargetObject>> {
-        let what = What {
-            method: "GET",
-            path: self.object_path(object_type, id)?,
-            object: ObjectRef::new(object_type.clone(), id.as_str()),
-            if_match: None,
-            operation: "get",
-        };
+        let what = self.get_what(object_type, id)?;
         let reply = self.send(&what, None).await?;
-        match reply.status {
-            404 => Ok(None),
-            _ if reply.is_success() => self.to_object(&what, &reply).map(Some),
-            _ => Err(self.classify(&what, &reply, true)),
-        }
+        self.got(&what, &reply)
     }
 
     /// `GET …/{id}?attributes=a,b`. A server that answers 400 to the parameter (some do not
@@ -597,13 +607,7 @@ impl TargetConnector for ScimTarget {
         if attributes.is_empty() || !self.attributes_param.load(Ordering::Relaxed) {
             return self.get(object_type, id).await;
         }
-        let what = What {
-            method: "GET",
-            path: self.object_path(object_type, id)?,
-            object: ObjectRef::new(object_type.clone(), id.as_str()),
-            if_match: None,
-            operation: "get",
-        };
+        let what = self.get_what(object_type, id)?;
         // The parameter takes no value filters: a filtered path asks for its whole attribute.
         let asked: Vec<String> = attributes
             .iter()
@@ -621,22 +625,18 @@ impl TargetConnector for ScimTarget {
                 body: None,
             })
             .await?;
-        match reply.status {
-            404 => Ok(None),
-            400 => {
-                if self.attributes_param.swap(false, Ordering::Relaxed) {
-                    let mut late = self.late_notes.lock().unwrap_or_else(|p| p.into_inner());
-                    late.push(
-                        "the server answered a GET with attributes= with HTTP 400: objects are \
-                         read whole from now on"
-                            .to_owned(),
-                    );
-                }
-                self.get(object_type, id).await
-            }
-            _ if reply.is_success() => self.to_object(&what, &reply).map(Some),
-            _ => Err(self.classify(&what, &reply, true)),
+        if reply.status != 400 {
+            return self.got(&what, &reply);
         }
+        if self.attributes_param.swap(false, Ordering::Relaxed) {
+            let mut late = self.late_notes.lock().unwrap_or_else(|p| p.into_inner());
+            late.push(
+                "the server answered a GET with attributes= with HTTP 400: objects are read \
+                 whole from now on"
+                    .to_owned(),
+            );
+        }
+        self.get(object_type, id).await
     }
 
     async fn find(
