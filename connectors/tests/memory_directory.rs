@@ -1321,3 +1321,43 @@ fn queries_narrowed_by_an_index_answer_as_a_full_scan_does() {
         assert_eq!(got, expected, "{text} (cursor)");
     }
 }
+
+#[test]
+fn get_attributes_leaves_out_meta_and_members_not_asked_for() {
+    let dir = MemoryDirectory::new();
+    let ada = create(&dir, &USER, &user("ada"));
+    let bob = create(&dir, &USER, &user("bob"));
+    let g = create(&dir, &GROUP, &group("staff"));
+    let add = PatchOp::new().add(AttributePath::new("members"), members(&[&ada.id, &bob.id]));
+    patch(&dir, &GROUP, &g.id, &add).unwrap();
+    let get = |ty: &ObjectType, id: &TargetId, paths: &[&str]| {
+        let paths: Vec<AttributePath> = paths
+            .iter()
+            .map(|p| AttributePath::parse(p).unwrap())
+            .collect();
+        block_on(dir.get_attributes(ty, id, &paths))
+            .unwrap()
+            .unwrap()
+    };
+    let named = get(&GROUP, &g.id, &["displayName"]);
+    assert_eq!(named.resource.get("displayName"), Some(&json!("staff")));
+    assert_eq!(named.resource.get("members"), None);
+    assert_eq!(named.resource.get("meta"), None);
+    let whole = block_on(TargetConnector::get(&dir, &GROUP, &g.id))
+        .unwrap()
+        .unwrap();
+    assert_eq!(named.version, whole.version);
+    let with_members = get(&GROUP, &g.id, &["displayName", "members"]);
+    assert_eq!(
+        with_members.resource.get("members"),
+        whole.resource.get("members")
+    );
+    let u = get(&USER, &ada.id, &["userName"]);
+    assert_eq!(u.resource.get("userName"), Some(&json!("ada")));
+    assert_eq!(u.resource.get("meta"), None);
+    assert!(
+        block_on(dir.get_attributes(&USER, &TargetId::new("nobody"), &[]))
+            .unwrap()
+            .is_none()
+    );
+}
