@@ -204,10 +204,10 @@ impl MemoryDirectory {
             .map(|(k, s)| s.target_object(k, ty)))
     }
 
-    /// [`Self::do_get`] without `meta`, and without a group's `members` unless `attributes`
-    /// names them. The rest is copied whole: one pass over the object costs less than picking
-    /// attributes out of it (measured: BENCHMARKS.md, sync-engine, session 11), and a big
-    /// group's members are what is worth leaving out.
+    /// [`Self::do_get`], without a group's `members` (and `meta`) unless `attributes` names
+    /// them. Anything else is copied whole, as `get` copies it: one pass over the object
+    /// costs less than picking attributes out of it (measured: BENCHMARKS.md, sync-engine,
+    /// session 11), and a big group's members are what is worth leaving out.
     fn do_get_attributes(
         &self,
         ty: &ObjectType,
@@ -221,19 +221,21 @@ impl MemoryDirectory {
         let st = self.read();
         Ok(st.types[t].objects.get_key_value(id).map(|(k, s)| {
             // An exact lookup: a case-insensitive miss would read every key of the object.
-            let resource = if wants_members || !s.resource.as_object().contains_key("members") {
-                s.resource.clone()
-            } else {
-                let kept: serde_json::Map<String, Value> = s
-                    .resource
-                    .as_object()
-                    .iter()
-                    .filter(|(k, _)| !k.eq_ignore_ascii_case("members"))
-                    .map(|(k, v)| (k.clone(), v.clone()))
-                    .collect();
-                Resource::from_object(kept).unwrap_or_else(|_| s.resource.clone())
-            };
-            TargetObject::new(TargetId::new(&**k), resource, Some(Version::new(s.etag())))
+            if wants_members || !s.resource.as_object().contains_key("members") {
+                return s.target_object(k, ty);
+            }
+            let kept: serde_json::Map<String, Value> = s
+                .resource
+                .as_object()
+                .iter()
+                .filter(|(k, _)| k.as_str() != "members")
+                .map(|(k, v)| (k.clone(), v.clone()))
+                .collect();
+            TargetObject::new(
+                TargetId::new(&**k),
+                Resource::from_object(kept).unwrap_or_else(|_| s.resource.clone()),
+                Some(Version::new(s.etag())),
+            )
         }))
     }
 
