@@ -179,8 +179,8 @@ pub(crate) struct TypeCtx {
     /// back for the log), in mapping order, each once.
     pub targets: Vec<(String, AttributePath)>,
     /// What an update compares, asked of the target when it reads a linked object
-    /// ([`TargetConnector::get_attributes`]): the mapped target attributes, `active`, and
-    /// `members` when the mappings carry them.
+    /// ([`TargetConnector::get_attributes`]): the mapped target attributes (`members` among
+    /// them when mapped) and `active`.
     pub compared: Vec<AttributePath>,
 }
 
@@ -194,27 +194,15 @@ impl TypeCtx {
     }
 }
 
-/// The attributes an update of a linked object reads from it: each mapped target attribute,
-/// the core `active` of a type that has one (not a Group: an object the engine disabled is
-/// enabled again; an update that turns it off is a disable), and `members` when a mapping
-/// carries them (diffed against the desired members).
-fn compared(
-    targets: &[(String, AttributePath)],
-    active: bool,
-    members: bool,
-) -> Vec<AttributePath> {
+/// The attributes an update of a linked object reads from it: each mapped target attribute
+/// (a group's `members` among them when a mapping carries them: they are diffed against the
+/// desired members), and the core `active` of a type that has one (not a Group: an object
+/// the engine disabled is enabled again; an update that turns it off is a disable).
+fn compared(targets: &[(String, AttributePath)], active: bool) -> Vec<AttributePath> {
     let mut out: Vec<AttributePath> = targets.iter().map(|(_, p)| p.clone()).collect();
-    let mut also = Vec::new();
-    if active {
-        also.push(AttributePath::new("active"));
-    }
-    if members {
-        also.push(AttributePath::new("members"));
-    }
-    for p in also {
-        if !out.iter().any(|o| o.eq_ignore_case(&p)) {
-            out.push(p);
-        }
+    let active_path = AttributePath::new("active");
+    if active && !out.iter().any(|o| o.eq_ignore_case(&active_path)) {
+        out.push(active_path);
     }
     out
 }
@@ -312,11 +300,7 @@ impl SyncEngine {
                         targets.push((m.target_attribute.clone(), p));
                     }
                 }
-                let compared = compared(
-                    &targets,
-                    mapping.target_object_name != ObjectType::GROUP,
-                    members,
-                );
+                let compared = compared(&targets, mapping.target_object_name != ObjectType::GROUP);
                 TypeCtx {
                     mapping,
                     scope,
