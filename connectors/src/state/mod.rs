@@ -13,6 +13,7 @@ mod memory;
 pub mod records;
 mod redb_store;
 mod txn;
+mod writer;
 
 use std::fmt::Debug;
 use std::sync::Arc;
@@ -204,7 +205,11 @@ pub struct Lease {
 ///   `temporary` set when a retry may work; an unreadable record is
 ///   [`Error::Corrupt`](crate::Error::Corrupt).
 /// - **Sharing.** A store is `Send + Sync` and used from several tasks; clones of the
-///   reference stores are handles to the same data.
+///   reference stores are handles to the same data. Calls overlap: the engine plans its next
+///   batch (reads, and the commit of that batch's create intents) while the commit of the
+///   batch before is under way, so a read may run during a commit (it sees the state before
+///   or after it, never part of it) and two commits of different keys may be under way at
+///   once. A store may run them one after another; it must not fail them for overlapping.
 ///
 /// The [`conformance`](crate::conformance) kit checks these points for any implementation,
 /// including atomicity across a killed process for durable stores.

@@ -15,6 +15,7 @@ use redb::{
 };
 
 use super::memory::{check_batch, grant_lease};
+use super::writer::Writer;
 use super::{Key, KeyRange, Lease, StateStore, Table, WriteBatch, WriteOp};
 use crate::types::JobId;
 use crate::{Error, Result};
@@ -60,12 +61,19 @@ fn definition(table: Table) -> Def {
 ///
 /// # Blocking
 ///
-/// redb is synchronous. Each method runs its transaction inline, so the returned future
-/// blocks the thread polling it for the duration of one redb transaction (a read: micro- to
-/// milliseconds; a commit: one `fsync`, typically a few milliseconds). Write transactions
-/// are serialised by redb. A host on a multi-threaded async runtime that cannot afford that
-/// can call the store from its blocking pool (e.g. tokio's `spawn_blocking`), or batch more
-/// writes per commit — the engine already commits a whole page at a time.
+/// redb is synchronous. Commits ([`commit`](StateStore::commit) and
+/// [`commit_and_release`](StateStore::commit_and_release)) run on a thread the store keeps for
+/// them, one after another in the order they were called; the returned future waits for its
+/// commit without blocking the thread that polls it, so a caller can go on with other work
+/// (the engine plans its next batch) while a commit writes its pages and `fsync`s them. A
+/// commit's future that is dropped before it answers does not stop the commit: it is written
+/// or refused as if it had been awaited.
+///
+/// Reads and the lease calls run inline: the returned future blocks the thread polling it for
+/// the duration of one redb transaction (micro- to milliseconds; a lease call waits for a
+/// commit under way, as redb serialises write transactions). A host on a multi-threaded async
+/// runtime that cannot afford that can call the store from its blocking pool (e.g. tokio's
+/// `spawn_blocking`).
 ///
 /// # Opening
 ///
@@ -114,6 +122,8 @@ struct Inner {
     path: PathBuf,
     name: String,
     reads: Mutex<ReadCache>,
+    /// The thread that runs the commits (see [Blocking](RedbStateStore#blocking)).
+    writer: Writer,
 }
 
 /// A read-only table handle of the latest committed state, per table, reused by every read
@@ -153,12 +163,18 @@ impl RedbStateStore {
         let db = builder
             .create(&path)
             .map_err(|e| storage(&path, "cannot open the state store", e))?;
+        let writer = Writer::spawn("idflow-redb-writer").map_err(|e| Error::Storage {
+            backend: BACKEND,
+            message: format!("{}: cannot start the writer thread: {e}", path.display()),
+            temporary: true,
+        })?;
         Ok(RedbStateStore {
             inner: Arc::new(Inner {
                 db,
                 path,
                 name,
                 reads: Mutex::new(ReadCache::default()),
+                writer,
             }),
         })
     }
@@ -384,11 +400,27 @@ impl RedbStateStore {
         Ok(rows)
     }
 
-    fn commit_sync(&self, batch: WriteBatch) -> Result<()> {
-        if batch.is_empty() && batch.lease.is_none() {
-            return Ok(());
-        }
-        self.write_batch(batch, None)
+    /// Runs [`write_batch`](Self::write_batch) on the writer thread and waits for it there.
+    async fn write_on_writer(&self, batch: WriteBatch, release: Option<Lease>) -> Result<()> {
+        let store = self.clone();
+        let answer = self.inner.writer.submit(move || {
+            let result = store.write_batch(batch, release.as_ref());
+            // This handle goes before the answer does, so a caller that drops its own last
+            // handle on the answer closes the file then (and can open it again at once).
+            drop(store);
+            result
+        });
+        answer.await.unwrap_or_else(|_| {
+            Err(Error::Storage {
+                backend: BACKEND,
+                message: format!(
+                    "{}: the commit did not finish (it panicked on the writer thread); \
+                     whether it was written is unknown until the store is read again",
+                    self.inner.path.display()
+                ),
+                temporary: true,
+            })
+        })
     }
 
     /// A batch, and the release of `release` when given, in one durable transaction.
@@ -595,11 +627,14 @@ impl StateStore for RedbStateStore {
     }
 
     async fn commit(&self, batch: WriteBatch) -> Result<()> {
-        self.commit_sync(batch)
+        if batch.is_empty() && batch.lease.is_none() {
+            return Ok(());
+        }
+        self.write_on_writer(batch, None).await
     }
 
     async fn commit_and_release(&self, batch: WriteBatch, lease: &Lease) -> Result<()> {
-        self.write_batch(batch, Some(lease))
+        self.write_on_writer(batch, Some(lease.clone())).await
     }
 }
 
