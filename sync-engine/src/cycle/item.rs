@@ -3,7 +3,9 @@
 //! A batch runs in three phases: every object is planned concurrently (scoping, link lookup,
 //! matching, the mapped create or the minimal PATCH); the creates' intents are committed in
 //! one write; the exports run with bounded concurrency; then one commit records the links,
-//! escrows, log entries and the watermark that covers the batch.
+//! escrows, log entries and the watermark that covers the batch. Batches of one read overlap
+//! where one's plan cannot depend on what the one before it writes ([`Pipeline`]): the next
+//! batch is planned while the one before exports and commits.
 
 use std::collections::BTreeSet;
 use std::future::Future;
@@ -187,14 +189,18 @@ async fn record_intents(cx: &Cx<'_>, prepared: &Prepared) -> Result<()> {
 
 /// Exports a prepared batch (at most `exportConcurrency` exports in flight, counting those of
 /// a batch before it still running), then — once the batch before it has committed (`before`
-/// answers; a batch before it that failed drops its sender, which also lets this one go on) —
-/// commits its outcomes and tells the batch after it (`committed`).
+/// answers) — commits its outcomes and tells the batch after it (`committed`).
+///
+/// The answer says whether every batch before, and this one, committed. A batch before it that
+/// failed (its sender dropped, or `false`) still lets this one commit its outcomes, which
+/// record what its exports did, but not the watermark: that would move past the objects whose
+/// outcomes (escrows of failures among them) the failed batch did not record.
 async fn finish<'a>(
     cx: &'a Cx<'a>,
     prepared: Prepared,
     watermark: Option<(usize, Watermark)>,
-    before: Option<oneshot::Receiver<()>>,
-    committed: Option<oneshot::Sender<()>>,
+    before: Option<oneshot::Receiver<bool>>,
+    committed: Option<oneshot::Sender<bool>>,
 ) -> Result<()> {
     let Prepared {
         mut outcomes,
@@ -210,64 +216,151 @@ async fn finish<'a>(
         .buffer_unordered(concurrency)
         .collect()
         .await;
-    if let Some(before) = before {
-        let _ = before.await;
-    }
+    let all_before = match before {
+        Some(before) => before.await.unwrap_or(false),
+        None => true,
+    };
     outcomes.extend(exported);
+    let watermark = watermark.filter(|_| all_before);
     commit_batch(cx, outcomes, watermark, ti).await?;
     if let Some(committed) = committed {
-        let _ = committed.send(());
+        let _ = committed.send(all_before);
     }
     Ok(())
 }
 
-/// Batches of one import whose exports overlap: batch N+1 is planned, and its intents
-/// committed, while batch N exports, and N+1's exports take N's slots as they free up, so a
-/// target that answers slowly always has `exportConcurrency` requests in flight instead of
-/// draining at every batch (and a server that closes every connection is not hit by a burst of
-/// new ones at each batch start). At most two batches export at once (and a third is planned),
-/// so memory stays bounded; commits stay in batch order.
+/// Batches whose exports and commits overlap: batch N+1 is planned, and its intents
+/// committed, while batch N exports and commits, and N+1's exports take N's slots as they free
+/// up, so a target that answers slowly always has `exportConcurrency` requests in flight
+/// instead of draining at every batch (and a server that closes every connection is not hit by
+/// a burst of new ones at each batch start), and a store that commits on a thread of its own
+/// writes batch N while N+1 is planned. At most two batches export at once (and a third is
+/// planned), so memory stays bounded; commits stay in batch order.
 ///
-/// Used only where no two batches hold one object (a full import) and no batch's plan reads
-/// what an unfinished batch's exports create: the import's match index is in use (so a `find`
-/// never meets an object an unfinished batch created), a user whose manager is not linked yet
-/// is held back to the end of the import anyway, and groups (whose members resolve through
-/// links) go one batch at a time.
+/// A batch's plan must not depend on what an unfinished batch writes:
+///
+/// - [`Pipeline::new`], for a full import: no two batches hold one object, the import's match
+///   index is in use (so a `find` never meets an object an unfinished batch created), a user
+///   whose manager is not linked yet is held back to the end of the import anyway, and groups
+///   (whose members resolve through links) go one batch at a time.
+/// - [`Pipeline::gated`], for changes: a batch is planned beside the batch before it only when
+///   that one neither makes nor removes a link (no create, no match, no unlink: its writes
+///   touch its own objects' records only) and the two hold no object in common; otherwise it
+///   waits until every batch before it has committed, as if there were no pipeline.
 pub(crate) struct Pipeline<'a> {
     cx: &'a Cx<'a>,
     in_flight: FuturesUnordered<InFlight<'a>>,
     /// The last batch's "committed" signal, which the next batch waits for before committing.
-    last: Option<oneshot::Receiver<()>>,
+    last: Option<oneshot::Receiver<bool>>,
     failed: Option<Error>,
+    /// For [`Pipeline::gated`]: what the last batch pushed touches (`None` before the first).
+    gate: Option<Option<Touched>>,
+}
+
+/// What a batch's plan found it writes, for [`Pipeline::gated`].
+struct Touched {
+    /// Its objects.
+    ids: BTreeSet<super::ObjKey>,
+    /// Whether it makes or removes a link (or may: a create).
+    links: bool,
+}
+
+impl Touched {
+    fn of(prepared: &Prepared) -> Self {
+        let makes_links = |writes: &[Write]| {
+            writes
+                .iter()
+                .any(|w| matches!(w, Write::Link(_) | Write::Unlink(_) | Write::Linked))
+        };
+        let ids = prepared
+            .outcomes
+            .iter()
+            .map(|o| (o.ti, o.id.clone()))
+            .chain(prepared.exports.iter().map(|e| (e.ti, e.id.clone())))
+            .collect();
+        let links = prepared.outcomes.iter().any(|o| makes_links(&o.writes))
+            || prepared
+                .exports
+                .iter()
+                .any(|e| matches!(e.op, ExportOp::Create { .. }) || makes_links(&e.writes));
+        Touched { ids, links }
+    }
+
+    /// Whether a batch of `items` may be planned before this batch has committed.
+    fn allows(&self, items: &[Item]) -> bool {
+        !self.links
+            && !items
+                .iter()
+                .any(|i| self.ids.contains(&(i.ti, i.id.clone())))
+    }
 }
 
 impl<'a> Pipeline<'a> {
+    /// A pipeline for the batches of one full import (see [`Pipeline`]).
     pub(crate) fn new(cx: &'a Cx<'a>) -> Self {
         Pipeline {
             cx,
             in_flight: FuturesUnordered::new(),
             last: None,
             failed: None,
+            gate: None,
+        }
+    }
+
+    /// A pipeline for batches of changes (see [`Pipeline`]).
+    pub(crate) fn gated(cx: &'a Cx<'a>) -> Self {
+        Pipeline {
+            gate: Some(None),
+            ..Pipeline::new(cx)
         }
     }
 
     /// Runs `f` while the batches in flight go on.
+    ///
+    /// Which goes first matters where calls do not wait (a store or directory in memory runs
+    /// a call to its end in one poll): what is polled first runs to its first real wait.
+    /// Batches of changes are polled first, so that their exports are sent and their commit
+    /// handed to the store before the next plan takes the thread, and the plan runs while the
+    /// store writes. An import's next batch goes first: its plan ends by committing its create
+    /// intents, and so that commit goes to the store before the batch in flight hands over its
+    /// own, longer one, and the exports of the batch in flight run while the intents are
+    /// written (measured in BENCHMARKS.md, sync-engine, session 12).
     pub(crate) async fn alongside<T>(&mut self, f: impl Future<Output = T>) -> T {
+        use futures::future::{Either, select};
         let mut f = std::pin::pin!(f);
         loop {
             if self.in_flight.is_empty() {
                 return f.await;
             }
-            match futures::future::select(f.as_mut(), self.in_flight.next()).await {
-                futures::future::Either::Left((value, _)) => return value,
-                futures::future::Either::Right((done, _)) => self.note(done),
-            }
+            let done = if self.gate.is_some() {
+                match select(self.in_flight.next(), f.as_mut()).await {
+                    Either::Left((done, _)) => done,
+                    Either::Right((value, _)) => return value,
+                }
+            } else {
+                match select(f.as_mut(), self.in_flight.next()).await {
+                    Either::Left((value, _)) => return value,
+                    Either::Right((done, _)) => done,
+                }
+            };
+            self.note(done);
         }
     }
 
-    /// Plans a batch and starts its exports beside the batch in flight.
-    pub(crate) async fn push(&mut self, items: Vec<Item>) -> Result<()> {
+    /// Plans a batch and starts its exports beside the batch in flight; `watermark` commits
+    /// with it.
+    pub(crate) async fn push(
+        &mut self,
+        items: Vec<Item>,
+        watermark: Option<(usize, Watermark)>,
+    ) -> Result<()> {
         self.check()?;
+        if let Some(Some(last)) = &self.gate
+            && !last.allows(&items)
+        {
+            self.drain().await;
+            self.check()?;
+        }
         let cx = self.cx;
         let prepared = self
             .alongside(async move {
@@ -276,6 +369,9 @@ impl<'a> Pipeline<'a> {
                 Ok::<_, Error>(prepared)
             })
             .await?;
+        if let Some(gate) = &mut self.gate {
+            *gate = Some(Touched::of(&prepared));
+        }
         while self.in_flight.len() >= 2 {
             let done = self.in_flight.next().await;
             self.note(done);
@@ -286,7 +382,7 @@ impl<'a> Pipeline<'a> {
         self.in_flight.push(Box::pin(finish(
             cx,
             prepared,
-            None,
+            watermark,
             before,
             Some(committed),
         )));
@@ -296,10 +392,15 @@ impl<'a> Pipeline<'a> {
     /// Waits for every batch pushed to be exported and committed (all of them, also after one
     /// failed); the first failure is the answer.
     pub(crate) async fn flush(&mut self) -> Result<()> {
+        self.drain().await;
+        self.check()
+    }
+
+    /// Waits for every batch pushed to be exported and committed, keeping the first failure.
+    async fn drain(&mut self) {
         while let Some(done) = self.in_flight.next().await {
             self.note(Some(done));
         }
-        self.check()
     }
 
     fn note(&mut self, done: Option<Result<()>>) {

@@ -292,6 +292,9 @@ impl Cx<'_> {
     ) -> Result<()> {
         let mut txn = self.txn()?;
         let job = &self.eng.job_id;
+        // A batch before this one that ended fatally (one that overlapped it, see
+        // `item::Pipeline`) holds the watermark back too: its objects were not all processed.
+        let watermark = watermark.filter(|_| !self.is_fatal());
         let mut fatal = None;
         {
             let mut out = lock(&self.out);

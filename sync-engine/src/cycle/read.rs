@@ -77,69 +77,107 @@ enum ReadError {
     Stop(Error),
 }
 
-/// Reads changes page by page; each page's watermark commits with its last batch.
+/// Reads changes page by page; each page's watermark commits with its last batch. Batches
+/// overlap where a batch's plan cannot depend on what the batch before it writes (see
+/// [`Pipeline::gated`](super::item::Pipeline::gated)); groups, whose members resolve through
+/// links, go one batch at a time.
 async fn read_changes(cx: &Cx<'_>, ti: usize, since: &Watermark) -> Result<(), ReadError> {
     let eng = cx.eng;
-    let ty = eng.types[ti].source_type();
+    let t = &eng.types[ti];
+    let ty = t.source_type();
+    let overlap = !cx.preview && !t.members;
+    let mut pipeline = super::item::Pipeline::gated(cx);
     let mut token = None;
-    loop {
-        let page = match with_retries(cx, || eng.source.changes(ty, since, token.as_ref())).await {
-            Ok(p) => p,
-            Err(e) if e.kind() == ErrorKind::ResyncRequired => {
-                return Err(ReadError::Resync(e.to_string()));
-            }
-            Err(e) => {
-                return Err(ReadError::Stop(source_failed(cx, e, "reading changes")));
-            }
-        };
-        let mut items: Vec<Item> = Vec::with_capacity(page.changes.len());
-        for change in page.changes {
-            let work = match change.kind {
-                ChangeKind::Upsert(r) => Work::Upsert(r),
-                ChangeKind::Delete => Work::Deleted("deleted at the source".to_owned()),
-                ChangeKind::Members { added, removed } => Work::Members { added, removed },
-                _ => continue,
-            };
-            items.push(Item {
-                ti,
-                id: change.id,
-                work,
-            });
-        }
-        for p in &page.problems {
-            lock(&cx.notes).push(format!(
-                "{ty}: unreadable change at {}: {}",
-                p.location, p.message
-            ));
-        }
-        if !page.problems.is_empty() {
-            // Do not move past changes that could not be read.
-            *lock(&cx.incomplete) = true;
-            process_all(cx, items, None)
+    let result = async {
+        loop {
+            let page = match pipeline
+                .alongside(with_retries(cx, || {
+                    eng.source.changes(ty, since, token.as_ref())
+                }))
                 .await
-                .map_err(ReadError::Stop)?;
-            return Ok(());
+            {
+                Ok(p) => p,
+                Err(e) if e.kind() == ErrorKind::ResyncRequired => {
+                    return Err(ReadError::Resync(e.to_string()));
+                }
+                Err(e) => {
+                    return Err(ReadError::Stop(source_failed(cx, e, "reading changes")));
+                }
+            };
+            let mut items: Vec<Item> = Vec::with_capacity(page.changes.len());
+            for change in page.changes {
+                let work = match change.kind {
+                    ChangeKind::Upsert(r) => Work::Upsert(r),
+                    ChangeKind::Delete => Work::Deleted("deleted at the source".to_owned()),
+                    ChangeKind::Members { added, removed } => Work::Members { added, removed },
+                    _ => continue,
+                };
+                items.push(Item {
+                    ti,
+                    id: change.id,
+                    work,
+                });
+            }
+            for p in &page.problems {
+                lock(&cx.notes).push(format!(
+                    "{ty}: unreadable change at {}: {}",
+                    p.location, p.message
+                ));
+            }
+            if !page.problems.is_empty() {
+                // Do not move past changes that could not be read.
+                *lock(&cx.incomplete) = true;
+                pipeline.flush().await.map_err(ReadError::Stop)?;
+                process_all(cx, items, None)
+                    .await
+                    .map_err(ReadError::Stop)?;
+                return Ok(());
+            }
+            let watermark = Some((ti, page.watermark));
+            if overlap {
+                let batches = batches(cx, items, watermark);
+                for (batch, w) in batches {
+                    if cx.is_fatal() {
+                        return Ok(());
+                    }
+                    pipeline.push(batch, w).await.map_err(ReadError::Stop)?;
+                }
+            } else {
+                process_all(cx, items, watermark)
+                    .await
+                    .map_err(ReadError::Stop)?;
+            }
+            if cx.is_fatal() {
+                return Ok(());
+            }
+            match page.next {
+                Some(next) => token = Some(next),
+                None => return Ok(()),
+            }
         }
-        process_all(cx, items, Some((ti, page.watermark)))
-            .await
-            .map_err(ReadError::Stop)?;
-        if cx.is_fatal() {
-            return Ok(());
-        }
-        match page.next {
-            Some(next) => token = Some(next),
-            None => return Ok(()),
-        }
+    }
+    .await;
+    // Every batch pushed is exported and committed before anything else happens, also when
+    // the read stopped early (a full import that follows a resync reads the links they write).
+    let flushed = pipeline.flush().await;
+    match (result, flushed) {
+        (Err(e), _) => Err(e),
+        (Ok(()), Err(e)) => Err(ReadError::Stop(e)),
+        (Ok(()), Ok(())) => Ok(()),
     }
 }
 
-/// Processes a page's items in batches whose ids are distinct (so changes to one object stay
-/// in order), the watermark going with the last batch.
-async fn process_all(
+/// A page's watermark, with the index of its object type.
+type PageWatermark = Option<(usize, Watermark)>;
+
+/// A page's items in batches whose ids are distinct (so changes to one object stay in order)
+/// and of at most the job's page size, the watermark going with the last batch (an empty batch
+/// if there are no items, so that the watermark still moves).
+fn batches(
     cx: &Cx<'_>,
     items: Vec<Item>,
-    watermark: Option<(usize, Watermark)>,
-) -> Result<()> {
+    watermark: PageWatermark,
+) -> Vec<(Vec<Item>, PageWatermark)> {
     let size = cx.eng.job.page_size;
     let mut batches: Vec<Vec<Item>> = Vec::new();
     let mut current: Vec<Item> = Vec::new();
@@ -157,11 +195,23 @@ async fn process_all(
     }
     let last = batches.len().saturating_sub(1);
     let mut watermark = watermark;
-    for (i, batch) in batches.into_iter().enumerate() {
+    batches
+        .into_iter()
+        .enumerate()
+        .map(|(i, b)| (b, if i == last { watermark.take() } else { None }))
+        .collect()
+}
+
+/// Processes a page's items one batch after another (see [`batches`]).
+async fn process_all(
+    cx: &Cx<'_>,
+    items: Vec<Item>,
+    watermark: Option<(usize, Watermark)>,
+) -> Result<()> {
+    for (batch, w) in batches(cx, items, watermark) {
         if cx.is_fatal() {
             return Ok(());
         }
-        let w = if i == last { watermark.take() } else { None };
         process_batch(cx, batch, w).await?;
     }
     Ok(())
@@ -253,7 +303,7 @@ async fn full_import(cx: &Cx<'_>, ti: usize) -> Result<()> {
                     return Ok(None);
                 }
                 if overlap {
-                    pipeline.push(batch).await?;
+                    pipeline.push(batch, None).await?;
                 } else {
                     process_batch(cx, batch, None).await?;
                 }

@@ -646,3 +646,213 @@ fn an_update_reads_only_what_it_compares_of_the_linked_object() {
         Some(1)
     );
 }
+
+/// A state store whose commits give way to the engine's other work many times before they
+/// land (as a store that commits on a thread of its own does), and that notes when each commit
+/// starts and ends and which links are read.
+#[derive(Clone, Debug)]
+struct SlowCommits {
+    inner: std::sync::Arc<dyn connectors::StateStore>,
+    events: std::sync::Arc<std::sync::Mutex<Vec<String>>>,
+}
+
+impl SlowCommits {
+    fn new(inner: impl connectors::StateStore) -> Self {
+        SlowCommits {
+            inner: std::sync::Arc::new(inner),
+            events: Default::default(),
+        }
+    }
+
+    fn note(&self, event: String) {
+        self.events.lock().unwrap().push(event);
+    }
+
+    async fn give_way() {
+        let mut left = 50;
+        futures::future::poll_fn(move |cx| {
+            if left == 0 {
+                return std::task::Poll::Ready(());
+            }
+            left -= 1;
+            cx.waker().wake_by_ref();
+            std::task::Poll::Pending
+        })
+        .await;
+    }
+
+    /// The source ids whose link was read while a commit was under way.
+    fn links_read_during_commits(&self) -> Vec<String> {
+        let mut open = 0;
+        let mut read = Vec::new();
+        for e in self.events.lock().unwrap().iter() {
+            if e == "commit start" {
+                open += 1;
+            } else if e == "commit end" {
+                open -= 1;
+            } else if let Some(id) = e.strip_prefix("link ")
+                && open > 0
+            {
+                read.push(id.to_owned());
+            }
+        }
+        read
+    }
+}
+
+#[async_trait::async_trait]
+impl connectors::StateStore for SlowCommits {
+    fn name(&self) -> &str {
+        "slow-commits"
+    }
+    async fn acquire_lease(
+        &self,
+        job: &connectors::JobId,
+        holder: &str,
+        now: chrono::DateTime<chrono::Utc>,
+        ttl: std::time::Duration,
+    ) -> connectors::Result<connectors::state::Lease> {
+        self.inner.acquire_lease(job, holder, now, ttl).await
+    }
+    async fn release_lease(&self, lease: &connectors::state::Lease) -> connectors::Result<()> {
+        self.inner.release_lease(lease).await
+    }
+    async fn get(
+        &self,
+        table: connectors::state::Table,
+        key: &[u8],
+    ) -> connectors::Result<Option<Vec<u8>>> {
+        if table == connectors::state::Table::LINKS
+            && let Some(id) = connectors::state::records::object_id_of_key(key)
+        {
+            self.note(format!("link {id}"));
+        }
+        self.inner.get(table, key).await
+    }
+    async fn scan(
+        &self,
+        table: connectors::state::Table,
+        range: &connectors::state::KeyRange,
+        limit: usize,
+    ) -> connectors::Result<Vec<(Vec<u8>, Vec<u8>)>> {
+        self.inner.scan(table, range, limit).await
+    }
+    async fn commit(&self, batch: connectors::state::WriteBatch) -> connectors::Result<()> {
+        self.note("commit start".to_owned());
+        Self::give_way().await;
+        let result = self.inner.commit(batch).await;
+        self.note("commit end".to_owned());
+        result
+    }
+    async fn commit_and_release(
+        &self,
+        batch: connectors::state::WriteBatch,
+        lease: &connectors::state::Lease,
+    ) -> connectors::Result<()> {
+        self.note("commit start".to_owned());
+        Self::give_way().await;
+        let result = self.inner.commit_and_release(batch, lease).await;
+        self.note("commit end".to_owned());
+        result
+    }
+}
+
+#[test]
+fn a_delta_plans_its_next_batch_while_the_one_before_commits_unless_that_one_makes_links() {
+    let w = World::new();
+    let store = SlowCommits::new(w.state.clone());
+    let engine = w.engine_with(
+        user_job(json!({"pageSize": 2})),
+        w.hr.clone(),
+        w.target.clone(),
+        std::sync::Arc::new(store.clone()),
+    );
+    let people: Vec<String> = (0..4)
+        .map(|i| w.hire(&format!("p{i}@example.com"), "Engineering"))
+        .collect();
+    w.run(&engine);
+
+    // Updates only: the second batch's links are read while the first batch commits.
+    for (i, id) in people.iter().enumerate() {
+        w.set(
+            &ObjectType::USER,
+            id,
+            "displayName",
+            json!(format!("P {i}")),
+        );
+    }
+    store.events.lock().unwrap().clear();
+    let report = w.run(&engine);
+    assert_eq!(report.summary.updated, 4, "{:?}", report.summary);
+    let early = store.links_read_during_commits();
+    assert!(!early.is_empty(), "{:?}", store.events.lock().unwrap());
+    assert!(
+        early.iter().all(|id| people[2..].contains(id)),
+        "only the second batch's links are read early: {early:?}"
+    );
+    for i in 0..4 {
+        let p = w.target_user(&format!("p{i}@example.com")).unwrap();
+        assert_eq!(p.get("displayName"), Some(&json!(format!("P {i}"))));
+    }
+
+    // Creates make links (and a later batch's references may wait for them): each batch waits
+    // for the one before to commit.
+    let hires: Vec<String> = (4..8)
+        .map(|i| w.hire(&format!("p{i}@example.com"), "Engineering"))
+        .collect();
+    store.events.lock().unwrap().clear();
+    let report = w.run(&engine);
+    assert_eq!(report.summary.created, 4, "{:?}", report.summary);
+    assert_eq!(
+        store.links_read_during_commits(),
+        Vec::<String>::new(),
+        "{hires:?}"
+    );
+}
+
+#[test]
+fn a_batch_that_fails_to_commit_holds_back_the_watermark_of_the_batch_overlapping_it() {
+    use connectors::testing::{FailurePlan, Flaky};
+    let w = World::new();
+    let job = user_job(json!({"pageSize": 2}));
+    let people: Vec<String> = (0..4)
+        .map(|i| w.hire(&format!("p{i}@example.com"), "Engineering"))
+        .collect();
+    w.run(&w.engine(job.clone()));
+    for (i, id) in people.iter().enumerate() {
+        w.set(
+            &ObjectType::USER,
+            id,
+            "displayName",
+            json!(format!("P {i}")),
+        );
+    }
+    // Every export fails (so every outcome is an escrow), and the first batch's commit fails
+    // while the second batch, planned beside it, is under way.
+    let target = Flaky::new(w.target.clone(), FailurePlan::always().only(["patch"]));
+    let store = SlowCommits::new(Flaky::new(
+        w.state.clone(),
+        FailurePlan::calls([1]).only(["commit"]).permanent(),
+    ));
+    let faulty = w.engine_with(
+        job.clone(),
+        w.hr.clone(),
+        std::sync::Arc::new(target),
+        std::sync::Arc::new(store.clone()),
+    );
+    assert!(block(faulty.run_cycle(&sync_engine::RunOptions::new())).is_err());
+    let events = store.events.lock().unwrap().clone();
+    let commits = events.iter().filter(|e| *e == "commit start").count();
+    assert!(commits >= 2, "the second batch committed too: {events:?}");
+    // The first batch's escrows were never recorded: only the watermark it held back brings
+    // its people round again.
+    let engine = w.engine(job);
+    for _ in 0..3 {
+        w.clock.advance(std::time::Duration::from_secs(24 * 3600));
+        w.run(&engine);
+    }
+    for i in 0..4 {
+        let p = w.target_user(&format!("p{i}@example.com")).unwrap();
+        assert_eq!(p.get("displayName"), Some(&json!(format!("P {i}"))), "p{i}");
+    }
+}
