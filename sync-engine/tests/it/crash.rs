@@ -1,7 +1,8 @@
 //! The engine's promise, as a property: over random change sequences, with the target
 //! failing at random (before or after acting) and the process "killed" at random points (a
-//! state commit that fails, before or after it lands, ends the run exactly as a kill there
-//! would: the store holds only what was committed), repeated runs end with the target the
+//! state commit that fails, before or after it lands, and every commit after it, end the run
+//! exactly as a kill there would: the store holds only what was committed) or a commit failing
+//! alone (a storage failure that passes), repeated runs end with the target the
 //! source asks for — each in-scope person exactly once, with their current values; nobody
 //! created twice; nothing lost.
 
@@ -32,6 +33,9 @@ enum Op {
         after: bool,
         crash_at: Option<u8>,
         crash_after: bool,
+        /// Every commit after the failing one fails too, as in a killed process; otherwise
+        /// only that one does (a storage failure that passes).
+        kill: bool,
     },
 }
 
@@ -43,8 +47,8 @@ fn op() -> impl Strategy<Value = Op> {
         1 => (0u8..12).prop_map(Op::Fire),
         2 => (0u8..12, 0u8..12).prop_map(|(i, m)| Op::Manager(i, m)),
         2 => (0u8..12, any::<bool>()).prop_map(|(i, a)| Op::Active(i, a)),
-        3 => (any::<u64>(), 0u8..40, any::<bool>(), proptest::option::of(1u8..12), any::<bool>())
-            .prop_map(|(target_seed, target_p, after, crash_at, crash_after)| Op::Cycle { target_seed, target_p, after, crash_at, crash_after }),
+        3 => (any::<u64>(), 0u8..40, any::<bool>(), proptest::option::of(1u8..12), any::<bool>(), any::<bool>())
+            .prop_map(|(target_seed, target_p, after, crash_at, crash_after, kill)| Op::Cycle { target_seed, target_p, after, crash_at, crash_after, kill }),
     ]
 }
 
@@ -272,6 +276,7 @@ fn an_unconfirmed_create_whose_source_object_is_deleted_meanwhile_is_deleted() {
         after,
         crash_at,
         crash_after: false,
+        kill: false,
     };
     let ops = [
         Op::Hire(11, true),
@@ -298,6 +303,7 @@ fn a_fired_person_linked_by_a_crashed_cycle_is_deleted() {
         after: false,
         crash_at,
         crash_after: false,
+        kill: false,
     };
     let ops = [
         cycle(0, 0, None),
@@ -314,7 +320,9 @@ fn a_fired_person_linked_by_a_crashed_cycle_is_deleted() {
 /// The target and state store of one run of a property test: the target fails with
 /// probability `target_p`% (permanently when `target_seed` is a multiple of 3, before or
 /// `after` acting), and the state store's commit call number `crash_at` fails (before or
-/// after it lands), which ends the run as a kill there would. Every state call first gives
+/// after it lands). With `kill`, every commit after it fails too, which ends the run as a
+/// kill there would (a batch planned beside the failed commit does not land either); without,
+/// only that one fails, as a storage failure that passes does. Every state call first gives
 /// way to the engine's other work a few times ([`GiveWay`]), as a store that writes on
 /// another thread does.
 pub(crate) fn faulty_ends(
@@ -325,6 +333,7 @@ pub(crate) fn faulty_ends(
     after: bool,
     crash_at: Option<u8>,
     crash_after: bool,
+    kill: bool,
 ) -> (Arc<dyn TargetConnector>, Arc<dyn connectors::StateStore>) {
     let mut plan = FailurePlan::probability(f64::from(target_p) / 100.0, target_seed);
     plan = if target_seed.is_multiple_of(3) {
@@ -337,9 +346,11 @@ pub(crate) fn faulty_ends(
     }
     let state_plan = match crash_at {
         Some(n) => {
-            let p = FailurePlan::calls([u64::from(n)])
-                .only(["commit"])
-                .permanent();
+            let n = u64::from(n);
+            // A killed process writes nothing more; the batch it was planning beside the
+            // failed commit must not land either.
+            let calls = if kill { n..n + 1_000 } else { n..n + 1 };
+            let p = FailurePlan::calls(calls).only(["commit"]).permanent();
             if crash_after { p.after() } else { p }
         }
         None => FailurePlan::never(),
@@ -374,6 +385,7 @@ fn scenario(ops: &[Op]) -> Result<(), proptest::test_runner::TestCaseError> {
                 after,
                 crash_at,
                 crash_after,
+                kill,
             } = *op
             {
                 let (target, state) = faulty_ends(
@@ -384,6 +396,7 @@ fn scenario(ops: &[Op]) -> Result<(), proptest::test_runner::TestCaseError> {
                     after,
                     crash_at,
                     crash_after,
+                    kill,
                 );
                 run_cycle(&w, &hr, target, state);
                 // Time passes between runs: leases expire, escrows come due.
@@ -418,6 +431,7 @@ fn a_rehire_is_never_linked_to_the_old_account_its_failed_create_ran_into() {
             after: false,
             crash_at: None,
             crash_after: false,
+            kill: false,
         },
         Op::Move(0, true),
         Op::Hire(1, false),
@@ -429,6 +443,7 @@ fn a_rehire_is_never_linked_to_the_old_account_its_failed_create_ran_into() {
             after: false,
             crash_at: None,
             crash_after: false,
+            kill: false,
         },
     ];
     scenario(&ops).unwrap();
@@ -449,6 +464,7 @@ fn a_create_confirmed_after_its_object_left_scope_is_disabled() {
             after: false,
             crash_at: Some(3),
             crash_after: false,
+            kill: false,
         },
         Op::Move(3, false),
         Op::Cycle {
@@ -457,6 +473,7 @@ fn a_create_confirmed_after_its_object_left_scope_is_disabled() {
             after: false,
             crash_at: None,
             crash_after: false,
+            kill: false,
         },
     ];
     scenario(&ops).unwrap();
@@ -477,6 +494,7 @@ fn a_held_disable_gives_way_to_the_delete_of_an_object_gone_from_the_source() {
             after: false,
             crash_at: Some(3),
             crash_after: false,
+            kill: false,
         },
         Op::Move(11, false),
         Op::Cycle {
@@ -485,6 +503,7 @@ fn a_held_disable_gives_way_to_the_delete_of_an_object_gone_from_the_source() {
             after: false,
             crash_at: Some(4),
             crash_after: false,
+            kill: false,
         },
         Op::Fire(11),
     ];
@@ -506,6 +525,7 @@ fn a_re_enable_whose_commit_was_lost_is_undone_when_the_object_leaves_scope() {
             after: false,
             crash_at: None,
             crash_after: false,
+            kill: false,
         },
         Op::Active(11, false),
         Op::Cycle {
@@ -514,6 +534,7 @@ fn a_re_enable_whose_commit_was_lost_is_undone_when_the_object_leaves_scope() {
             after: false,
             crash_at: None,
             crash_after: false,
+            kill: false,
         },
         Op::Active(11, true),
         Op::Cycle {
@@ -522,6 +543,7 @@ fn a_re_enable_whose_commit_was_lost_is_undone_when_the_object_leaves_scope() {
             after: false,
             crash_at: Some(2),
             crash_after: false,
+            kill: false,
         },
         Op::Move(11, false),
     ];
@@ -544,6 +566,7 @@ fn a_failed_reference_does_not_make_the_objects_failed_update_forgotten() {
             after: false,
             crash_at: None,
             crash_after: false,
+            kill: false,
         },
         Op::Manager(8, 4),
         Op::Move(4, true),
@@ -558,6 +581,7 @@ fn a_failed_reference_does_not_make_the_objects_failed_update_forgotten() {
             after: false,
             crash_at: None,
             crash_after: false,
+            kill: false,
         },
     ];
     scenario(&ops).unwrap();

@@ -31,6 +31,9 @@ enum Op {
         after: bool,
         crash_at: Option<u8>,
         crash_after: bool,
+        /// Every commit after the failing one fails too, as in a killed process; otherwise
+        /// only that one does (a storage failure that passes).
+        kill: bool,
     },
 }
 
@@ -43,13 +46,14 @@ fn op() -> impl Strategy<Value = Op> {
         1 => (0u8..3).prop_map(Op::DropGroup),
         4 => (0u8..3, 0u8..8).prop_map(|(g, u)| Op::Join(g, u)),
         2 => (0u8..3, 0u8..8).prop_map(|(g, u)| Op::Leave(g, u)),
-        3 => (any::<u64>(), 0u8..40, any::<bool>(), proptest::option::of(1u8..12), any::<bool>())
-            .prop_map(|(target_seed, target_p, after, crash_at, crash_after)| Op::Cycle {
+        3 => (any::<u64>(), 0u8..40, any::<bool>(), proptest::option::of(1u8..12), any::<bool>(), any::<bool>())
+            .prop_map(|(target_seed, target_p, after, crash_at, crash_after, kill)| Op::Cycle {
                 target_seed,
                 target_p,
                 after,
                 crash_at,
                 crash_after,
+                kill,
             }),
     ]
 }
@@ -237,6 +241,7 @@ fn scenario(ops: &[Op]) -> Result<(), TestCaseError> {
             after,
             crash_at,
             crash_after,
+            kill,
         } = *op
         {
             let (target, state) = crate::crash::faulty_ends(
@@ -247,6 +252,7 @@ fn scenario(ops: &[Op]) -> Result<(), TestCaseError> {
                 after,
                 crash_at,
                 crash_after,
+                kill,
             );
             run_cycle(&w, target, state);
             // Time passes between runs: leases expire, escrows come due.
@@ -291,6 +297,7 @@ fn a_create_whose_answer_and_lookup_are_lost_is_not_sent_twice() {
             after: true,
             crash_at: None,
             crash_after: false,
+            kill: false,
         },
     ];
     scenario(&ops).unwrap();
@@ -305,6 +312,7 @@ fn crashing(target_seed: u64, crash_at: u8) -> Op {
         after: false,
         crash_at: Some(crash_at),
         crash_after: false,
+        kill: false,
     }
 }
 
@@ -343,6 +351,7 @@ fn an_old_create_does_not_take_the_object_of_a_new_one_with_its_name() {
         after,
         crash_at: None,
         crash_after: false,
+        kill: false,
     };
     let ops = [
         Op::NewGroup(2),
@@ -366,6 +375,7 @@ fn a_member_removed_while_its_group_is_escrowed_is_removed_from_the_target() {
         after: false,
         crash_at: None,
         crash_after: false,
+        kill: false,
     };
     let ops = [
         Op::Hire(0),
