@@ -331,9 +331,7 @@ pub(crate) fn faulty_ends(
     target_seed: u64,
     target_p: u8,
     after: bool,
-    crash_at: Option<u8>,
-    crash_after: bool,
-    kill: bool,
+    (crash_at, crash_after, kill): (Option<u8>, bool, bool),
 ) -> (Arc<dyn TargetConnector>, Arc<dyn connectors::StateStore>) {
     let mut plan = FailurePlan::probability(f64::from(target_p) / 100.0, target_seed);
     plan = if target_seed.is_multiple_of(3) {
@@ -394,9 +392,7 @@ fn scenario(ops: &[Op]) -> Result<(), proptest::test_runner::TestCaseError> {
                     target_seed,
                     target_p,
                     after,
-                    crash_at,
-                    crash_after,
-                    kill,
+                    (crash_at, crash_after, kill),
                 );
                 run_cycle(&w, &hr, target, state);
                 // Time passes between runs: leases expire, escrows come due.

@@ -250,9 +250,7 @@ fn scenario(ops: &[Op]) -> Result<(), TestCaseError> {
                 target_seed,
                 target_p,
                 after,
-                crash_at,
-                crash_after,
-                kill,
+                (crash_at, crash_after, kill),
             );
             run_cycle(&w, target, state);
             // Time passes between runs: leases expire, escrows come due.
