@@ -757,6 +757,24 @@ impl connectors::StateStore for SlowCommits {
     }
 }
 
+/// Hires p0–p3, runs `engine`'s first cycle, then renames the four in HR to "P 0"–"P 3" (with a
+/// page size of 2, the next delta updates them in two batches). Their HR ids.
+fn four_hired_then_renamed(w: &World, engine: &sync_engine::SyncEngine) -> Vec<String> {
+    let people: Vec<String> = (0..4)
+        .map(|i| w.hire(&format!("p{i}@example.com"), "Engineering"))
+        .collect();
+    w.run(engine);
+    for (i, id) in people.iter().enumerate() {
+        w.set(
+            &ObjectType::USER,
+            id,
+            "displayName",
+            json!(format!("P {i}")),
+        );
+    }
+    people
+}
+
 #[test]
 fn a_delta_plans_its_next_batch_while_the_one_before_commits_unless_that_one_makes_links() {
     let w = World::new();
@@ -767,20 +785,8 @@ fn a_delta_plans_its_next_batch_while_the_one_before_commits_unless_that_one_mak
         w.target.clone(),
         std::sync::Arc::new(store.clone()),
     );
-    let people: Vec<String> = (0..4)
-        .map(|i| w.hire(&format!("p{i}@example.com"), "Engineering"))
-        .collect();
-    w.run(&engine);
-
     // Updates only: the second batch's links are read while the first batch commits.
-    for (i, id) in people.iter().enumerate() {
-        w.set(
-            &ObjectType::USER,
-            id,
-            "displayName",
-            json!(format!("P {i}")),
-        );
-    }
+    let people = four_hired_then_renamed(&w, &engine);
     store.events.lock().unwrap().clear();
     let report = w.run(&engine);
     assert_eq!(report.summary.updated, 4, "{:?}", report.summary);
@@ -815,18 +821,7 @@ fn a_batch_that_fails_to_commit_holds_back_the_watermark_of_the_batch_overlappin
     use connectors::testing::{FailurePlan, Flaky};
     let w = World::new();
     let job = user_job(json!({"pageSize": 2}));
-    let people: Vec<String> = (0..4)
-        .map(|i| w.hire(&format!("p{i}@example.com"), "Engineering"))
-        .collect();
-    w.run(&w.engine(job.clone()));
-    for (i, id) in people.iter().enumerate() {
-        w.set(
-            &ObjectType::USER,
-            id,
-            "displayName",
-            json!(format!("P {i}")),
-        );
-    }
+    four_hired_then_renamed(&w, &w.engine(job.clone()));
     // Every export fails (so every outcome is an escrow), and the first batch's commit fails
     // while the second batch, planned beside it, is under way.
     let target = Flaky::new(w.target.clone(), FailurePlan::always().only(["patch"]));
