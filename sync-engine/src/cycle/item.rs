@@ -253,8 +253,16 @@ pub(crate) struct Pipeline<'a> {
     /// The last batch's "committed" signal, which the next batch waits for before committing.
     last: Option<oneshot::Receiver<bool>>,
     failed: Option<Error>,
-    /// For [`Pipeline::gated`]: what the last batch pushed touches (`None` before the first).
-    gate: Option<Option<Touched>>,
+    kind: Kind,
+}
+
+/// What a [`Pipeline`] carries.
+enum Kind {
+    /// The batches of one full import ([`Pipeline::new`]).
+    Import,
+    /// Batches of changes ([`Pipeline::gated`]), with what the last one pushed touches (`None`
+    /// before the first).
+    Changes(Option<Touched>),
 }
 
 /// What a batch's plan found it writes, for [`Pipeline::gated`].
@@ -303,14 +311,14 @@ impl<'a> Pipeline<'a> {
             in_flight: FuturesUnordered::new(),
             last: None,
             failed: None,
-            gate: None,
+            kind: Kind::Import,
         }
     }
 
     /// A pipeline for batches of changes (see [`Pipeline`]).
     pub(crate) fn gated(cx: &'a Cx<'a>) -> Self {
         Pipeline {
-            gate: Some(None),
+            kind: Kind::Changes(None),
             ..Pipeline::new(cx)
         }
     }
@@ -332,7 +340,7 @@ impl<'a> Pipeline<'a> {
             if self.in_flight.is_empty() {
                 return f.await;
             }
-            let done = if self.gate.is_some() {
+            let done = if let Kind::Changes(_) = self.kind {
                 match select(self.in_flight.next(), f.as_mut()).await {
                     Either::Left((done, _)) => done,
                     Either::Right((value, _)) => return value,
@@ -355,7 +363,7 @@ impl<'a> Pipeline<'a> {
         watermark: Option<(usize, Watermark)>,
     ) -> Result<()> {
         self.check()?;
-        if let Some(Some(last)) = &self.gate
+        if let Kind::Changes(Some(last)) = &self.kind
             && !last.allows(&items)
         {
             self.drain().await;
@@ -369,8 +377,8 @@ impl<'a> Pipeline<'a> {
                 Ok::<_, Error>(prepared)
             })
             .await?;
-        if let Some(gate) = &mut self.gate {
-            *gate = Some(Touched::of(&prepared));
+        if let Kind::Changes(last) = &mut self.kind {
+            *last = Some(Touched::of(&prepared));
         }
         while self.in_flight.len() >= 2 {
             let done = self.in_flight.next().await;
